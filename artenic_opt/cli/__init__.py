@@ -1,0 +1,1 @@
+"""Typer command tree: parse input, call one library function, render the result."""

@@ -1,0 +1,171 @@
+"""``catalog list | gpus | import``: browse and extend the price catalog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from artenic_opt.cli.output import JsonOpt, emit, fmt_money, info, make_table
+from artenic_opt.cli.runtime import StateOpt, get_runtime
+
+catalog_app = typer.Typer(
+    help="Browse the price catalog (embedded list prices plus synced and imported rows).",
+    no_args_is_help=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(catalog_app, name="catalog")
+
+
+@catalog_app.command("list")
+def list_offerings(
+    ctx: typer.Context,
+    gpu: Annotated[str | None, typer.Option("--gpu", help="GPU type, e.g. H100, A100-80GB.")] = None,
+    provider: Annotated[str | None, typer.Option("--provider", help="Provider name.")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Region name.")] = None,
+    min_gpu_memory: Annotated[
+        float | None,
+        typer.Option("--min-gpu-memory", min=0, help="Minimum memory per GPU in GB."),
+    ] = None,
+    spot: Annotated[bool, typer.Option("--spot", help="Only offerings sold as spot.")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Show at most N rows.")] = None,
+    state: StateOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """List offerings, cheapest on-demand price first."""
+    from artenic_opt.catalog import filter_offerings, normalize_gpu_type
+
+    runtime = get_runtime(ctx, state)
+    catalog = runtime.catalog()
+    gpu_type = normalize_gpu_type(gpu) if gpu else None
+    rows = filter_offerings(
+        catalog,
+        gpu=gpu_type,
+        provider=provider,
+        region=region,
+        min_gpu_memory_gb=min_gpu_memory,
+        spot_only=spot,
+    )
+    if limit is not None:
+        rows = rows[:limit]
+
+    def render(out: Console) -> None:
+        table = make_table(
+            f"{len(rows)} offerings",
+            [
+                "provider",
+                "region",
+                "instance",
+                "GPU",
+                ("GPUs", "right"),
+                ("GB/GPU", "right"),
+                ("vCPU", "right"),
+                ("RAM GB", "right"),
+                ("on-demand/h", "right"),
+                ("spot/h", "right"),
+                "price date",
+            ],
+            (
+                (
+                    o.provider,
+                    o.region,
+                    o.instance_type,
+                    o.gpu_type or "-",
+                    o.gpu_count or "-",
+                    f"{o.gpu_memory_gb:g}" if o.gpu_memory_gb else "-",
+                    o.vcpus or "-",
+                    f"{o.memory_gb:g}" if o.memory_gb else "-",
+                    fmt_money(o.price_per_hour, o.currency),
+                    fmt_money(o.spot_price_per_hour, o.currency),
+                    o.price_date.isoformat(),
+                )
+                for o in rows
+            ),
+        )
+        out.print(table)
+
+    emit(rows, render)
+
+
+@catalog_app.command("gpus")
+def list_gpus(
+    ctx: typer.Context,
+    gpu: Annotated[str | None, typer.Option("--gpu", help="Only this GPU type.")] = None,
+    provider: Annotated[str | None, typer.Option("--provider", help="Only this provider.")] = None,
+    state: StateOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Cheapest price per GPU-hour by GPU type, count and provider (like `sky show-gpus`)."""
+    from artenic_opt.catalog import gpu_price_summary, normalize_gpu_type
+
+    runtime = get_runtime(ctx, state)
+    catalog = runtime.catalog()
+    rows = gpu_price_summary(
+        catalog, gpu=normalize_gpu_type(gpu) if gpu else None, provider=provider
+    )
+
+    def render(out: Console) -> None:
+        table = make_table(
+            "Cheapest price per GPU-hour",
+            [
+                "GPU",
+                ("count", "right"),
+                ("GB/GPU", "right"),
+                "provider",
+                "cheapest instance",
+                "region",
+                ("on-demand/GPU-h", "right"),
+                ("spot/GPU-h", "right"),
+            ],
+            (
+                (
+                    r.gpu_type,
+                    r.gpu_count,
+                    f"{r.gpu_memory_gb:g}",
+                    r.provider,
+                    r.instance_type,
+                    r.region,
+                    fmt_money(r.on_demand_per_gpu_hour, r.currency),
+                    fmt_money(r.spot_per_gpu_hour, r.currency),
+                )
+                for r in rows
+            ),
+        )
+        out.print(table)
+
+    emit(rows, render)
+
+
+@catalog_app.command("import")
+def import_offerings(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(help="CSV or JSON file of offerings (Offering fields as columns/keys)."),
+    ],
+    state: StateOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Add or override offerings (on-premises machines, negotiated prices).
+
+    Rows with the same provider, region and instance type replace catalog rows. The whole file
+    is validated first: a bad row is reported with its line number and nothing is imported.
+    """
+    from artenic_opt.catalog import parse_offerings_file
+    from artenic_opt.state.catalog import upsert_overlay_offerings
+
+    offerings = parse_offerings_file(file)
+    runtime = get_runtime(ctx, state)
+    store = runtime.store()
+    with store.transaction():
+        changed = upsert_overlay_offerings(store, offerings, origin="import")
+    result = {"file": str(file), "offerings": len(offerings), "changed": changed}
+
+    def render(out: Console) -> None:
+        info(f"imported {len(offerings)} offerings from {file} ({changed} new or changed)")
+
+    emit(result, render)

@@ -1,0 +1,141 @@
+"""The one output layer every command uses.
+
+* stdout is data: a Rich table for people, or with ``--json`` exactly one JSON document (the
+  ``model_dump(mode="json")`` of the same objects the table shows), with no colour and nothing
+  else on stdout.
+* stderr carries progress, warnings and errors, through one ``Console(stderr=True)``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
+from typing import Annotated, Any
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+_json_mode: ContextVar[bool] = ContextVar("artenic_opt_json_mode", default=False)
+
+
+def _make_stdout() -> Console:
+    return Console(soft_wrap=False, highlight=False)
+
+
+def _make_stderr() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+class _Consoles:
+    """Consoles are created lazily so that tests capturing stdout see the current streams."""
+
+    def out(self) -> Console:
+        return _make_stdout()
+
+    def err(self) -> Console:
+        return _make_stderr()
+
+
+consoles = _Consoles()
+
+
+def _set_json(value: bool) -> bool:
+    if value:
+        _json_mode.set(True)
+    return value
+
+
+def json_mode() -> bool:
+    return _json_mode.get()
+
+
+def reset_json_mode() -> None:
+    _json_mode.set(False)
+
+
+JsonOpt = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Print exactly one JSON document on stdout instead of tables.",
+        callback=_set_json,
+        is_eager=True,
+    ),
+]
+
+
+def to_jsonable(obj: Any) -> Any:
+    if isinstance(obj, BaseModel):
+        return obj.model_dump(mode="json")
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_jsonable(v) for v in obj]
+    return obj
+
+
+def print_json(obj: Any) -> None:
+    text = json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False, allow_nan=False)
+    typer.echo(text)
+
+
+def emit(obj: Any, render: Callable[[Console], None]) -> None:
+    """Print ``obj`` as JSON in ``--json`` mode, otherwise call ``render`` with stdout."""
+    if json_mode():
+        print_json(obj)
+    else:
+        render(consoles.out())
+
+
+def warn(message: str) -> None:
+    consoles.err().print(f"[yellow]warning:[/yellow] {message}", markup=True, highlight=False)
+
+
+def info(message: str) -> None:
+    consoles.err().print(message, markup=False, highlight=False)
+
+
+def make_table(
+    title: str | None,
+    columns: Sequence[str | tuple[str, str]],
+    rows: Iterable[Sequence[Any]],
+    *,
+    caption: str | None = None,
+) -> Table:
+    """A Rich table; a column given as ``(name, "right")`` is right-aligned (numbers)."""
+    table = Table(title=title, caption=caption, header_style="bold", expand=False)
+    for col in columns:
+        if isinstance(col, tuple):
+            table.add_column(col[0], justify="right" if col[1] == "right" else "left")
+        else:
+            table.add_column(col)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    return table
+
+
+def fmt_money(amount: float | None, currency: str) -> str:
+    if amount is None:
+        return "-"
+    if abs(amount) >= 1000:
+        return f"{amount:,.0f} {currency}"
+    if abs(amount) >= 1:
+        return f"{amount:,.2f} {currency}"
+    return f"{amount:.4f} {currency}"
+
+
+def fmt_hours(hours: float | None) -> str:
+    if hours is None:
+        return "-"
+    if hours < 1:
+        return f"{hours * 60:.0f} min"
+    if hours < 48:
+        return f"{hours:.1f} h"
+    return f"{hours / 24:.1f} d"
+
+
+def fmt_float(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
