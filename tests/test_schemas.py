@@ -1,0 +1,140 @@
+"""Contracts: validation names the bad field; query ids are stable and ignore constraints."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from artenic_opt.errors import InvalidInputError
+from artenic_opt.schemas import JobOutcome, Offering, WorkloadProfile, parse_model
+from artenic_opt.types import FineTuning, JobStatus, ModelFramework, Precision
+
+BASE: dict[str, Any] = {"model_params_m": 7000, "dataset_size_gb": 2}
+
+
+def test_defaults_are_sensible() -> None:
+    w = WorkloadProfile(**BASE)
+    assert w.framework is ModelFramework.PYTORCH
+    assert w.precision is Precision.BF16
+    assert w.fine_tuning is FineTuning.FULL
+    assert w.max_nodes == 1 and not w.distributed
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"model_params_m": -1}, "model_params_m"),
+        ({"model_params_m": 0}, "model_params_m"),
+        ({"dataset_size_gb": 0}, "dataset_size_gb"),
+        ({"num_epochs": -3}, "num_epochs"),
+        ({"framework": "torchx"}, "framework"),
+        ({"precision": "fp8"}, "precision"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"deadline_hours": 1e9}, "deadline_hours"),
+        ({"model_params_m": float("nan")}, "model_params_m"),
+        ({"budget_currency": "dollars"}, "budget_currency"),
+        ({"max_nodes": 4}, "max_nodes"),
+        ({"fine_tuning": "qlora"}, "precision"),
+        ({"framework": "lightgbm", "fine_tuning": "lora"}, "fine_tuning"),
+        ({"colour": "blue"}, "colour"),
+    ],
+)
+def test_invalid_workloads_name_the_field(patch: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        parse_model(WorkloadProfile, {**BASE, **patch}, context="workload")
+    message = str(info.value)
+    assert message.startswith("workload: ")
+    assert field in message
+    assert "\n" not in message
+
+
+def test_unknown_framework_lists_allowed_values() -> None:
+    with pytest.raises(InvalidInputError) as info:
+        parse_model(WorkloadProfile, {**BASE, "framework": "torchx"})
+    for framework in ModelFramework:
+        assert framework.value in str(info.value)
+
+
+def test_provider_lists_accept_comma_strings() -> None:
+    w = WorkloadProfile(**BASE, allowed_providers="AWS, GCP,,")  # type: ignore[arg-type]
+    assert w.allowed_providers == ("AWS", "GCP")
+
+
+def test_query_id_ignores_name_and_constraints() -> None:
+    a = WorkloadProfile(**BASE, name="a")
+    b = WorkloadProfile(**BASE, name="b", budget=100, deadline_hours=5, allowed_providers=("AWS",))
+    c = WorkloadProfile(**{**BASE, "num_epochs": 2})
+    assert a.query_id == b.query_id
+    assert a.query_id != c.query_id
+    assert len(a.query_id) == 16
+
+
+@given(
+    params=st.floats(min_value=0.001, max_value=1e6, allow_nan=False),
+    data=st.floats(min_value=0.001, max_value=1e6, allow_nan=False),
+    name=st.text(min_size=1, max_size=30),
+)
+def test_query_id_is_a_pure_function_of_canonical_fields(
+    params: float, data: float, name: str
+) -> None:
+    w1 = WorkloadProfile(model_params_m=params, dataset_size_gb=data, name=name)
+    w2 = WorkloadProfile.model_validate_json(w1.model_dump_json())
+    assert w1.query_id == w2.query_id
+
+
+def offering(**patch: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "provider": "AWS",
+        "region": "us-east-1",
+        "instance_type": "g5.xlarge",
+        "gpu_type": "A10G",
+        "gpu_count": 1,
+        "gpu_memory_gb": 24,
+        "price_per_hour": 1.006,
+        "source": "test",
+        "price_date": date(2026, 11, 1),
+    }
+    return {**base, **patch}
+
+
+def test_offering_ids_and_gpu_consistency() -> None:
+    o = Offering(**offering())
+    assert o.offering_id == "AWS/us-east-1/g5.xlarge"
+    assert o.total_gpu_memory_gb == 24
+    with pytest.raises(InvalidInputError, match="gpu_type"):
+        parse_model(Offering, offering(gpu_type=None))
+    with pytest.raises(InvalidInputError, match="gpu_count"):
+        parse_model(Offering, offering(gpu_count=0))
+    with pytest.raises(InvalidInputError, match="price_per_hour"):
+        parse_model(Offering, offering(price_per_hour=0))
+
+
+def test_outcome_needs_final_status_and_metric_pairs() -> None:
+    ok = JobOutcome(recommendation_id="r", rank=1, status=JobStatus.COMPLETED, hours=1, cost=2)
+    assert ok.currency == "USD"
+    with pytest.raises(InvalidInputError, match="status"):
+        parse_model(
+            JobOutcome,
+            {"recommendation_id": "r", "rank": 1, "status": "running", "hours": 1, "cost": 1},
+        )
+    with pytest.raises(InvalidInputError, match="metric_after"):
+        parse_model(
+            JobOutcome,
+            {
+                "recommendation_id": "r",
+                "rank": 1,
+                "status": "completed",
+                "hours": 1,
+                "cost": 1,
+                "metric_before": 0.5,
+            },
+        )
+    with pytest.raises(InvalidInputError, match="cost"):
+        parse_model(
+            JobOutcome,
+            {"recommendation_id": "r", "rank": 1, "status": "completed", "hours": 1, "cost": -5},
+        )

@@ -1,0 +1,119 @@
+"""Workload input: quantities with suffixes, files (JSON, TOML, stdin) and flag overrides."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from artenic_opt.cli.workload_input import (
+    build_workload,
+    parse_quantity,
+    read_workload_file,
+    workload_from_params,
+)
+from artenic_opt.errors import InvalidInputError
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("7B", 7e9), ("350m", 3.5e8), ("2T", 2e12), ("1.5e3", 1500.0), (" 12k ", 12e3), ("3G", 3e9)],
+)
+def test_parse_quantity_known_values(text: str, value: float) -> None:
+    assert parse_quantity(text, field="--params") == pytest.approx(value)
+
+
+@pytest.mark.parametrize("text", ["", "abc", "-7B", "7X", "0", "1e999", "7 B B"])
+def test_parse_quantity_rejects_nonsense(text: str) -> None:
+    with pytest.raises(InvalidInputError, match="--params"):
+        parse_quantity(text, field="--params")
+
+
+@given(
+    st.floats(min_value=1e-3, max_value=1e6, allow_nan=False),
+    st.sampled_from(["", "K", "M", "B", "T"]),
+)
+def test_parse_quantity_roundtrip(value: float, suffix: str) -> None:
+    scale = {"": 1, "K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}[suffix]
+    assert parse_quantity(f"{value!r}{suffix}", field="x") == pytest.approx(value * scale)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.*") if p.suffix != ".md"))
+def test_examples_are_valid_workloads(name: str) -> None:
+    workload = build_workload(str(EXAMPLES / name), {})
+    assert workload.name == Path(name).stem
+
+
+def test_flags_override_file_fields(tmp_path: Path) -> None:
+    workload = workload_from_params(
+        {
+            "workload_file": str(EXAMPLES / "llm-lora-7b.toml"),
+            "epochs": 5.0,
+            "params": "13B",
+            "provider": ["AWS", "GCP"],
+            "budget": 100.0,
+            "max_nodes": 2,
+            "cpu_only": None,
+        },
+        display_currency="EUR",
+    )
+    assert workload.num_epochs == 5
+    assert workload.model_params_m == pytest.approx(13000)
+    assert workload.allowed_providers == ("AWS", "GCP")
+    assert workload.budget == 100 and workload.budget_currency == "EUR"
+    assert workload.distributed and workload.max_nodes == 2
+
+
+def test_flags_alone_make_a_workload() -> None:
+    workload = workload_from_params(
+        {"params": "125M", "dataset_gb": 1.0, "tokens": "1B", "cpu_only": True},
+        display_currency="USD",
+    )
+    assert workload.model_params_m == pytest.approx(125)
+    assert workload.tokens == pytest.approx(1e9)
+    assert workload.gpu_required is False
+
+
+def test_missing_required_fields_name_the_flags() -> None:
+    with pytest.raises(InvalidInputError, match="--params and --dataset-gb"):
+        build_workload(None, {})
+
+
+@pytest.mark.parametrize(
+    ("content", "suffix", "fragment"),
+    [
+        ("", ".json", "empty"),
+        ("{not json", ".json", "malformed JSON at line 1"),
+        ("a = ", ".toml", "malformed TOML"),
+        ("[1, 2]", ".json", "one object"),
+        ('{"model_params_m": -1, "dataset_size_gb": 1}', ".json", "model_params_m"),
+    ],
+)
+def test_bad_files(tmp_path: Path, content: str, suffix: str, fragment: str) -> None:
+    path = tmp_path / f"w{suffix}"
+    path.write_text(content)
+    with pytest.raises(InvalidInputError, match=fragment):
+        build_workload(str(path), {})
+
+
+def test_missing_file() -> None:
+    with pytest.raises(InvalidInputError, match="not found"):
+        read_workload_file("/nonexistent/w.json")
+
+
+def test_stdin_json_and_toml(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"model_params_m": 7, "dataset_size_gb": 1}'))
+    assert build_workload("-", {}).model_params_m == 7
+    monkeypatch.setattr("sys.stdin", io.StringIO("model_params_m = 8\ndataset_size_gb = 1\n"))
+    assert build_workload("-", {}).model_params_m == 8
+
+
+def test_nested_workload_key_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "w.json"
+    path.write_text('{"workload": {"model_params_m": 3, "dataset_size_gb": 1}}')
+    assert build_workload(str(path), {}).model_params_m == 3
