@@ -24,7 +24,9 @@ def register(app: typer.Typer) -> None:
 @catalog_app.command("list")
 def list_offerings(
     ctx: typer.Context,
-    gpu: Annotated[str | None, typer.Option("--gpu", help="GPU type, e.g. H100, A100-80GB.")] = None,
+    gpu: Annotated[
+        str | None, typer.Option("--gpu", help="GPU type, e.g. H100, A100-80GB.")
+    ] = None,
     provider: Annotated[str | None, typer.Option("--provider", help="Provider name.")] = None,
     region: Annotated[str | None, typer.Option("--region", help="Region name.")] = None,
     min_gpu_memory: Annotated[
@@ -32,7 +34,9 @@ def list_offerings(
         typer.Option("--min-gpu-memory", min=0, help="Minimum memory per GPU in GB."),
     ] = None,
     spot: Annotated[bool, typer.Option("--spot", help="Only offerings sold as spot.")] = False,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Show at most N rows.")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Show at most N rows.")
+    ] = None,
     state: StateOpt = None,
     json: JsonOpt = False,
 ) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -28,13 +27,13 @@ def report_error(code: str, exit_code: int, message: str) -> None:
 class MappedGroup(TyperGroup):
     """A Typer group whose invocation maps library errors to the documented exit codes."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except ArtenicOptError as exc:
             report_error(exc.code, int(exc.exit_code), exc.message)
             raise typer.Exit(int(exc.exit_code)) from None
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        except (typer.Exit, typer.Abort, typer.TyperException):
             raise
         except KeyboardInterrupt:
             raise

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
 
 from artenic_opt.config import Settings, load_settings
@@ -105,7 +104,7 @@ class Runtime:
             self._store = None
 
 
-def get_runtime(ctx: click.Context, state: Path | None = None) -> Runtime:
+def get_runtime(ctx: typer.Context, state: Path | None = None) -> Runtime:
     """The runtime of this invocation; a command-level ``--state`` wins over the global one."""
     root = ctx.find_root()
     options = root.obj if isinstance(root.obj, RootOptions) else RootOptions()

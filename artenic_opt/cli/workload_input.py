@@ -1,4 +1,4 @@
-"""Reading a workload from flags, a JSON or TOML file, or stdin; shared by every command that takes one.
+"""Reading a workload from flags, a JSON or TOML file, or stdin (shared by several commands).
 
 Flags override fields of the file, so ``--workload base.toml --epochs 3`` works. Sizes accept SI
 suffixes (``7B`` parameters, ``2T`` tokens, ``350M``). ``make_workload_command`` builds a Typer
