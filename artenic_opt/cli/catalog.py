@@ -10,6 +10,7 @@ from rich.console import Console
 
 from artenic_opt.cli.output import JsonOpt, emit, fmt_money, info, make_table
 from artenic_opt.cli.runtime import StateOpt, get_runtime
+from artenic_opt.errors import InfeasibleError
 
 catalog_app = typer.Typer(
     help="Browse the price catalog (embedded list prices plus synced and imported rows).",
@@ -54,6 +55,16 @@ def list_offerings(
         min_gpu_memory_gb=min_gpu_memory,
         spot_only=spot,
     )
+    if not rows:
+        filters = {
+            "--gpu": gpu_type,
+            "--provider": provider,
+            "--region": region,
+            "--min-gpu-memory": min_gpu_memory,
+            "--spot": True if spot else None,
+        }
+        given = ", ".join(f"{k} {v}" for k, v in filters.items() if v is not None)
+        raise InfeasibleError(f"no offering matches {given}")
     if limit is not None:
         rows = rows[:limit]
 

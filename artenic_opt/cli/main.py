@@ -7,7 +7,6 @@ needs it, so ``--help`` stays fast.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -109,4 +108,4 @@ def artenic_main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from artenic_opt.config import Settings, load_settings
-
 if TYPE_CHECKING:
     from artenic_opt._internal.money import ExchangeRates
     from artenic_opt.catalog import Catalog
+    from artenic_opt.config import Settings
     from artenic_opt.state.store import StateStore
 
 
@@ -53,6 +52,8 @@ class Runtime:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from artenic_opt.config import load_settings
+
             self._settings = load_settings(
                 state=self.options.state,
                 url=self.options.url,

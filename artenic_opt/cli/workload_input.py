@@ -16,13 +16,15 @@ import sys
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from artenic_opt.errors import InvalidInputError
-from artenic_opt.schemas import WorkloadProfile, parse_model
 from artenic_opt.types import FineTuning, ModelFramework, OptimizerKind, Precision
+
+if TYPE_CHECKING:
+    from artenic_opt.schemas import WorkloadProfile
 
 _SUFFIXES = {"": 1.0, "K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12, "P": 1e15}
 _QUANTITY = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([KMBGTP]?)\s*$", re.I)
@@ -79,6 +81,8 @@ def read_workload_file(path: str) -> dict[str, Any]:
 
 
 def build_workload(file: str | None, overrides: dict[str, Any]) -> WorkloadProfile:
+    from artenic_opt.schemas import WorkloadProfile, parse_model
+
     data: dict[str, Any] = read_workload_file(file) if file else {}
     context = "workload" if not file else f"workload {'<stdin>' if file == '-' else file}"
     for key, value in overrides.items():

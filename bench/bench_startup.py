@@ -1,0 +1,51 @@
+"""Start-up time of the CLI as a real process: ``--help`` and a light command.
+
+Usage: ``python bench/bench_startup.py [--runs N]``. Prints the median and the spread in ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def time_command(args: list[str], runs: int, env: dict[str, str]) -> list[float]:
+    timings = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(args, env=env, capture_output=True, check=True)
+        timings.append((time.perf_counter() - start) * 1000)
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=20)
+    opts = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "ARTENIC_OPT_STATE": os.path.join(tmp, "state.db")}
+        env["ARTENIC_OPT_CONFIG"] = os.path.join(tmp, "config.toml")
+        cases = {
+            "artenic-opt --help": [sys.executable, "-m", "artenic_opt", "--help"],
+            "artenic-opt status --no-probe": [
+                sys.executable,
+                "-m",
+                "artenic_opt",
+                "status",
+                "--no-probe",
+            ],
+        }
+        time_command([sys.executable, "-m", "artenic_opt", "--help"], 2, env)  # warm caches
+        print(f"{'command':40} {'median ms':>10} {'min':>8} {'max':>8}  (runs={opts.runs})")
+        for name, args in cases.items():
+            t = time_command(args, opts.runs, env)
+            print(f"{name:40} {statistics.median(t):10.1f} {min(t):8.1f} {max(t):8.1f}")
+
+
+if __name__ == "__main__":
+    main()
