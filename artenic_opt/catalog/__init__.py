@@ -1,0 +1,32 @@
+"""The price catalog: embedded list prices, GPU specs and storage prices, plus user overlays.
+
+``load_catalog()`` returns a ``Catalog`` whose offerings are also available as numpy columns
+(``Catalog.arrays``) for vectorised ranking. See ``loader`` for the data and overlay rules,
+``gpu_names`` for GPU label normalisation, ``queries`` for the listing helpers behind
+``catalog list`` / ``catalog gpus``, and ``importer`` for ``catalog import`` files.
+"""
+
+from __future__ import annotations
+
+from artenic_opt.catalog.gpu_names import (
+    CANONICAL_GPU_TYPES,
+    normalize_gpu_type,
+    normalize_gpu_type_or_none,
+)
+from artenic_opt.catalog.importer import parse_offerings_file
+from artenic_opt.catalog.loader import Catalog, CatalogArrays, clear_cache, load_catalog
+from artenic_opt.catalog.queries import GpuPriceRow, filter_offerings, gpu_price_summary
+
+__all__ = [
+    "CANONICAL_GPU_TYPES",
+    "Catalog",
+    "CatalogArrays",
+    "GpuPriceRow",
+    "clear_cache",
+    "filter_offerings",
+    "gpu_price_summary",
+    "load_catalog",
+    "normalize_gpu_type",
+    "normalize_gpu_type_or_none",
+    "parse_offerings_file",
+]
