@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from artenic_opt.cli.output import JsonOpt, emit, fmt_money, info, make_table
+from artenic_opt.cli.output import JsonOpt, describe_gpus, emit, fmt_money, info, make_table
 from artenic_opt.cli.runtime import StateOpt, get_runtime
 from artenic_opt.errors import InfeasibleError
 
@@ -54,6 +54,7 @@ def list_offerings(
         region=region,
         min_gpu_memory_gb=min_gpu_memory,
         spot_only=spot,
+        rates=runtime.rates(),
     )
     if not rows:
         filters = {
@@ -75,9 +76,7 @@ def list_offerings(
                 "provider",
                 "region",
                 "instance",
-                "GPU",
-                ("GPUs", "right"),
-                ("GB/GPU", "right"),
+                "GPUs",
                 ("vCPU", "right"),
                 ("RAM GB", "right"),
                 ("on-demand/h", "right"),
@@ -89,9 +88,7 @@ def list_offerings(
                     o.provider,
                     o.region,
                     o.instance_type,
-                    o.gpu_type or "-",
-                    o.gpu_count or "-",
-                    f"{o.gpu_memory_gb:g}" if o.gpu_memory_gb else "-",
+                    describe_gpus(o.gpu_count, o.gpu_type, o.gpu_memory_gb),
                     o.vcpus or "-",
                     f"{o.memory_gb:g}" if o.memory_gb else "-",
                     fmt_money(o.price_per_hour, o.currency),
@@ -120,7 +117,10 @@ def list_gpus(
     runtime = get_runtime(ctx, state)
     catalog = runtime.catalog()
     rows = gpu_price_summary(
-        catalog, gpu=normalize_gpu_type(gpu) if gpu else None, provider=provider
+        catalog,
+        gpu=normalize_gpu_type(gpu) if gpu else None,
+        provider=provider,
+        rates=runtime.rates(),
     )
 
     def render(out: Console) -> None:

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from typing import Annotated, Any
@@ -22,7 +23,11 @@ _json_mode: ContextVar[bool] = ContextVar("artenic_opt_json_mode", default=False
 
 
 def _make_stdout() -> Console:
-    return Console(soft_wrap=False, highlight=False)
+    console = Console(soft_wrap=False, highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        # Piped into a file or a pager: do not squeeze tables into 80 columns.
+        console = Console(soft_wrap=False, highlight=False, width=200)
+    return console
 
 
 def _make_stderr() -> Console:
@@ -109,9 +114,9 @@ def make_table(
     table = Table(title=title, caption=caption, header_style="bold", expand=False)
     for col in columns:
         if isinstance(col, tuple):
-            table.add_column(col[0], justify="right" if col[1] == "right" else "left")
+            table.add_column(col[0], justify="right" if col[1] == "right" else "left", no_wrap=True)
         else:
-            table.add_column(col)
+            table.add_column(col, overflow="fold")
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
     return table
@@ -139,3 +144,11 @@ def fmt_hours(hours: float | None) -> str:
 
 def fmt_float(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
+
+
+def describe_gpus(count: int, gpu_type: str | None, memory_gb: float | None) -> str:
+    """``8x H100 SXM 80GB``, or ``CPU`` for machines without accelerators."""
+    if not count or not gpu_type:
+        return "CPU"
+    memory = f" {memory_gb:g}GB" if memory_gb and f"{memory_gb:g}GB" not in gpu_type else ""
+    return f"{count}x {gpu_type}{memory}"
