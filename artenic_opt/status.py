@@ -32,16 +32,15 @@ def build_status(runtime: Runtime, *, probe_platform: bool = True) -> OptimizerS
     model = None
     last_sync: datetime | None = None
     if runtime.has_state():
-        from artenic_opt.state import counts, meta, models
+        from artenic_opt import state
 
         store = runtime.store()
         schema_version = store.schema_version
-        tallies = counts.table_counts(store)
-        recommendations = tallies.get("recommendations", 0)
-        outcomes = tallies.get("outcomes", 0)
-        samples = tallies.get("training_samples", 0)
-        model = models.active_model(store)
-        last_sync = meta.get_datetime(store, "last_sync_at")
+        recommendations = state.count_recommendations(store)
+        outcomes = state.count_outcomes(store)
+        samples = state.count_training_samples(store)
+        model = state.active_model(store)
+        last_sync = state.last_sync_at(store)
     else:
         from artenic_opt.state.migrations import LATEST_VERSION
 
@@ -104,5 +103,3 @@ def _probe(runtime: Runtime) -> bool:
     finally:
         client.close()
     return True
-
-

@@ -171,13 +171,14 @@ def import_offerings(
     is validated first: a bad row is reported with its line number and nothing is imported.
     """
     from artenic_opt.catalog import parse_offerings_file
-    from artenic_opt.state.catalog import upsert_overlay_offerings
+    from artenic_opt.state.catalog import upsert_offerings
+    from artenic_opt.state.records import OverlayOrigin
 
     offerings = parse_offerings_file(file)
     runtime = get_runtime(ctx, state)
     store = runtime.store()
     with store.transaction():
-        changed = upsert_overlay_offerings(store, offerings, origin="import")
+        changed = upsert_offerings(store, offerings, origin=OverlayOrigin.IMPORT)
     result = {"file": str(file), "offerings": len(offerings), "changed": changed}
 
     def render(out: Console) -> None:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from artenic_opt._internal.money import ExchangeRates
     from artenic_opt.catalog import Catalog
     from artenic_opt.config import Settings
+    from artenic_opt.schemas import Offering
     from artenic_opt.state.store import StateStore
 
 
@@ -89,7 +90,7 @@ class Runtime:
         if self._catalog is None:
             from artenic_opt.catalog import load_catalog
 
-            extra = ()
+            extra: tuple[Offering, ...] = ()
             if self.has_state():
                 from artenic_opt.state.catalog import list_overlay_offerings
 

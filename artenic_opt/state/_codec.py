@@ -1,0 +1,75 @@
+"""How Python values are written to and read from SQLite columns.
+
+Decisions:
+
+* Timestamps are stored as text in one fixed UTC format (``YYYY-MM-DDTHH:MM:SS.ffffff+00:00``),
+  so that string order is time order and ``WHERE recorded_at >= ?`` works on an index. A naive
+  datetime is taken to be UTC: the platform emits naive timestamps on SQLite deployments and means
+  UTC by them.
+* Dates are ISO ``YYYY-MM-DD`` text; booleans are 0/1 integers.
+* JSON columns are compact, key-sorted JSON. NaN is allowed in feature rows (LightGBM reads it as a
+  missing value), so ``allow_nan`` stays on; Python's ``json`` reads it back.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
+
+
+def to_utc(value: datetime) -> datetime:
+    """Return ``value`` in UTC; a naive value is taken to be UTC already."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def encode_datetime(value: datetime) -> str:
+    return to_utc(value).strftime(_TIMESTAMP_FORMAT)
+
+
+def encode_optional_datetime(value: datetime | None) -> str | None:
+    return None if value is None else encode_datetime(value)
+
+
+def decode_datetime(value: str) -> datetime:
+    return to_utc(datetime.fromisoformat(value))
+
+
+def decode_optional_datetime(value: str | None) -> datetime | None:
+    return None if value is None else decode_datetime(value)
+
+
+def encode_date(value: date) -> str:
+    return value.isoformat()
+
+
+def decode_date(value: str) -> date:
+    return date.fromisoformat(value)
+
+
+def encode_bool(value: bool) -> int:
+    return 1 if value else 0
+
+
+def decode_bool(value: int | None) -> bool:
+    return bool(value)
+
+
+def encode_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def encode_optional_json(value: Any) -> str | None:
+    return None if value is None else encode_json(value)
+
+
+def decode_json(value: str | None) -> Any:
+    return None if value is None else json.loads(value)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
