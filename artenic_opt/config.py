@@ -18,6 +18,7 @@ Optimizer options live in their own file (``ARTENIC_OPT_CONFIG``, default
     display_currency = "EUR"          # env ARTENIC_OPT_CURRENCY
     mode = "auto"                     # env ARTENIC_OPT_MODE: heuristic | ltr | hybrid | auto
     max_price_age_days = 180          # status warns when catalog prices are older
+    storage_provider = "AWS"          # whose storage tier prices `storage` commands use
 
     [exchange_rates]                  # units of each currency per 1 USD
     EUR = 0.92
@@ -88,6 +89,7 @@ class OptimizerSettings(BaseModel):
     display_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     mode: OptimizerMode = OptimizerMode.AUTO
     max_price_age_days: int = Field(default=365, ge=1, le=100_000)
+    storage_provider: str = Field(default="AWS", min_length=1)
     exchange_rates: dict[str, float] = Field(default_factory=dict)
     discounts: dict[str, float] = Field(default_factory=dict)
     ltr: LtrSettings = Field(default_factory=LtrSettings)

@@ -1,0 +1,74 @@
+"""``dashboard``: the optimizer page in the terminal (Textual), read-only.
+
+Textual is imported inside the command body only, so that ``--help`` and every other command
+start without it. ``--demo`` builds a throwaway simulated state in a temporary directory (deleted
+on exit), so the dashboard shows all five views on a fresh machine; it never touches the user's
+state. ``--json`` prints the data behind every view as one document instead of opening the UI,
+for scripts and for checking that the dashboard shows the same numbers as the other commands.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from artenic_opt.cli.output import JsonOpt, emit
+from artenic_opt.cli.runtime import StateOpt, get_runtime
+from artenic_opt.errors import InvalidInputError
+
+
+def register(app: typer.Typer) -> None:
+    app.command("dashboard")(dashboard)
+
+
+def dashboard(
+    ctx: typer.Context,
+    state: StateOpt = None,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Show a simulated history built in a temporary directory (deleted on exit); "
+            "the real state is not touched.",
+        ),
+    ] = False,
+    json: JsonOpt = False,
+) -> None:
+    """Open the terminal dashboard: overview, recommendations, providers, storage, cost trends.
+
+    Read-only. Keys: 1-5 switch views, r refreshes, / filters a table, enter opens a
+    recommendation, t switches the light and dark theme, ? lists every key, q quits.
+    """
+    from artenic_opt.tui.data import DashboardData, StateDashboardData, open_demo_data
+
+    if demo and state is not None:
+        raise InvalidInputError(
+            "--demo: builds its own throwaway state, so it cannot be combined with --state"
+        )
+    runtime = get_runtime(ctx, state)
+
+    def open_data() -> DashboardData:
+        if demo:
+            return open_demo_data()
+        return StateDashboardData(runtime)
+
+    if json:
+        from artenic_opt.tui.data import dashboard_snapshot
+
+        data = open_data()
+        try:
+            snapshot = dashboard_snapshot(data)
+        finally:
+            data.close()
+
+        def render(out: Console) -> None:  # pragma: no cover - --json always prints JSON
+            out.print_json(snapshot.model_dump_json())
+
+        emit(snapshot, render)
+        return
+
+    from artenic_opt.tui.app import DashboardApp
+
+    DashboardApp(open_data).run()

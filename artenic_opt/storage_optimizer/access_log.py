@@ -1,0 +1,211 @@
+"""Read an access file (JSON Lines or CSV) into ``AccessEvent`` records.
+
+The platform exposes no access data (platform-api.md §6.1), so ``storage import-access FILE``
+brings it from elsewhere: object-store logs, a proxy, a notebook's own records. This module is one
+of the storage optimizer's two documented I/O adapters (with ``local_scan``); it only reads.
+
+Format: one event per line with ``timestamp`` (ISO 8601; naive means UTC), ``dataset`` (the
+dataset id; ``dataset_id`` is accepted too) and ``operation`` (read, download, write, list,
+delete; ``get``/``put``/``upload``/``head`` are mapped). CSV needs a header row naming those
+columns (``,``, ``;``, tab or ``|`` delimited); other columns and JSON fields are ignored.
+
+Decisions:
+
+* The file is streamed line by line, so a large log never sits in memory.
+* A bad line (undecodable bytes, broken JSON or quoting, a missing field, a bad time or an unknown
+  operation) becomes a ``LineError`` with its 1-based line number, and the rest is kept. Only a
+  file that cannot be used at all (missing, unreadable, a CSV header without the required
+  columns) raises, with a message naming the file.
+* One CSV record per physical line: access logs do not hold multi-line fields, and this keeps
+  line numbers exact.
+* Events from a file are strong evidence (``weak_evidence=False``), unlike file times.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from artenic_opt.errors import InvalidInputError, NotFoundError
+from artenic_opt.schemas import (
+    ACCESS_OPERATION_ALIASES,
+    AccessEvent,
+    AccessOperation,
+    AccessParseResult,
+    LineError,
+    format_validation_error,
+)
+from artenic_opt.storage_optimizer._content import UTF8_BOM, detect_delimiter
+
+REQUIRED_COLUMNS = ("timestamp", "dataset", "operation")
+_DATASET_KEYS = ("dataset", "dataset_id")
+_JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
+_CSV_SUFFIXES = (".csv", ".tsv")
+_OPERATIONS = ", ".join(op.value for op in AccessOperation)
+
+
+#: A parsed row (field name -> value) or the message of why the line is unusable.
+_Row = Mapping[str, Any] | str
+
+
+class _BadLineError(ValueError):
+    """A line that cannot become an event; the message is shown next to its line number."""
+
+
+def parse_access_file(path: str | os.PathLike[str], *, source: str = "import") -> AccessParseResult:
+    """Parse a JSONL or CSV access file; bad lines are returned as errors, the rest as events."""
+    shown = os.fspath(path)
+    if not os.path.exists(shown):
+        raise NotFoundError(f"{shown}: no such file")
+    if os.path.isdir(shown):
+        raise InvalidInputError(f"{shown}: is a directory, not an access file")
+    if not os.path.isfile(shown):
+        # A pipe or device would block or never end; access files are regular files.
+        raise InvalidInputError(f"{shown}: not a regular file")
+    try:
+        with open(shown, "rb") as handle:
+            return _parse_stream(shown, handle, source=source)
+    except OSError as exc:
+        raise InvalidInputError(f"{shown}: cannot read ({exc.strerror or exc})") from None
+
+
+def _decoded_lines(handle: Iterable[bytes], errors: list[LineError]) -> Iterator[tuple[int, str]]:
+    """Non-blank lines as text; an undecodable line is recorded in ``errors`` and skipped."""
+    for number, raw in enumerate(handle, start=1):
+        data = raw[len(UTF8_BOM) :] if number == 1 and raw.startswith(UTF8_BOM) else raw
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            errors.append(LineError(line=number, message=f"not UTF-8 text (byte {exc.start})"))
+            continue
+        if text.strip():
+            yield number, text
+
+
+def _parse_stream(shown: str, handle: Iterable[bytes], *, source: str) -> AccessParseResult:
+    events: list[AccessEvent] = []
+    errors: list[LineError] = []
+    lines = _decoded_lines(handle, errors)
+    first = next(lines, None)
+    if first is None:
+        return AccessParseResult(errors=tuple(errors))
+    if _is_jsonl(shown, first[1]):
+        rows = _jsonl_rows(itertools.chain([first], lines))
+    else:
+        rows = _csv_rows(shown, first, lines)
+    for number, row in rows:
+        if isinstance(row, str):
+            errors.append(LineError(line=number, message=row))
+            continue
+        try:
+            events.append(_event(row, source=source))
+        except _BadLineError as exc:
+            errors.append(LineError(line=number, message=str(exc)))
+    errors.sort(key=lambda error: error.line)
+    return AccessParseResult(events=tuple(events), errors=tuple(errors))
+
+
+def _is_jsonl(shown: str, first_line: str) -> bool:
+    lowered = shown.lower()
+    if lowered.endswith(_JSONL_SUFFIXES):
+        return True
+    if lowered.endswith(_CSV_SUFFIXES):
+        return False
+    return first_line.lstrip().startswith("{")
+
+
+def _jsonl_rows(decoded: Iterable[tuple[int, str]]) -> Iterator[tuple[int, _Row]]:
+    for number, text in decoded:
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield number, f"not JSON ({exc.msg}, column {exc.colno})"
+            continue
+        if not isinstance(value, dict):
+            yield number, "not a JSON object"
+            continue
+        yield number, {str(key).strip().lower(): item for key, item in value.items()}
+
+
+def _csv_rows(
+    shown: str, first: tuple[int, str], decoded: Iterable[tuple[int, str]]
+) -> Iterator[tuple[int, _Row]]:
+    header_line, header_text = first
+    delimiter = "\t" if shown.lower().endswith(".tsv") else detect_delimiter(header_text)
+    header = [name.strip().lower() for name in _split(header_text, delimiter)]
+    missing = [
+        column
+        for column in REQUIRED_COLUMNS
+        if column not in header and not (column == "dataset" and "dataset_id" in header)
+    ]
+    if missing:
+        raise InvalidInputError(
+            f"{shown}: line {header_line}: missing column(s) {', '.join(missing)} "
+            f"(an access CSV needs a header with {', '.join(REQUIRED_COLUMNS)})"
+        )
+    for number, text in decoded:
+        try:
+            fields = _split(text, delimiter)
+        except csv.Error as exc:
+            yield number, f"bad CSV quoting ({exc})"
+            continue
+        if len(fields) != len(header):
+            yield number, f"{len(fields)} fields, the header has {len(header)}"
+            continue
+        yield number, dict(zip(header, fields, strict=True))
+
+
+def _split(text: str, delimiter: str) -> list[str]:
+    return next(csv.reader([text.rstrip("\r\n")], delimiter=delimiter, strict=True), [])
+
+
+def _event(row: Mapping[str, Any], *, source: str) -> AccessEvent:
+    dataset = next((row[key] for key in _DATASET_KEYS if key in row), None)
+    if dataset is None or isinstance(dataset, bool) or not isinstance(dataset, str | int):
+        raise _BadLineError("dataset: missing or not a string")
+    dataset_id = str(dataset).strip()
+    if not dataset_id:
+        raise _BadLineError("dataset: empty")
+    timestamp = _timestamp(row.get("timestamp"))
+    operation = _operation(row.get("operation"))
+    try:
+        return AccessEvent(
+            dataset_id=dataset_id,
+            timestamp=timestamp,
+            operation=operation,
+            source=source,
+            weak_evidence=False,
+        )
+    except ValidationError as exc:
+        raise _BadLineError(format_validation_error(exc)) from None
+
+
+def _timestamp(value: Any) -> datetime:
+    if not isinstance(value, str) or not value.strip():
+        raise _BadLineError("timestamp: missing or not a string")
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise _BadLineError(f"timestamp: {value.strip()!r} is not an ISO-8601 time") from None
+
+
+def _operation(value: Any) -> AccessOperation:
+    if not isinstance(value, str) or not value.strip():
+        raise _BadLineError("operation: missing or not a string")
+    text = value.strip().lower()
+    try:
+        return ACCESS_OPERATION_ALIASES.get(text) or AccessOperation(text)
+    except ValueError:
+        raise _BadLineError(
+            f"operation: unknown {value.strip()!r} (expected {_OPERATIONS})"
+        ) from None
+
+
+__all__ = ["REQUIRED_COLUMNS", "parse_access_file"]
