@@ -14,8 +14,11 @@ import typer
 
 from artenic_opt import __version__
 from artenic_opt.cli import catalog as catalog_cmd
+from artenic_opt.cli import cost as cost_cmd
+from artenic_opt.cli import platform as platform_cmd
 from artenic_opt.cli import status as status_cmd
 from artenic_opt.cli import storage as storage_cmd
+from artenic_opt.cli import training as training_cmd
 from artenic_opt.cli.errors import MappedGroup
 from artenic_opt.cli.runtime import RootOptions
 
@@ -83,8 +86,11 @@ def root(
 
 
 status_cmd.register(app)
+training_cmd.register(app)
 catalog_cmd.register(app)
 storage_cmd.register(app)
+platform_cmd.register(app)
+cost_cmd.register(app)
 
 artenic_app = typer.Typer(
     name="artenic",

@@ -1,0 +1,62 @@
+"""Cost analyzer: compare providers, read the spending history, advise on spot, find savings.
+
+* ``pareto``: the cost / time Pareto frontier and its cheapest, fastest and balanced picks.
+* ``provider_benchmark``: per provider and region, the best feasible candidate of a workload,
+  GPU availability and coverage (``CandidateTable`` comes from the training advisor's estimates).
+* ``spot_advisor``: preemption rate, spot savings and the expected cost with retries, per
+  provider / region / instance type, from history or priors.
+* ``historical_analyzer``: periods (``parse_period``), spend by group and bucket, cost per unit
+  of metric improvement, robust anomalies, and actual spend against the recommendations.
+* ``analyzer``: ``CostAnalyzer``, the orchestrator the CLI and TUI call.
+
+Like the other pillars it receives loaded data and returns pydantic models (``schemas``); it
+never opens files or sockets. Importing it loads numpy and pydantic only.
+"""
+
+from __future__ import annotations
+
+from artenic_opt.cost_analyzer.analyzer import CostAnalyzer
+from artenic_opt.cost_analyzer.historical_analyzer import (
+    LookbackWindow,
+    detect_anomalies,
+    parse_period,
+    savings_against_recommendations,
+    summarize_spending,
+)
+from artenic_opt.cost_analyzer.pareto import (
+    FrontierPicks,
+    dominates,
+    pareto_frontier,
+    pareto_mask,
+    pick_frontier,
+)
+from artenic_opt.cost_analyzer.provider_benchmark import (
+    CandidateTable,
+    benchmark_providers,
+    estimate_candidates,
+    gpu_availability,
+    provider_spot_discounts,
+)
+from artenic_opt.cost_analyzer.spot_advisor import SpotScenario, advise_group, advise_spot
+
+__all__ = [
+    "CandidateTable",
+    "CostAnalyzer",
+    "FrontierPicks",
+    "LookbackWindow",
+    "SpotScenario",
+    "advise_group",
+    "advise_spot",
+    "benchmark_providers",
+    "detect_anomalies",
+    "dominates",
+    "estimate_candidates",
+    "gpu_availability",
+    "pareto_frontier",
+    "pareto_mask",
+    "parse_period",
+    "pick_frontier",
+    "provider_spot_discounts",
+    "savings_against_recommendations",
+    "summarize_spending",
+]

@@ -1,0 +1,45 @@
+"""Cost use cases: build the spending history from the state and call the cost analyzer.
+
+Every stored outcome becomes one ``SpendRecord``: linked outcomes take their machine and the
+optimizer's estimates from the stored recommendation, unlinked ones (platform jobs that did not
+come from a recommendation) the machine recorded with them.
+"""
+
+from __future__ import annotations
+
+from artenic_opt._internal.money import ExchangeRates
+from artenic_opt.catalog import Catalog
+from artenic_opt.cost_analyzer import CostAnalyzer
+from artenic_opt.cost_analyzer.records import spend_record_from_outcome
+from artenic_opt.schemas import SpendRecord, TrainingAdvice
+from artenic_opt.state import get_recommendation, list_outcomes
+from artenic_opt.state.store import StateStore
+
+
+def make_analyzer(catalog: Catalog, display_currency: str, rates: ExchangeRates) -> CostAnalyzer:
+    return CostAnalyzer(catalog, display_currency=display_currency, rates=rates)
+
+
+def load_history(store: StateStore) -> list[SpendRecord]:
+    advices: dict[str, TrainingAdvice] = {}
+    history: list[SpendRecord] = []
+    for stored in list_outcomes(store):
+        outcome = stored.outcome
+        advice = None
+        if stored.linked:
+            rec_id = outcome.recommendation_id
+            if rec_id not in advices:
+                advices[rec_id] = get_recommendation(store, rec_id)
+            advice = advices[rec_id]
+        history.append(
+            spend_record_from_outcome(
+                outcome,
+                record_id=str(stored.id),
+                advice=advice,
+                provider=None if advice else stored.provider,
+                region=None if advice else stored.region,
+                instance_type=None if advice else stored.instance_type,
+                spot=None if advice else stored.spot,
+            )
+        )
+    return history

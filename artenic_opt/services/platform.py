@@ -1,0 +1,168 @@
+"""Platform use cases: ``sync`` into the state and ``dispatch`` of a recommended offering.
+
+* The client uses the shared connection settings. ``sync`` and ``dispatch`` talk to the platform
+  even when none is configured explicitly (the default URL, as the platform CLI does); a platform
+  that does not answer is exit 3.
+* Outcomes that ``sync`` derives from finished jobs go through ``services.training.
+  record_outcome`` when the job came from one of our recommendations (so the LTR model learns
+  from platform jobs); other jobs' outcomes are stored unlinked, for spending history.
+* Dispatch sends the offering's instance type, region and spot flag, a ``max_runtime_hours`` of
+  the estimate plus ``RUNTIME_MARGIN`` (at least ``MIN_RUNTIME_HOURS``), the workload spec, and a
+  ``config`` carrying the recommendation id, query id and rank; the job id is stored with the
+  recommendation so that the outcome links back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict
+
+from artenic_opt.catalog import normalize_gpu_type_or_none
+from artenic_opt.errors import InvalidInputError
+from artenic_opt.platform.models import (
+    DerivedOutcome,
+    PlatformJob,
+    dispatch_config,
+    make_gpu_lookup,
+)
+from artenic_opt.platform.sync import SyncReport, sync
+from artenic_opt.schemas import JobOutcome
+from artenic_opt.services.training import maybe_retrain, record_outcome, stored_advice
+from artenic_opt.state import UNLINKED, insert_outcome, set_dispatch
+from artenic_opt.types import OutcomeSource
+
+if TYPE_CHECKING:
+    from artenic_opt.cli.runtime import Runtime
+    from artenic_opt.platform.client import PlatformClient
+
+RUNTIME_MARGIN = 1.5
+MIN_RUNTIME_HOURS = 1.0
+SYNC_PARTS = ("catalog", "jobs", "datasets", "budgets")
+
+
+class DispatchResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    recommendation_id: str
+    rank: int
+    job_id: str
+    instance_type: str
+    region: str
+    spot: bool
+    max_runtime_hours: float
+
+
+def make_client(runtime: Runtime) -> PlatformClient:
+    from artenic_opt.platform.client import PlatformClient
+
+    platform = runtime.settings.platform
+    return PlatformClient(
+        platform.url,
+        api_key=platform.api_key.get_secret_value() if platform.api_key else None,
+        timeout=platform.timeout_s,
+    )
+
+
+def run_sync(
+    runtime: Runtime,
+    *,
+    only: set[str] | None = None,
+    on_progress: Callable[[str, str], None] | None = None,
+) -> SyncReport:
+    unknown = sorted((only or set()) - set(SYNC_PARTS))
+    if unknown:
+        raise InvalidInputError(
+            f"--only: unknown part {', '.join(unknown)}; choose from {', '.join(SYNC_PARTS)}"
+        )
+    store = runtime.store()
+    catalog = runtime.catalog()
+    settings = runtime.settings
+    rates = runtime.rates()
+
+    def on_outcome(derived: DerivedOutcome, job: PlatformJob) -> None:
+        linked = derived.to_job_outcome()
+        if linked is not None:
+            record_outcome(store, settings, linked, rates=rates, auto_retrain=False)
+            return
+        unlinked = JobOutcome(
+            recommendation_id=UNLINKED,
+            rank=1,
+            status=derived.status,
+            hours=derived.hours,
+            cost=derived.cost_eur or 0.0,
+            currency=derived.currency,
+            source=OutcomeSource.PLATFORM,
+            job_id=derived.job_id,
+            metric_higher_is_better=derived.metric_higher_is_better,
+            **({"recorded_at": derived.completed_at} if derived.completed_at else {}),
+        )
+        with store.transaction():
+            insert_outcome(
+                store,
+                unlinked,
+                provider=derived.provider,
+                region=derived.region or "",
+                instance_type=derived.instance_type or "",
+                spot=derived.is_spot,
+                label=None,
+            )
+
+    with make_client(runtime) as client:
+        report = sync(
+            store,
+            client,
+            only=only,
+            catalog_lookup=make_gpu_lookup(normalize_gpu_type_or_none, catalog.gpu_specs),
+            on_progress=on_progress,
+            on_outcome=on_outcome,
+        )
+    if report.outcomes_recorded:
+        maybe_retrain(store, settings)
+    return report
+
+
+def dispatch_recommendation(
+    runtime: Runtime,
+    recommendation_id: str,
+    rank: int,
+    *,
+    service: str,
+    model: str,
+    provider: str | None = None,
+) -> DispatchResult:
+    store = runtime.store()
+    advice = stored_advice(store, recommendation_id)
+    if not 1 <= rank <= len(advice.recommendations):
+        raise InvalidInputError(
+            f"--rank: recommendation {advice.recommendation_id[:12]} has ranks 1 to "
+            f"{len(advice.recommendations)}"
+        )
+    rec = advice.recommendations[rank - 1]
+    max_hours = max(MIN_RUNTIME_HOURS, rec.estimated_hours * RUNTIME_MARGIN)
+    config = dispatch_config(advice.recommendation_id, advice.query_id, rank)
+    config.update({"nodes": rec.nodes, "provider_offering": rec.offering.provider})
+    with make_client(runtime) as client:
+        job_id = client.dispatch(
+            service=service,
+            model=model,
+            provider=provider or rec.offering.provider.lower(),
+            config=config,
+            instance_type=rec.offering.instance_type,
+            region=rec.offering.region,
+            is_spot=rec.spot,
+            max_runtime_hours=round(max_hours, 3),
+            workload_spec=advice.workload.model_dump(mode="json"),
+        )
+    with store.transaction():
+        set_dispatch(store, advice.recommendation_id, rank, job_id)
+    return DispatchResult(
+        recommendation_id=advice.recommendation_id,
+        rank=rank,
+        job_id=job_id,
+        instance_type=rec.offering.instance_type,
+        region=rec.offering.region,
+        spot=rec.spot,
+        max_runtime_hours=round(max_hours, 3),
+    )

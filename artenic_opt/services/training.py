@@ -1,0 +1,363 @@
+"""Training use cases shared by the CLI, sync, demo and the dashboard.
+
+The feedback path is one function, ``record_outcome``: ``feedback record``, ``feedback import``,
+outcomes derived by ``sync`` and the simulated jobs of ``demo`` all go through it, so every
+outcome is labelled the same way and stored atomically with its training sample.
+
+Decisions:
+
+* Provider reliability for the heuristic is the success rate of stored outcomes per provider,
+  once a provider has at least ``MIN_RELIABILITY_RUNS`` outcomes (1.0 before that).
+* Models live beside the state file (``paths.models_dir``), one folder per version with
+  LightGBM's text model and its JSON metadata. Loading checks the sha256 recorded in the state
+  as well as the one in the metadata, so a model folder swapped for another is refused.
+* ``auto`` mode falls back to the heuristic, with a warning, when the active model cannot be
+  loaded; ``ltr`` and ``hybrid`` asked for explicitly fail with exit 2 instead.
+* Auto-retrain: after an outcome is recorded, a new model is trained when at least
+  ``ltr.min_samples`` samples exist and ``ltr.retrain_after`` samples arrived since the last
+  model. A failed retrain keeps the current model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from artenic_opt import paths
+from artenic_opt._internal.money import ExchangeRates
+from artenic_opt.catalog import Catalog
+from artenic_opt.config import Settings
+from artenic_opt.errors import InvalidInputError, ModelFileError, NotFoundError
+from artenic_opt.schemas import (
+    JobOutcome,
+    ModelInfo,
+    RankingMetrics,
+    TrainingAdvice,
+    WorkloadProfile,
+    format_validation_error,
+)
+from artenic_opt.state import (
+    active_model,
+    add_training_sample,
+    candidate_features,
+    count_training_samples,
+    get_recommendation,
+    insert_outcome,
+    list_training_samples,
+    next_model_version,
+    outcome_counts_by_provider,
+    record_model_version,
+    resolve_recommendation_id,
+    save_recommendation,
+)
+from artenic_opt.state.store import StateStore
+from artenic_opt.training_advisor.advisor import AdviceResult, TrainingAdvisor
+from artenic_opt.training_advisor.feature_extractor import FEATURE_NAMES, FEATURE_SCHEMA_VERSION
+from artenic_opt.training_advisor.feedback_collector import CandidateRecord, FeedbackCollector
+from artenic_opt.training_advisor.ltr_ranker import LTRRanker
+from artenic_opt.types import OptimizationGoal, OptimizerMode
+
+MIN_RELIABILITY_RUNS = 3
+
+
+class RecordedOutcome(BaseModel):
+    """What ``feedback record`` stored: the outcome, its label and the training sample."""
+
+    model_config = ConfigDict(frozen=True)
+
+    outcome_id: int
+    sample_id: int | None
+    recommendation_id: str
+    rank: int
+    label: int | None
+    retrained: ModelInfo | None = None
+
+
+class ImportLineError(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    line: int
+    message: str
+
+
+class OutcomeImport(BaseModel):
+    """``feedback import``: good lines are stored, bad lines are reported with their number."""
+
+    model_config = ConfigDict(frozen=True)
+
+    file: str
+    stored: int
+    errors: tuple[ImportLineError, ...] = ()
+    retrained: ModelInfo | None = None
+
+
+class RetrainResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    trained: bool
+    reason: str
+    model: ModelInfo | None = None
+    samples: int
+
+
+class LearningMetrics(BaseModel):
+    """``metrics``: the active model's held-out ranking quality and what it was trained on."""
+
+    model_config = ConfigDict(frozen=True)
+
+    samples: int
+    model_version: int | None
+    trained_at: str | None
+    model_samples: int | None
+    metrics: RankingMetrics | None
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    ranker: LTRRanker
+    info: ModelInfo
+
+
+def provider_reliability(store: StateStore) -> dict[str, float]:
+    reliability: dict[str, float] = {}
+    for row in outcome_counts_by_provider(store).values():
+        if row.total >= MIN_RELIABILITY_RUNS:
+            reliability[row.provider] = row.completed / row.total
+    return reliability
+
+
+def load_active_model(store: StateStore) -> LoadedModel | None:
+    """The active model, verified against the state's record; ``None`` when there is none."""
+    info = active_model(store)
+    if info is None:
+        return None
+    ranker = LTRRanker.load(info.path, FEATURE_SCHEMA_VERSION, expected_feature_names=FEATURE_NAMES)
+    metadata = ranker.metadata
+    if metadata is None or metadata.sha256 != info.sha256:
+        raise ModelFileError(
+            f"{info.path}: the model does not match version {info.version} recorded in the "
+            "state (sha256 differs); run `retrain --force`"
+        )
+    return LoadedModel(ranker=ranker, info=info)
+
+
+def make_advisor(
+    store: StateStore | None,
+    catalog: Catalog,
+    settings: Settings,
+    rates: ExchangeRates,
+    *,
+    mode: OptimizerMode | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> TrainingAdvisor:
+    wanted = mode or settings.optimizer.mode
+    model: LoadedModel | None = None
+    reliability: dict[str, float] = {}
+    if store is not None:
+        reliability = provider_reliability(store)
+        if wanted is not OptimizerMode.HEURISTIC:
+            try:
+                model = load_active_model(store)
+            except ModelFileError as exc:
+                if wanted is not OptimizerMode.AUTO:
+                    raise
+                if warn is not None:
+                    warn(f"{exc}; ranking with the heuristic")
+    return TrainingAdvisor(
+        catalog,
+        reliability=reliability,
+        display_currency=settings.optimizer.display_currency,
+        rates=rates,
+        ltr_model=model.ranker if model else None,
+        mode=wanted,
+        model_version=model.info.version if model else None,
+    )
+
+
+def recommend_and_store(
+    store: StateStore,
+    advisor: TrainingAdvisor,
+    workload: WorkloadProfile,
+    *,
+    top: int,
+    goal: OptimizationGoal | None,
+) -> AdviceResult:
+    result = advisor.recommend(workload, top=top, goal=goal)
+    with store.transaction():
+        save_recommendation(
+            store,
+            result.advice,
+            [list(row) for row in result.feature_rows],
+            result.feature_schema_version,
+        )
+    return result
+
+
+def record_outcome(
+    store: StateStore,
+    settings: Settings,
+    outcome: JobOutcome,
+    *,
+    rates: ExchangeRates | None = None,
+    auto_retrain: bool = True,
+) -> RecordedOutcome:
+    """Label ``outcome`` against its recommended candidate; store outcome and sample at once."""
+    rec_id = resolve_recommendation_id(store, outcome.recommendation_id)
+    if rec_id != outcome.recommendation_id:
+        outcome = outcome.model_copy(update={"recommendation_id": rec_id})
+    advice = get_recommendation(store, rec_id)
+    if not 1 <= outcome.rank <= len(advice.recommendations):
+        raise NotFoundError(
+            f"rank: recommendation {rec_id[:12]} has ranks 1 to {len(advice.recommendations)}, "
+            f"not {outcome.rank}"
+        )
+    candidate = candidate_features(store, rec_id, outcome.rank)
+    label: int | None = None
+    sample = None
+    if candidate.features and candidate.feature_schema_version is not None:
+        record = CandidateRecord.from_row(
+            query_id=candidate.query_id,
+            recommendation_id=rec_id,
+            rank=outcome.rank,
+            candidate_id=candidate.candidate_id,
+            features=candidate.features,
+            feature_schema_version=candidate.feature_schema_version,
+            estimated_cost=candidate.estimated_cost,
+            estimated_hours=candidate.estimated_hours,
+            currency=candidate.currency,
+        )
+        labelled = outcome
+        if outcome.currency != candidate.currency:
+            # Predictions were made in the display currency of the time; compare like with like.
+            from artenic_opt._internal.money import DEFAULT_RATES
+
+            converted = (rates or DEFAULT_RATES).convert(
+                outcome.cost, outcome.currency, candidate.currency
+            )
+            labelled = outcome.model_copy(
+                update={"cost": converted, "currency": candidate.currency}
+            )
+        sample = FeedbackCollector().collect(labelled, record)
+        label = sample.label
+    with store.transaction():
+        outcome_id = insert_outcome(
+            store,
+            outcome,
+            provider=candidate.provider,
+            region=candidate.region,
+            instance_type=candidate.instance_type,
+            spot=candidate.spot,
+            label=label,
+        )
+        sample_id = add_training_sample(store, sample, outcome_id=outcome_id) if sample else None
+    retrained = maybe_retrain(store, settings) if auto_retrain else None
+    return RecordedOutcome(
+        outcome_id=outcome_id,
+        sample_id=sample_id,
+        recommendation_id=rec_id,
+        rank=outcome.rank,
+        label=label,
+        retrained=retrained,
+    )
+
+
+def import_outcomes(store: StateStore, settings: Settings, path: Path) -> OutcomeImport:
+    """Store each valid JSONL line as an outcome; report bad lines by number, keep the rest."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise InvalidInputError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"{path}: cannot read: {exc}") from None
+    stored = 0
+    errors: list[ImportLineError] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            data: Any = json.loads(line)
+            if not isinstance(data, dict):
+                raise InvalidInputError("each line must be one JSON object")
+            data.setdefault("source", "import")
+            outcome = JobOutcome.model_validate(data)
+            record_outcome(store, settings, outcome, auto_retrain=False)
+        except json.JSONDecodeError as exc:
+            errors.append(ImportLineError(line=number, message=f"not JSON ({exc.msg})"))
+        except ValidationError as exc:
+            errors.append(ImportLineError(line=number, message=format_validation_error(exc)))
+        except InvalidInputError as exc:
+            errors.append(ImportLineError(line=number, message=exc.message))
+        else:
+            stored += 1
+    retrained = maybe_retrain(store, settings) if stored else None
+    return OutcomeImport(file=str(path), stored=stored, errors=tuple(errors), retrained=retrained)
+
+
+def retrain(store: StateStore, settings: Settings, *, force: bool = False) -> RetrainResult:
+    """Train a new model version from every stored sample; the old model stays on failure."""
+    samples = list_training_samples(store, feature_schema_version=FEATURE_SCHEMA_VERSION)
+    min_samples = settings.optimizer.ltr.min_samples
+    current = active_model(store)
+    if len(samples) < min_samples:
+        return RetrainResult(
+            trained=False,
+            reason=f"{len(samples)} training samples, fewer than the {min_samples} needed",
+            model=current,
+            samples=len(samples),
+        )
+    if not force and current is not None:
+        new = count_training_samples(store, since=current.trained_at)
+        if new < settings.optimizer.ltr.retrain_after:
+            return RetrainResult(
+                trained=False,
+                reason=(
+                    f"{new} new samples since model v{current.version}, fewer than "
+                    f"{settings.optimizer.ltr.retrain_after}; use --force to train anyway"
+                ),
+                model=current,
+                samples=len(samples),
+            )
+    ranker = LTRRanker(
+        feature_names=FEATURE_NAMES,
+        feature_schema_version=FEATURE_SCHEMA_VERSION,
+        min_samples=min_samples,
+    )
+    ranker.train(samples)
+    version = next_model_version(store)
+    folder = paths.models_dir(Path(store.path)) / f"v{version}"
+    metadata = ranker.save(folder)
+    info = metadata.to_model_info(version, str(folder))
+    with store.transaction():
+        record_model_version(store, info)
+    return RetrainResult(
+        trained=True,
+        reason=f"trained on {len(samples)} samples",
+        model=active_model(store),
+        samples=len(samples),
+    )
+
+
+def maybe_retrain(store: StateStore, settings: Settings) -> ModelInfo | None:
+    """Retrain when enough new samples arrived; return the new model, if any."""
+    result = retrain(store, settings)
+    return result.model if result.trained else None
+
+
+def learning_metrics(store: StateStore) -> LearningMetrics:
+    info = active_model(store)
+    return LearningMetrics(
+        samples=count_training_samples(store),
+        model_version=info.version if info else None,
+        trained_at=info.trained_at.isoformat() if info else None,
+        model_samples=info.sample_count if info else None,
+        metrics=info.metrics if info else None,
+    )
+
+
+def stored_advice(store: StateStore, rec_ref: str) -> TrainingAdvice:
+    return get_recommendation(store, resolve_recommendation_id(store, rec_ref))
