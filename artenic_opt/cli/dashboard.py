@@ -71,4 +71,8 @@ def dashboard(
 
     from artenic_opt.tui.app import DashboardApp
 
-    DashboardApp(open_data).run()
+    app = DashboardApp(open_data)
+    app.run()
+    # Textual has already printed the traceback of a crash; never exit 0 after one.
+    if app.return_code:
+        raise typer.Exit(app.return_code)

@@ -230,6 +230,7 @@ def record_outcome(
             estimated_cost=candidate.estimated_cost,
             estimated_hours=candidate.estimated_hours,
             currency=candidate.currency,
+            recommended_cost=advice.recommendations[0].estimated_cost,
         )
         labelled = outcome
         if outcome.currency != candidate.currency:
@@ -311,7 +312,9 @@ def retrain(store: StateStore, settings: Settings, *, force: bool = False) -> Re
             samples=len(samples),
         )
     if not force and current is not None:
-        new = count_training_samples(store, since=current.trained_at)
+        # Samples may carry back-dated times (imported or simulated history), so "new" means
+        # more samples than the model was trained on, not newer timestamps.
+        new = len(samples) - current.sample_count
         if new < settings.optimizer.ltr.retrain_after:
             return RetrainResult(
                 trained=False,

@@ -1,0 +1,289 @@
+"""Run time of a workload on every candidate row, vectorised.
+
+* Deep-learning workloads: training FLOPs (``describe_workload``) over the sustained throughput
+  of the row: devices x dense peak of the workload's precision x utilisation (MFU) x scaling
+  efficiency (``assumptions`` gives every figure and its source).
+* CPU-bound frameworks: data size x epochs over a per-thread data rate, with Amdahl's law over
+  the vCPUs of each node and the same node scaling as above.
+* Calibration: a workload that states ``estimated_hours`` on ``reference_gpu`` x
+  ``reference_gpu_count`` is rescaled per row by the throughput ratio between that reference and
+  the row, so a measured figure replaces the FLOP model while offerings stay comparable. The
+  caller looks the reference GPU up (the advisor uses the catalog's GPU names and figures) and
+  passes its figures through ``reference_from_figures``.
+
+Decisions:
+
+* Peak per precision: bf16 (and int8/int4, which train with bf16 compute) -> bf16, falling back
+  to fp16 (GPUs without bf16 such as V100 and T4 run fp16 mixed precision); fp16 -> fp16, falling
+  back to bf16; fp32 -> fp32. When no tensor figure exists, 2 x fp32 (see ``assumptions``), and
+  ``peak_source`` records which case applied so the advisor can warn. A row with no usable figure
+  at all gets NaN hours and ``peak_source = UNKNOWN``; the ranker excludes it.
+* Multi-GPU nodes scale by 0.97 per doubling of GPUs, multiple nodes by 0.95 per doubling of
+  nodes. A reference of more than 8 GPUs is assumed spread over nodes of 8.
+* Rows whose vCPU count is unknown assume 8 vCPUs per GPU (4 on a CPU-only row) and say so.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+import numpy.typing as npt
+
+from artenic_opt.errors import InvalidInputError
+from artenic_opt.estimate import assumptions as asm
+from artenic_opt.estimate.workload import WorkloadFacts, WorkloadKind, describe_workload
+from artenic_opt.schemas import WorkloadProfile
+from artenic_opt.types import Precision
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+Int8Array = npt.NDArray[np.int8]
+
+_GPUS_PER_REFERENCE_NODE = 8
+_TABULAR_INPUTS = ("nodes", "offering.vcpus")
+_DEEP_LEARNING_INPUTS = ("nodes", "offering.gpu_count", "offering.gpu_tflops")
+
+
+class PeakSource(IntEnum):
+    """Which datasheet figure a row's peak throughput came from."""
+
+    NATIVE = 0
+    SUBSTITUTE = 1
+    FP32_FALLBACK = 2
+    CPU = 3
+    UNKNOWN = 4
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceThroughput:
+    """The GPU an ``estimated_hours`` figure was measured on, as a throughput."""
+
+    gpu_type: str
+    peak_tflops_per_gpu: float
+    gpu_count: int
+    peak_source: PeakSource
+
+    @property
+    def sustained_tflops(self) -> float:
+        nodes = math.ceil(self.gpu_count / _GPUS_PER_REFERENCE_NODE)
+        per_node = self.gpu_count / nodes
+        efficiency = scaling_efficiency_scalar(per_node, nodes)
+        return self.gpu_count * self.peak_tflops_per_gpu * efficiency
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TimeArrays:
+    """Per-row run-time estimate."""
+
+    hours: FloatArray
+    #: Dense peak per device for the workload's precision (TFLOPS); CPU rows: per node.
+    peak_tflops: FloatArray
+    peak_source: Int8Array
+    #: Sustained throughput of the whole row: TFLOPS for deep learning, GB/h for CPU-bound.
+    throughput: FloatArray
+    scaling_efficiency: FloatArray
+    vcpus_assumed: BoolArray
+    calibrated: bool
+    inputs_used: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+def _tensor_primary_secondary(
+    precision: Precision, bf16: FloatArray, fp16: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    if precision is Precision.FP16:
+        return fp16, bf16
+    return bf16, fp16
+
+
+def peak_tflops_for_precision(
+    precision: Precision,
+    *,
+    bf16_tflops: npt.ArrayLike,
+    fp16_tflops: npt.ArrayLike,
+    fp32_tflops: npt.ArrayLike,
+) -> tuple[FloatArray, Int8Array]:
+    """Dense peak per GPU for ``precision`` and the ``PeakSource`` of each value."""
+    bf16 = np.asarray(bf16_tflops, dtype=np.float64)
+    fp16 = np.asarray(fp16_tflops, dtype=np.float64)
+    fp32 = np.asarray(fp32_tflops, dtype=np.float64)
+    # ``x > 0`` is False for NaN, so it also tests "figure known".
+    if precision is Precision.FP32:
+        known = fp32 > 0
+        peak = np.where(known, fp32, np.nan)
+        source = np.where(known, np.int8(PeakSource.NATIVE), np.int8(PeakSource.UNKNOWN))
+        return peak, source.astype(np.int8, copy=False)
+    primary, secondary = _tensor_primary_secondary(precision, bf16, fp16)
+    has_primary = primary > 0
+    if has_primary.all():
+        # The common case (every row has the figure) needs no fallback columns.
+        return primary, np.zeros(primary.shape, dtype=np.int8)
+    has_secondary = secondary > 0
+    has_fp32 = fp32 > 0
+    fallback = np.where(has_fp32, fp32 * asm.FP32_TO_TENSOR_FALLBACK_FACTOR, np.nan)
+    peak = np.where(has_primary, primary, np.where(has_secondary, secondary, fallback))
+    fallback_source = np.where(
+        has_fp32, np.int8(PeakSource.FP32_FALLBACK), np.int8(PeakSource.UNKNOWN)
+    )
+    source = np.where(
+        has_primary,
+        np.int8(PeakSource.NATIVE),
+        np.where(has_secondary, np.int8(PeakSource.SUBSTITUTE), fallback_source),
+    )
+    return peak.astype(np.float64, copy=False), source.astype(np.int8, copy=False)
+
+
+_INTRA_EXPONENT = math.log2(asm.INTRA_NODE_EFFICIENCY_PER_DOUBLING)
+_INTER_EXPONENT = math.log2(asm.INTER_NODE_EFFICIENCY_PER_DOUBLING)
+
+
+def scaling_efficiency(gpus_per_node: npt.ArrayLike, nodes: npt.ArrayLike) -> FloatArray:
+    """Parallel efficiency of ``gpus_per_node`` GPUs on each of ``nodes`` nodes.
+
+    ``f ** log2(x)`` is computed as ``x ** log2(f)``: one power per factor, no logarithm.
+    """
+    per_node = np.maximum(np.asarray(gpus_per_node, dtype=np.float64), 1.0)
+    node_count = np.maximum(np.asarray(nodes, dtype=np.float64), 1.0)
+    efficiency: FloatArray = per_node**_INTRA_EXPONENT * node_count**_INTER_EXPONENT
+    return efficiency
+
+
+def scaling_efficiency_scalar(gpus_per_node: float, nodes: float) -> float:
+    return float(max(gpus_per_node, 1.0) ** _INTRA_EXPONENT * max(nodes, 1.0) ** _INTER_EXPONENT)
+
+
+def reference_from_figures(
+    gpu_type: str,
+    gpu_count: int,
+    precision: Precision,
+    *,
+    bf16_tflops: float,
+    fp16_tflops: float,
+    fp32_tflops: float,
+) -> ReferenceThroughput | None:
+    """The reference throughput of ``gpu_count`` x ``gpu_type`` from its datasheet figures, or
+    None when the figures give no peak for ``precision``."""
+    peak, source = peak_tflops_for_precision(
+        precision,
+        bf16_tflops=[bf16_tflops],
+        fp16_tflops=[fp16_tflops],
+        fp32_tflops=[fp32_tflops],
+    )
+    if not math.isfinite(float(peak[0])):
+        return None
+    return ReferenceThroughput(
+        gpu_type=gpu_type,
+        peak_tflops_per_gpu=float(peak[0]),
+        gpu_count=gpu_count,
+        peak_source=PeakSource(int(source[0])),
+    )
+
+
+def estimate_hours(
+    workload: WorkloadProfile,
+    *,
+    gpu_count: npt.ArrayLike,
+    nodes: npt.ArrayLike,
+    vcpus: npt.ArrayLike,
+    bf16_tflops: npt.ArrayLike,
+    fp16_tflops: npt.ArrayLike,
+    fp32_tflops: npt.ArrayLike,
+    reference: ReferenceThroughput | None = None,
+    facts: WorkloadFacts | None = None,
+    mfu: float = asm.DEFAULT_MFU,
+) -> TimeArrays:
+    """Wall-clock hours of the whole run on every row (on-demand, without preemptions).
+
+    ``gpu_count`` is per node (0 for CPU-only rows) and ``nodes`` at least 1 on every row.
+    """
+    if not 0 < mfu <= 1:
+        raise InvalidInputError(f"mfu: must be in (0, 1], got {mfu:g}")
+    facts = facts or describe_workload(workload)
+    gpus = np.asarray(gpu_count, dtype=np.float64)
+    node_count = np.asarray(nodes, dtype=np.float64)  # at least 1 (documented)
+    cpu_count = np.asarray(vcpus, dtype=np.float64)
+    n = gpus.shape[0]
+    notes = facts.notes
+    # ``x > 0`` is False for NaN: an unpublished vCPU count.
+    vcpus_known = cpu_count > 0
+
+    if facts.kind is WorkloadKind.TABULAR:
+        effective_vcpus = np.where(
+            vcpus_known,
+            cpu_count,
+            np.where(
+                gpus > 0, gpus * asm.DEFAULT_VCPUS_PER_GPU, float(asm.DEFAULT_VCPUS_CPU_INSTANCE)
+            ),
+        )
+        rate = asm.CPU_GB_PER_THREAD_HOUR[workload.framework]
+        serial = asm.CPU_SERIAL_FRACTION[workload.framework]
+        speedup = 1.0 / (serial + (1.0 - serial) / effective_vcpus)
+        node_efficiency: FloatArray = node_count**_INTER_EXPONENT
+        throughput = rate * speedup * (node_count * node_efficiency)  # GB per hour
+        if workload.estimated_hours is not None:
+            notes = (
+                *notes,
+                "estimated_hours ignored: a CPU-bound framework is estimated from data size "
+                "and vCPUs, not from a reference GPU",
+            )
+        return TimeArrays(
+            hours=(workload.dataset_size_gb * workload.num_epochs) / throughput,
+            peak_tflops=np.zeros(n, dtype=np.float64),
+            peak_source=np.full(n, PeakSource.CPU, dtype=np.int8),
+            throughput=throughput,
+            scaling_efficiency=node_efficiency,
+            vcpus_assumed=~vcpus_known,
+            calibrated=False,
+            inputs_used=(*facts.inputs_used, *_TABULAR_INPUTS),
+            notes=notes,
+        )
+
+    gpu_peak, gpu_source = peak_tflops_for_precision(
+        workload.precision,
+        bf16_tflops=bf16_tflops,
+        fp16_tflops=fp16_tflops,
+        fp32_tflops=fp32_tflops,
+    )
+    on_gpu = gpus > 0
+    cpu_rows = ~on_gpu
+    if cpu_rows.any():
+        # Deep learning on a CPU-only row: one "device" per node, vCPUs x a per-vCPU peak.
+        cpu_vcpus = np.where(vcpus_known, cpu_count, float(asm.DEFAULT_VCPUS_CPU_INSTANCE))
+        peak = np.where(on_gpu, gpu_peak, cpu_vcpus * (asm.CPU_PEAK_GFLOPS_PER_VCPU / 1e3))
+        source = np.where(on_gpu, gpu_source, np.int8(PeakSource.CPU)).astype(np.int8)
+        devices = np.where(on_gpu, gpus, 1.0)
+    else:
+        peak, source, devices = gpu_peak, gpu_source, gpus
+    efficiency: FloatArray = devices**_INTRA_EXPONENT * node_count**_INTER_EXPONENT
+    peak_total = (devices * node_count) * peak * efficiency  # TFLOPS before utilisation
+    throughput = peak_total * mfu
+    used = (*facts.inputs_used, *_DEEP_LEARNING_INPUTS)
+    calibrated = False
+    # Every term is positive or NaN (unknown peak), so no division can warn.
+    if reference is not None and workload.estimated_hours is not None:
+        used = (*used, "estimated_hours", "reference_gpu", "reference_gpu_count")
+        hours = (workload.estimated_hours * reference.sustained_tflops) / peak_total
+        calibrated = True
+    else:
+        if workload.estimated_hours is not None:
+            notes = (
+                *notes,
+                "estimated_hours ignored: no throughput known for the reference GPU"
+                if workload.reference_gpu
+                else "estimated_hours ignored: reference_gpu not given",
+            )
+        hours = facts.training_flops / (throughput * (1e12 * 3600.0))
+    return TimeArrays(
+        hours=hours,
+        peak_tflops=peak,
+        peak_source=source,
+        throughput=throughput,
+        scaling_efficiency=efficiency,
+        vcpus_assumed=cpu_rows & ~vcpus_known,
+        calibrated=calibrated,
+        inputs_used=used,
+        notes=notes,
+    )

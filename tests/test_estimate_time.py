@@ -1,0 +1,295 @@
+"""Run-time estimates (artenic_opt.estimate.runtime) against published GPU-hours."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from artenic_opt.errors import InvalidInputError
+from artenic_opt.estimate import assumptions as asm
+from artenic_opt.estimate.runtime import (
+    PeakSource,
+    TimeArrays,
+    estimate_hours,
+    peak_tflops_for_precision,
+    reference_from_figures,
+    scaling_efficiency,
+)
+from artenic_opt.estimate.workload import describe_workload
+from artenic_opt.schemas import WorkloadProfile
+from artenic_opt.types import ModelFramework, Precision
+
+NAN = math.nan
+# A100 80GB dense figures (NVIDIA A100 datasheet, via the catalog's GPU table): 312 TFLOPS bf16
+# and fp16 tensor, 19.5 TFLOPS fp32.
+A100 = {"bf16_tflops": 312.0, "fp16_tflops": 312.0, "fp32_tflops": 19.5}
+
+
+def workload(**fields: Any) -> WorkloadProfile:
+    base: dict[str, Any] = {
+        "framework": "transformers",
+        "model_params_m": 7000,
+        "dataset_size_gb": 1,
+    }
+    base.update(fields)
+    return WorkloadProfile(**base)
+
+
+def hours_on(
+    w: WorkloadProfile,
+    *,
+    gpus: int = 8,
+    nodes: int = 1,
+    vcpus: float = 96.0,
+    figures: dict[str, float] | None = None,
+    **kwargs: Any,
+) -> TimeArrays:
+    spec = figures or A100
+    return estimate_hours(
+        w,
+        gpu_count=[gpus],
+        nodes=[nodes],
+        vcpus=[vcpus],
+        bf16_tflops=[spec["bf16_tflops"]],
+        fp16_tflops=[spec["fp16_tflops"]],
+        fp32_tflops=[spec["fp32_tflops"]],
+        **kwargs,
+    )
+
+
+@pytest.mark.parametrize(
+    ("params_b", "tokens", "published_gpu_hours"),
+    [
+        # Touvron et al. 2023, "Llama 2: Open Foundation and Fine-Tuned Chat Models", Table 2
+        # (CO2 emissions during pretraining): time in A100-80GB GPU-hours, 2.0T tokens each
+        # (Table 1): 7B 184,320; 13B 368,640; 70B 1,720,320.
+        (7.0, 2.0e12, 184_320),
+        (13.0, 2.0e12, 368_640),
+        (70.0, 2.0e12, 1_720_320),
+        # Touvron et al. 2023, "LLaMA: Open and Efficient Foundation Language Models", Table 15:
+        # LLaMA-7B (6.7B params, 1.0T tokens) 82,432 GPU-hours; LLaMA-65B (65.2B params, 1.4T
+        # tokens) 1,022,362 GPU-hours, on A100-80GB.
+        (6.7, 1.0e12, 82_432),
+        (65.2, 1.4e12, 1_022_362),
+    ],
+)
+def test_pretraining_gpu_hours_match_published_runs(
+    params_b: float, tokens: float, published_gpu_hours: int
+) -> None:
+    w = workload(model_params_m=params_b * 1000, tokens=tokens, precision="bf16")
+    estimate = hours_on(w, gpus=8)
+    gpu_hours = float(estimate.hours[0]) * 8
+    assert gpu_hours == pytest.approx(published_gpu_hours, rel=0.35)
+
+
+def test_lightgbm_higgs_benchmark_time() -> None:
+    # LightGBM docs, Experiments, "Speed": Higgs (10.5M rows x 28 features, 1.18 GB as float32),
+    # 500 trees, 16 threads: LightGBM 238.5 s, xgboost_hist 551.9 s.
+    higgs_gb = 10.5e6 * 28 * 4 / 1e9
+    for framework, seconds in [("lightgbm", 238.505513), ("xgboost", 551.898)]:
+        w = WorkloadProfile(framework=framework, model_params_m=1, dataset_size_gb=higgs_gb)
+        estimate = hours_on(w, gpus=0, vcpus=16)
+        assert float(estimate.hours[0]) * 3600 == pytest.approx(seconds, rel=0.35)
+
+
+def test_training_flops_follow_six_p_t_and_adapter_rules() -> None:
+    full = describe_workload(workload(tokens=1e9))
+    assert full.training_flops == pytest.approx(6 * 7e9 * 1e9)
+    lora = describe_workload(workload(tokens=1e9, fine_tuning="lora"))
+    assert lora.training_flops == pytest.approx(full.training_flops * 2 / 3)
+    recompute = describe_workload(workload(tokens=1e9, gradient_checkpointing=True))
+    assert recompute.training_flops == pytest.approx(full.training_flops * 8 / 6)
+    epochs = describe_workload(workload(tokens=1e9, num_epochs=3))
+    assert epochs.training_flops == pytest.approx(3 * full.training_flops)
+
+
+def test_tokens_derived_from_dataset_size() -> None:
+    derived = describe_workload(workload(dataset_size_gb=4))
+    assert derived.positions_total == pytest.approx(4e9 / asm.BYTES_PER_TOKEN)
+    assert any("bytes per token" in note for note in derived.notes)
+
+
+def test_sample_based_models_use_samples_and_positions() -> None:
+    w = WorkloadProfile(framework="pytorch", model_params_m=86, dataset_size_gb=138, num_epochs=1)
+    facts = describe_workload(w)
+    samples = 138e9 / asm.BYTES_PER_SAMPLE
+    assert facts.training_flops == pytest.approx(6 * 86e6 * samples * asm.POSITIONS_PER_SAMPLE)
+    assert any("sample-based" in note for note in facts.notes)
+
+
+def test_peak_by_precision_and_fallbacks() -> None:
+    figures = {
+        "bf16_tflops": [312.0, NAN, NAN, NAN],
+        "fp16_tflops": [312.0, 125.0, NAN, NAN],
+        "fp32_tflops": [19.5, 15.7, 82.6, NAN],
+    }
+    peak, source = peak_tflops_for_precision(Precision.BF16, **figures)
+    assert peak[:3].tolist() == [312.0, 125.0, 82.6 * asm.FP32_TO_TENSOR_FALLBACK_FACTOR]
+    assert math.isnan(peak[3])
+    assert source.tolist() == [
+        PeakSource.NATIVE,
+        PeakSource.SUBSTITUTE,
+        PeakSource.FP32_FALLBACK,
+        PeakSource.UNKNOWN,
+    ]
+    fp32_peak, fp32_source = peak_tflops_for_precision(Precision.FP32, **figures)
+    assert fp32_peak[:3].tolist() == [19.5, 15.7, 82.6]
+    assert fp32_source[3] == PeakSource.UNKNOWN
+    fp16_peak, _ = peak_tflops_for_precision(
+        Precision.FP16, bf16_tflops=[300.0], fp16_tflops=[NAN], fp32_tflops=[10.0]
+    )
+    assert fp16_peak[0] == 300.0
+    # Quantised training computes in bf16.
+    int4_peak, _ = peak_tflops_for_precision(Precision.INT4, **figures)
+    assert int4_peak[0] == 312.0
+
+
+def test_fp32_training_is_slower_than_bf16() -> None:
+    bf16 = hours_on(workload(tokens=1e9, precision="bf16"), gpus=1)
+    fp32 = hours_on(workload(tokens=1e9, precision="fp32"), gpus=1)
+    assert float(fp32.hours[0]) == pytest.approx(float(bf16.hours[0]) * 312 / 19.5)
+
+
+def test_unknown_throughput_gives_nan_hours() -> None:
+    none = {"bf16_tflops": NAN, "fp16_tflops": NAN, "fp32_tflops": NAN}
+    estimate = hours_on(workload(tokens=1e9), gpus=1, figures=none)
+    assert math.isnan(float(estimate.hours[0]))
+    assert estimate.peak_source[0] == PeakSource.UNKNOWN
+
+
+def test_scaling_losses_within_and_across_nodes() -> None:
+    assert scaling_efficiency([1, 2, 8], [1, 1, 1]).tolist() == pytest.approx([1.0, 0.97, 0.97**3])
+    assert scaling_efficiency([8, 8], [2, 4]).tolist() == pytest.approx(
+        [0.97**3 * 0.95, 0.97**3 * 0.95**2]
+    )
+    w = workload(tokens=1e10, distributed=True, max_nodes=4)
+    one = float(hours_on(w, gpus=8, nodes=1).hours[0])
+    two = float(hours_on(w, gpus=8, nodes=2).hours[0])
+    assert one / 2 < two < one
+    assert two == pytest.approx(one / (2 * 0.95))
+
+
+def test_calibration_scales_by_reference_throughput() -> None:
+    # 10 h measured on 1 x A100 (312 TFLOPS): 2 x A100 on one node -> 10 / (2 * 0.97) h;
+    # an fp32-only GPU at half the A100's peak -> 20 h.
+    w = workload(tokens=1e9, estimated_hours=10.0, reference_gpu="A100 80GB")
+    reference = reference_from_figures("A100 80GB", 1, Precision.BF16, **A100)
+    assert reference is not None
+    estimate = estimate_hours(
+        w,
+        gpu_count=[1, 2, 1],
+        nodes=[1, 1, 1],
+        vcpus=[16, 16, 16],
+        bf16_tflops=[312.0, 312.0, 156.0],
+        fp16_tflops=[312.0, 312.0, 156.0],
+        fp32_tflops=[19.5, 19.5, 10.0],
+        reference=reference,
+    )
+    assert estimate.calibrated
+    assert estimate.hours.tolist() == pytest.approx([10.0, 10.0 / (2 * 0.97), 20.0])
+    assert "estimated_hours" in estimate.inputs_used
+
+
+def test_reference_of_many_gpus_spreads_over_nodes_of_eight() -> None:
+    reference = reference_from_figures("A100 80GB", 16, Precision.BF16, **A100)
+    assert reference is not None
+    assert reference.sustained_tflops == pytest.approx(16 * 312 * 0.97**3 * 0.95)
+    assert (
+        reference_from_figures(
+            "X", 1, Precision.FP32, bf16_tflops=1.0, fp16_tflops=1.0, fp32_tflops=NAN
+        )
+        is None
+    )
+
+
+def test_estimated_hours_without_reference_is_ignored_with_a_note() -> None:
+    estimate = hours_on(workload(tokens=1e9, estimated_hours=5.0), gpus=1)
+    assert not estimate.calibrated
+    assert any("reference_gpu not given" in note for note in estimate.notes)
+    named = hours_on(workload(tokens=1e9, estimated_hours=5.0, reference_gpu="A100"), gpus=1)
+    assert any("no throughput known" in note for note in named.notes)
+
+
+def test_cpu_bound_frameworks_scale_with_data_and_vcpus() -> None:
+    w = WorkloadProfile(framework="xgboost", model_params_m=1, dataset_size_gb=10, num_epochs=2)
+    estimate = estimate_hours(
+        w,
+        gpu_count=[0, 0, 1, 0],
+        nodes=[1, 1, 1, 1],
+        vcpus=[8.0, 32.0, NAN, NAN],
+        bf16_tflops=[NAN, NAN, 312.0, NAN],
+        fp16_tflops=[NAN, NAN, 312.0, NAN],
+        fp32_tflops=[NAN, NAN, 19.5, NAN],
+    )
+    hours = estimate.hours
+    assert hours[1] < hours[0]
+    assert hours[0] / hours[1] < 4  # Amdahl: fewer than 4x from 4x the vCPUs
+    assert estimate.vcpus_assumed.tolist() == [False, False, True, True]
+    # One GPU row without a vCPU count assumes 8 vCPUs; a CPU row assumes 4.
+    assert hours[3] > hours[2]
+    double = estimate_hours(
+        w.model_copy(update={"dataset_size_gb": 20}),
+        gpu_count=[0],
+        nodes=[1],
+        vcpus=[8.0],
+        bf16_tflops=[NAN],
+        fp16_tflops=[NAN],
+        fp32_tflops=[NAN],
+    )
+    assert float(double.hours[0]) == pytest.approx(2 * float(hours[0]))
+    assert all(source == PeakSource.CPU for source in estimate.peak_source)
+
+
+def test_cpu_bound_estimated_hours_note() -> None:
+    w = WorkloadProfile(
+        framework="lightgbm", model_params_m=1, dataset_size_gb=1, estimated_hours=2
+    )
+    estimate = hours_on(w, gpus=0, vcpus=8)
+    assert any("CPU-bound" in note for note in estimate.notes)
+
+
+def test_deep_learning_on_cpu_rows() -> None:
+    w = workload(tokens=1e8, model_params_m=10, gpu_required=False)
+    estimate = estimate_hours(
+        w,
+        gpu_count=[0, 0],
+        nodes=[1, 1],
+        vcpus=[64.0, NAN],
+        bf16_tflops=[NAN, NAN],
+        fp16_tflops=[NAN, NAN],
+        fp32_tflops=[NAN, NAN],
+    )
+    expected = 6 * 10e6 * 1e8 / (64 * asm.CPU_PEAK_GFLOPS_PER_VCPU * 1e9 * asm.DEFAULT_MFU) / 3600
+    assert float(estimate.hours[0]) == pytest.approx(expected)
+    assert estimate.vcpus_assumed.tolist() == [False, True]
+    assert estimate.peak_source.tolist() == [PeakSource.CPU, PeakSource.CPU]
+
+
+def test_mfu_is_validated() -> None:
+    with pytest.raises(InvalidInputError, match="mfu"):
+        hours_on(workload(tokens=1e9), mfu=0.0)
+
+
+@pytest.mark.parametrize("framework", list(ModelFramework))
+def test_every_framework_gets_finite_hours(framework: ModelFramework) -> None:
+    w = WorkloadProfile(framework=framework, model_params_m=50, dataset_size_gb=5)
+    estimate = hours_on(w, gpus=1, vcpus=8)
+    assert np.isfinite(estimate.hours).all() and estimate.hours[0] > 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    params=st.floats(min_value=1, max_value=1e5),
+    tokens=st.floats(min_value=1e6, max_value=1e12),
+    gpus=st.integers(min_value=1, max_value=8),
+)
+def test_more_gpus_are_faster_but_sublinear(params: float, tokens: float, gpus: int) -> None:
+    w = workload(model_params_m=params, tokens=tokens)
+    base = float(hours_on(w, gpus=gpus).hours[0])
+    doubled = float(hours_on(w, gpus=gpus * 2).hours[0])
+    assert base / 2 < doubled < base
