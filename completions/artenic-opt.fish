@@ -3,7 +3,7 @@ function _artenic_opt_complete
     set -l tokens (commandline -opc)
     set -l path ""
     set -l prev $tokens[-1]
-    set -l paths 'catalog' 'catalog gpus' 'catalog import' 'catalog list' 'status'
+    set -l paths 'catalog' 'catalog gpus' 'catalog import' 'catalog list' 'cost' 'cost compare' 'cost savings' 'cost spot' 'cost summary' 'demo' 'dispatch' 'feedback' 'feedback import' 'feedback record' 'history' 'metrics' 'recommend' 'retrain' 'status' 'storage' 'storage analyze' 'storage import-access' 'storage recommendations' 'sync'
     for word in $tokens[2..-1]
         if string match -q -- '-*' $word
             continue
@@ -14,10 +14,19 @@ function _artenic_opt_complete
         end
     end
     switch "$path|$prev"
+        case 'feedback record|--status'
+            printf '%s\n' pending running completed failed cancelled preempted
+            return
+        case 'recommend|--goal'
+            printf '%s\n' cost speed balanced
+            return
+        case 'recommend|--mode'
+            printf '%s\n' heuristic ltr hybrid auto
+            return
     end
     switch "$path"
         case ''
-            printf '%s\n' catalog status --state --url --profile --timeout --version --help
+            printf '%s\n' catalog cost demo dispatch feedback history metrics recommend retrain status storage sync --state --url --profile --timeout --version --help
         case 'catalog'
             printf '%s\n' gpus import list --help
         case 'catalog gpus'
@@ -26,8 +35,46 @@ function _artenic_opt_complete
             printf '%s\n' --state --json --help
         case 'catalog list'
             printf '%s\n' --gpu --provider --region --min-gpu-memory --spot --limit --state --json --help
+        case 'cost'
+            printf '%s\n' compare savings spot summary --help
+        case 'cost compare'
+            printf '%s\n' --workload -w --name --framework --params --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --frontier-only --state --json --help
+        case 'cost savings'
+            printf '%s\n' --period --state --json --help
+        case 'cost spot'
+            printf '%s\n' --period --state --json --help
+        case 'cost summary'
+            printf '%s\n' --period --by --state --json --help
+        case 'demo'
+            printf '%s\n' --jobs --seed --state --json --help
+        case 'dispatch'
+            printf '%s\n' --rank --service --model --platform-provider --state --json --help
+        case 'feedback'
+            printf '%s\n' import record --help
+        case 'feedback import'
+            printf '%s\n' --state --json --help
+        case 'feedback record'
+            printf '%s\n' --rank --status --cost --hours --currency --preemptions --metric-before --metric-after --lower-is-better --job-id --state --json --help
+        case 'history'
+            printf '%s\n' --limit --show --state --json --help
+        case 'metrics'
+            printf '%s\n' --state --json --help
+        case 'recommend'
+            printf '%s\n' --workload -w --name --framework --params --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --top --goal --mode --explain --dispatch --service --model --rank --platform-provider --state --json --help
+        case 'retrain'
+            printf '%s\n' --force --state --json --help
         case 'status'
             printf '%s\n' --probe --no-probe --state --json --help
+        case 'storage'
+            printf '%s\n' analyze import-access recommendations --help
+        case 'storage analyze'
+            printf '%s\n' --provider --region --state --json --help
+        case 'storage import-access'
+            printf '%s\n' --state --json --help
+        case 'storage recommendations'
+            printf '%s\n' --provider --region --state --json --help
+        case 'sync'
+            printf '%s\n' --only --state --json --help
     end
 end
 complete -c artenic-opt -f -a '(_artenic_opt_complete)'

@@ -3,7 +3,7 @@ autoload -U +X bashcompinit && bashcompinit
 _artenic_opt_complete() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
     local path="" word i words=""
-    local paths="|catalog| |catalog gpus| |catalog import| |catalog list| |status|"
+    local paths="|catalog| |catalog gpus| |catalog import| |catalog list| |cost| |cost compare| |cost savings| |cost spot| |cost summary| |demo| |dispatch| |feedback| |feedback import| |feedback record| |history| |metrics| |recommend| |retrain| |status| |storage| |storage analyze| |storage import-access| |storage recommendations| |sync|"
     for ((i = 1; i < COMP_CWORD; i++)); do
         word="${COMP_WORDS[i]}"
         case "$word" in -*) continue ;; esac
@@ -12,13 +12,35 @@ _artenic_opt_complete() {
         fi
     done
     case "$path|$prev" in
+        "feedback record|--status") words="pending running completed failed cancelled preempted" ;;
+        "recommend|--goal") words="cost speed balanced" ;;
+        "recommend|--mode") words="heuristic ltr hybrid auto" ;;
         *) case "$path" in
-            "") words="catalog status --state --url --profile --timeout --version --help" ;;
+            "") words="catalog cost demo dispatch feedback history metrics recommend retrain status storage sync --state --url --profile --timeout --version --help" ;;
             "catalog") words="gpus import list --help" ;;
             "catalog gpus") words="--gpu --provider --state --json --help" ;;
             "catalog import") words="--state --json --help" ;;
             "catalog list") words="--gpu --provider --region --min-gpu-memory --spot --limit --state --json --help" ;;
+            "cost") words="compare savings spot summary --help" ;;
+            "cost compare") words="--workload -w --name --framework --params --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --frontier-only --state --json --help" ;;
+            "cost savings") words="--period --state --json --help" ;;
+            "cost spot") words="--period --state --json --help" ;;
+            "cost summary") words="--period --by --state --json --help" ;;
+            "demo") words="--jobs --seed --state --json --help" ;;
+            "dispatch") words="--rank --service --model --platform-provider --state --json --help" ;;
+            "feedback") words="import record --help" ;;
+            "feedback import") words="--state --json --help" ;;
+            "feedback record") words="--rank --status --cost --hours --currency --preemptions --metric-before --metric-after --lower-is-better --job-id --state --json --help" ;;
+            "history") words="--limit --show --state --json --help" ;;
+            "metrics") words="--state --json --help" ;;
+            "recommend") words="--workload -w --name --framework --params --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --top --goal --mode --explain --dispatch --service --model --rank --platform-provider --state --json --help" ;;
+            "retrain") words="--force --state --json --help" ;;
             "status") words="--probe --no-probe --state --json --help" ;;
+            "storage") words="analyze import-access recommendations --help" ;;
+            "storage analyze") words="--provider --region --state --json --help" ;;
+            "storage import-access") words="--state --json --help" ;;
+            "storage recommendations") words="--provider --region --state --json --help" ;;
+            "sync") words="--only --state --json --help" ;;
             esac ;;
     esac
     COMPREPLY=($(compgen -W "$words" -- "$cur"))

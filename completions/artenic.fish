@@ -3,7 +3,7 @@ function _artenic_complete
     set -l tokens (commandline -opc)
     set -l path ""
     set -l prev $tokens[-1]
-    set -l paths 'optimizer' 'optimizer catalog' 'optimizer catalog gpus' 'optimizer catalog import' 'optimizer catalog list' 'optimizer status'
+    set -l paths 'optimizer' 'optimizer catalog' 'optimizer catalog gpus' 'optimizer catalog import' 'optimizer catalog list' 'optimizer cost' 'optimizer cost compare' 'optimizer cost savings' 'optimizer cost spot' 'optimizer cost summary' 'optimizer demo' 'optimizer dispatch' 'optimizer feedback' 'optimizer feedback import' 'optimizer feedback record' 'optimizer history' 'optimizer metrics' 'optimizer recommend' 'optimizer retrain' 'optimizer status' 'optimizer storage' 'optimizer storage analyze' 'optimizer storage import-access' 'optimizer storage recommendations' 'optimizer sync'
     for word in $tokens[2..-1]
         if string match -q -- '-*' $word
             continue
@@ -14,12 +14,21 @@ function _artenic_complete
         end
     end
     switch "$path|$prev"
+        case 'optimizer feedback record|--status'
+            printf '%s\n' pending running completed failed cancelled preempted
+            return
+        case 'optimizer recommend|--goal'
+            printf '%s\n' cost speed balanced
+            return
+        case 'optimizer recommend|--mode'
+            printf '%s\n' heuristic ltr hybrid auto
+            return
     end
     switch "$path"
         case ''
             printf '%s\n' optimizer --help
         case 'optimizer'
-            printf '%s\n' catalog status --state --url --profile --timeout --version --help
+            printf '%s\n' catalog cost demo dispatch feedback history metrics recommend retrain status storage sync --state --url --profile --timeout --version --help
         case 'optimizer catalog'
             printf '%s\n' gpus import list --help
         case 'optimizer catalog gpus'
@@ -28,8 +37,46 @@ function _artenic_complete
             printf '%s\n' --state --json --help
         case 'optimizer catalog list'
             printf '%s\n' --gpu --provider --region --min-gpu-memory --spot --limit --state --json --help
+        case 'optimizer cost'
+            printf '%s\n' compare savings spot summary --help
+        case 'optimizer cost compare'
+            printf '%s\n' --workload -w --name --framework --params --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --frontier-only --state --json --help
+        case 'optimizer cost savings'
+            printf '%s\n' --period --state --json --help
+        case 'optimizer cost spot'
+            printf '%s\n' --period --state --json --help
+        case 'optimizer cost summary'
+            printf '%s\n' --period --by --state --json --help
+        case 'optimizer demo'
+            printf '%s\n' --jobs --seed --state --json --help
+        case 'optimizer dispatch'
+            printf '%s\n' --rank --service --model --platform-provider --state --json --help
+        case 'optimizer feedback'
+            printf '%s\n' import record --help
+        case 'optimizer feedback import'
+            printf '%s\n' --state --json --help
+        case 'optimizer feedback record'
+            printf '%s\n' --rank --status --cost --hours --currency --preemptions --metric-before --metric-after --lower-is-better --job-id --state --json --help
+        case 'optimizer history'
+            printf '%s\n' --limit --show --state --json --help
+        case 'optimizer metrics'
+            printf '%s\n' --state --json --help
+        case 'optimizer recommend'
+            printf '%s\n' --workload -w --name --framework --params --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --top --goal --mode --explain --dispatch --service --model --rank --platform-provider --state --json --help
+        case 'optimizer retrain'
+            printf '%s\n' --force --state --json --help
         case 'optimizer status'
             printf '%s\n' --probe --no-probe --state --json --help
+        case 'optimizer storage'
+            printf '%s\n' analyze import-access recommendations --help
+        case 'optimizer storage analyze'
+            printf '%s\n' --provider --region --state --json --help
+        case 'optimizer storage import-access'
+            printf '%s\n' --state --json --help
+        case 'optimizer storage recommendations'
+            printf '%s\n' --provider --region --state --json --help
+        case 'optimizer sync'
+            printf '%s\n' --only --state --json --help
     end
 end
 complete -c artenic -f -a '(_artenic_complete)'

@@ -3,7 +3,7 @@ autoload -U +X bashcompinit && bashcompinit
 _artenic_complete() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
     local path="" word i words=""
-    local paths="|optimizer| |optimizer catalog| |optimizer catalog gpus| |optimizer catalog import| |optimizer catalog list| |optimizer status|"
+    local paths="|optimizer| |optimizer catalog| |optimizer catalog gpus| |optimizer catalog import| |optimizer catalog list| |optimizer cost| |optimizer cost compare| |optimizer cost savings| |optimizer cost spot| |optimizer cost summary| |optimizer demo| |optimizer dispatch| |optimizer feedback| |optimizer feedback import| |optimizer feedback record| |optimizer history| |optimizer metrics| |optimizer recommend| |optimizer retrain| |optimizer status| |optimizer storage| |optimizer storage analyze| |optimizer storage import-access| |optimizer storage recommendations| |optimizer sync|"
     for ((i = 1; i < COMP_CWORD; i++)); do
         word="${COMP_WORDS[i]}"
         case "$word" in -*) continue ;; esac
@@ -12,14 +12,36 @@ _artenic_complete() {
         fi
     done
     case "$path|$prev" in
+        "optimizer feedback record|--status") words="pending running completed failed cancelled preempted" ;;
+        "optimizer recommend|--goal") words="cost speed balanced" ;;
+        "optimizer recommend|--mode") words="heuristic ltr hybrid auto" ;;
         *) case "$path" in
             "") words="optimizer --help" ;;
-            "optimizer") words="catalog status --state --url --profile --timeout --version --help" ;;
+            "optimizer") words="catalog cost demo dispatch feedback history metrics recommend retrain status storage sync --state --url --profile --timeout --version --help" ;;
             "optimizer catalog") words="gpus import list --help" ;;
             "optimizer catalog gpus") words="--gpu --provider --state --json --help" ;;
             "optimizer catalog import") words="--state --json --help" ;;
             "optimizer catalog list") words="--gpu --provider --region --min-gpu-memory --spot --limit --state --json --help" ;;
+            "optimizer cost") words="compare savings spot summary --help" ;;
+            "optimizer cost compare") words="--workload -w --name --framework --params --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --frontier-only --state --json --help" ;;
+            "optimizer cost savings") words="--period --state --json --help" ;;
+            "optimizer cost spot") words="--period --state --json --help" ;;
+            "optimizer cost summary") words="--period --by --state --json --help" ;;
+            "optimizer demo") words="--jobs --seed --state --json --help" ;;
+            "optimizer dispatch") words="--rank --service --model --platform-provider --state --json --help" ;;
+            "optimizer feedback") words="import record --help" ;;
+            "optimizer feedback import") words="--state --json --help" ;;
+            "optimizer feedback record") words="--rank --status --cost --hours --currency --preemptions --metric-before --metric-after --lower-is-better --job-id --state --json --help" ;;
+            "optimizer history") words="--limit --show --state --json --help" ;;
+            "optimizer metrics") words="--state --json --help" ;;
+            "optimizer recommend") words="--workload -w --name --framework --params --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --top --goal --mode --explain --dispatch --service --model --rank --platform-provider --state --json --help" ;;
+            "optimizer retrain") words="--force --state --json --help" ;;
             "optimizer status") words="--probe --no-probe --state --json --help" ;;
+            "optimizer storage") words="analyze import-access recommendations --help" ;;
+            "optimizer storage analyze") words="--provider --region --state --json --help" ;;
+            "optimizer storage import-access") words="--state --json --help" ;;
+            "optimizer storage recommendations") words="--provider --region --state --json --help" ;;
+            "optimizer sync") words="--only --state --json --help" ;;
             esac ;;
     esac
     COMPREPLY=($(compgen -W "$words" -- "$cur"))

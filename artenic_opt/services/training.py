@@ -131,12 +131,20 @@ def provider_reliability(store: StateStore) -> dict[str, float]:
     return reliability
 
 
+def model_path(store: StateStore, info: ModelInfo) -> Path:
+    """Where a recorded model version lives (relative paths are under the state's models dir)."""
+    path = Path(info.path)
+    return path if path.is_absolute() else paths.models_dir(Path(store.path)) / path
+
+
 def load_active_model(store: StateStore) -> LoadedModel | None:
     """The active model, verified against the state's record; ``None`` when there is none."""
     info = active_model(store)
     if info is None:
         return None
-    ranker = LTRRanker.load(info.path, FEATURE_SCHEMA_VERSION, expected_feature_names=FEATURE_NAMES)
+    ranker = LTRRanker.load(
+        model_path(store, info), FEATURE_SCHEMA_VERSION, expected_feature_names=FEATURE_NAMES
+    )
     metadata = ranker.metadata
     if metadata is None or metadata.sha256 != info.sha256:
         raise ModelFileError(
@@ -334,7 +342,8 @@ def retrain(store: StateStore, settings: Settings, *, force: bool = False) -> Re
     version = next_model_version(store)
     folder = paths.models_dir(Path(store.path)) / f"v{version}"
     metadata = ranker.save(folder)
-    info = metadata.to_model_info(version, str(folder))
+    # Recorded relative to the models folder, so a state moved with its models keeps working.
+    info = metadata.to_model_info(version, folder.name)
     with store.transaction():
         record_model_version(store, info)
     return RetrainResult(
