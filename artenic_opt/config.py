@@ -147,11 +147,9 @@ def _profile_section(data: dict[str, Any], profile: str, path: Path) -> dict[str
         return {}
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: profile [{profile}] must be a table")
-    unknown = sorted(set(section) - {"url", "api_key", "timeout"})
-    if unknown:
-        # The platform CLI may keep more keys in its profiles; we only read ours.
-        section = {k: v for k, v in section.items() if k in {"url", "api_key", "timeout"}}
-    return section
+    # The platform CLI may keep more keys in its profiles; we only read ours.
+    ours: dict[str, Any] = {k: v for k, v in section.items() if k in {"url", "api_key", "timeout"}}
+    return ours
 
 
 def _parse_timeout(raw: Any, where: str) -> float:

@@ -14,8 +14,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.platform_server import FakePlatform, serve_platform
-from tests.platform_server import platform_server_fixture  # noqa: F401
+from tests.platform_server import (
+    FakePlatform,
+    platform_server_fixture,  # noqa: F401
+    serve_platform,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
