@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,6 +16,17 @@ def demo_command(
     ctx: typer.Context,
     jobs: Annotated[int, typer.Option("--jobs", min=1, help="Simulated jobs to run.")] = 300,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated world.")] = 0,
+    replay_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--replay-out",
+            help="Instead, write a replay file of simulated measured runs (for evaluate --replay).",
+            dir_okay=False,
+        ),
+    ] = None,
+    workloads: Annotated[
+        int, typer.Option("--workloads", min=1, help="Workloads in the replay file.")
+    ] = 40,
     state: StateOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -29,6 +41,20 @@ def demo_command(
     from artenic_opt.services.demo import build_demo_state
 
     runtime = get_runtime(ctx, state)
+    if replay_out is not None:
+        from artenic_opt.services.demo import write_simulated_replay
+
+        written = write_simulated_replay(
+            replay_out, runtime.catalog(), workloads=workloads, seed=seed
+        )
+        emit(
+            written,
+            lambda out: out.print(
+                f"wrote {written.runs} simulated runs of {written.workloads} workloads to "
+                f"{written.file}"
+            ),
+        )
+        return
     store = runtime.store()
     with Progress(
         "[progress.description]{task.description}",

@@ -455,9 +455,71 @@ def metrics_command(
     emit(result, render)
 
 
+def evaluate_command(
+    ctx: typer.Context,
+    replay: Annotated[
+        Path | None,
+        typer.Option(
+            "--replay",
+            help="Measured runs to replay (JSON Lines, or CSV with dotted headers); default: "
+            "the outcomes stored in the state.",
+        ),
+    ] = None,
+    state: StateOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Backtest: how good would each mode have been on these jobs?
+
+    Leave-one-workload-out: for each workload, a ranking model is trained on the others, that
+    workload's runs are ranked by heuristic, ltr and hybrid, and each ranking is scored against
+    the measured outcomes (top-1 regret, share within 5% of the best, NDCG@5, MRR).
+    """
+    from artenic_opt.services.training import backtest_runs, runs_from_history
+
+    runtime = get_runtime(ctx, state)
+    if replay is not None:
+        from artenic_opt.simulate.replay import read_replay_file
+
+        runs = list(read_replay_file(replay))
+    else:
+        runs = runs_from_history(runtime.store())
+    report = backtest_runs(runs, runtime.catalog(), runtime.settings, runtime.rates())
+
+    def render(out: Console) -> None:
+        out.print(
+            make_table(
+                report.table().splitlines()[0],
+                [
+                    "mode",
+                    ("workloads", "right"),
+                    ("mean regret", "right"),
+                    ("median regret", "right"),
+                    ("top-1 within 5%", "right"),
+                    ("NDCG@5", "right"),
+                    ("MRR", "right"),
+                ],
+                (
+                    (
+                        m.mode.value,
+                        m.workloads,
+                        f"{m.mean_regret:.1%}",
+                        f"{m.median_regret:.1%}",
+                        f"{m.within_5pct_share:.0%}",
+                        f"{m.ndcg_at_5:.3f}",
+                        f"{m.mrr:.3f}",
+                    )
+                    for m in report.modes
+                ),
+            )
+        )
+
+    emit(report, render)
+
+
 def register(app: typer.Typer) -> None:
     app.command("recommend")(recommend)
     app.command("history")(history)
     app.add_typer(feedback_app, name="feedback")
     app.command("retrain")(retrain_command)
     app.command("metrics")(metrics_command)
+    app.command("evaluate")(evaluate_command)

@@ -44,8 +44,10 @@ Time
 ----
 * Training FLOPs = 6 x parameters x tokens (forward 2, backward 4; Kaplan et al., 2020;
   "Transformer Math 101"). LoRA and QLoRA skip the weight gradients of the frozen base, which are
-  half of the backward pass: 4 x P x tokens, i.e. 2/3 of full training. Full activation
-  recomputation adds one forward pass: +2 x P x tokens.
+  half of the backward pass: 4 x P x tokens, i.e. 2/3 of full training. This is the FLOP count;
+  measured gains are smaller (the LoRA paper, sec. 4.2, reports a 25% speed-up on GPT-3 175B, and
+  QLoRA adds dequantisation work), so adapter runs are estimated on the fast side; measured
+  outcomes correct it. Full activation recomputation adds one forward pass: +2 x P x tokens.
 * Tokens, when not given: dataset bytes / 4, the usual rule of thumb of one token per four
   characters of English text for BPE tokenizers (OpenAI tokenizer guidance).
 * Sample-based models (vision and other non-token deep learning, see ``WorkloadKind``): samples =

@@ -80,21 +80,20 @@ def expected_spot_hours(
     run = np.asarray(hours, dtype=np.float64)
     mu = np.asarray(job_preemption_rate, dtype=np.float64)
     segment = np.minimum(checkpoint_interval_hours, run) if checkpointing else run
-    # Runs are positive; the hazard is masked before ``expm1`` so nothing overflows or warns.
     segments = run / segment
     hazard = mu * segment
+    # Cap the hazard before ``expm1`` so nothing overflows; capped rows become infinite below.
+    capped = np.minimum(hazard, asm.MAX_HAZARD_PER_SEGMENT)
+    per_segment = np.expm1(capped)
+    # (1/mu) * expm1(mu*c) = c * expm1(x)/x with x = mu*c, which is c when mu = 0 (and never
+    # divides by a subnormal rate).
+    growth = np.divide(per_segment, capped, out=np.ones(run.shape), where=capped > 0)
+    preemptions: FloatArray = segments * per_segment
+    expected: FloatArray = run * growth + restart_overhead_hours * preemptions
     diverges = hazard > asm.MAX_HAZARD_PER_SEGMENT
-    safe_hazard = np.where(diverges, 0.0, hazard)
-    preemptions_per_segment = np.expm1(safe_hazard)
-    # (1/mu) * expm1(mu*c) written as c * expm1(x)/x, x = mu*c, which tends to c as mu -> 0
-    # (a series for tiny x avoids 0/0 and the overflow of 1/mu for subnormal rates).
-    tiny = safe_hazard < 1e-9
-    growth = np.where(
-        tiny, 1.0 + safe_hazard / 2.0, preemptions_per_segment / np.where(tiny, 1.0, safe_hazard)
-    )
-    segment_hours = segment * growth + restart_overhead_hours * preemptions_per_segment
-    expected: FloatArray = np.where(diverges, np.inf, segments * segment_hours)
-    preemptions: FloatArray = np.where(diverges, np.inf, segments * preemptions_per_segment)
+    if diverges.any():
+        expected = np.where(diverges, np.inf, expected)
+        preemptions = np.where(diverges, np.inf, preemptions)
     return expected, preemptions
 
 

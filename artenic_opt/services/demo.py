@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -32,7 +33,7 @@ from artenic_opt.catalog import Catalog
 from artenic_opt.config import Settings
 from artenic_opt.errors import InfeasibleError, InvalidInputError
 from artenic_opt.services.training import make_advisor, recommend_and_store, record_outcome, retrain
-from artenic_opt.simulate import World, generate_workloads
+from artenic_opt.simulate import World, generate_workloads, simulate_replay, write_replay_file
 from artenic_opt.state import active_model, count_training_samples, records
 from artenic_opt.state.datasets import add_access_events, replace_dataset_files, upsert_dataset
 from artenic_opt.state.store import StateStore
@@ -190,3 +191,31 @@ def build_demo_state(
         datasets=datasets,
         access_events=events,
     )
+
+
+class ReplayWritten(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    file: str
+    runs: int
+    workloads: int
+    seed: int
+
+
+def write_simulated_replay(
+    path: Path, catalog: Catalog, *, workloads: int = 40, runs_per_workload: int = 8, seed: int = 0
+) -> ReplayWritten:
+    """A replay file of measured runs from the seeded world, for ``evaluate --replay``."""
+    if not 1 <= workloads <= 100_000:
+        raise InvalidInputError(f"--workloads: must be between 1 and 100000, not {workloads}")
+    world = World(seed)
+    chosen = generate_workloads(seed + 10_000, workloads)
+    runs = simulate_replay(
+        world,
+        chosen,
+        catalog.offerings,
+        runs_per_workload=runs_per_workload,
+        rng_or_seed=seed,
+    )
+    written = write_replay_file(path, runs)
+    return ReplayWritten(file=str(path), runs=written, workloads=len(chosen), seed=seed)

@@ -24,7 +24,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -61,6 +61,10 @@ from artenic_opt.training_advisor.feature_extractor import FEATURE_NAMES, FEATUR
 from artenic_opt.training_advisor.feedback_collector import CandidateRecord, FeedbackCollector
 from artenic_opt.training_advisor.ltr_ranker import LTRRanker
 from artenic_opt.types import OptimizationGoal, OptimizerMode
+
+if TYPE_CHECKING:
+    from artenic_opt.simulate.replay import ReplayRun
+    from artenic_opt.training_advisor.evaluation import BacktestReport
 
 MIN_RELIABILITY_RUNS = 3
 
@@ -373,3 +377,54 @@ def learning_metrics(store: StateStore) -> LearningMetrics:
 
 def stored_advice(store: StateStore, rec_ref: str) -> TrainingAdvice:
     return get_recommendation(store, resolve_recommendation_id(store, rec_ref))
+
+
+def runs_from_history(store: StateStore) -> list[ReplayRun]:
+    """Stored outcomes of our recommendations as measured runs, for backtesting."""
+    from artenic_opt.simulate.replay import ReplayOutcome, ReplayRun
+    from artenic_opt.state import list_outcomes
+
+    runs: list[ReplayRun] = []
+    advices: dict[str, TrainingAdvice] = {}
+    for stored in list_outcomes(store):
+        if not stored.linked:
+            continue
+        outcome = stored.outcome
+        rec_id = outcome.recommendation_id
+        if rec_id not in advices:
+            advices[rec_id] = get_recommendation(store, rec_id)
+        advice = advices[rec_id]
+        if not 1 <= outcome.rank <= len(advice.recommendations):
+            continue
+        rec = advice.recommendations[outcome.rank - 1]
+        runs.append(
+            ReplayRun(
+                workload=advice.workload,
+                offering=rec.offering,
+                nodes=rec.nodes,
+                spot=rec.spot,
+                outcome=ReplayOutcome(
+                    status=outcome.status,
+                    hours=outcome.hours,
+                    cost=outcome.cost,
+                    currency=outcome.currency,
+                    preemptions=outcome.preemptions,
+                    metric_before=outcome.metric_before,
+                    metric_after=outcome.metric_after,
+                ),
+            )
+        )
+    return runs
+
+
+def backtest_runs(
+    runs: list[ReplayRun], catalog: Catalog, settings: Settings, rates: ExchangeRates
+) -> BacktestReport:
+    from artenic_opt.training_advisor.evaluation import backtest
+
+    return backtest(
+        runs,
+        catalog_specs=catalog.gpu_specs,
+        currency=settings.optimizer.display_currency,
+        rates=rates,
+    )

@@ -220,8 +220,8 @@ class TrainingAdvisor:
         )
         ranking = rank_candidates(workload, candidates, weights=chosen)
         index = ranking.feasible_index
-        subset = candidates.take(index)
-        subset_estimates = ranking.estimates.take(index)
+        subset = ranking.feasible_candidates
+        subset_estimates = ranking.feasible_estimates
         features = extract_features(workload, subset, estimates=subset_estimates)
 
         heuristic = ranking.scores

@@ -152,7 +152,7 @@ class CandidateArrays:
     usd_per_unit: float
     rates: ExchangeRates
     #: ``(n x len(DESCRIPTOR_NAMES))`` candidate-only numbers (see ``DESCRIPTOR_NAMES``).
-    descriptors: FloatArray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
+    descriptors: FloatArray
     reference: ReferenceThroughput | None = None
 
     def __len__(self) -> int:

@@ -44,11 +44,11 @@ from artenic_opt.estimate.workload import WorkloadKind, describe_workload
 from artenic_opt.schemas import WorkloadProfile
 from artenic_opt.training_advisor.candidates import (
     DESCRIPTOR_NAMES,
-    UNKNOWN as UNKNOWN,
     CandidateArrays,
     CandidateEstimates,
     estimate_candidates,
 )
+from artenic_opt.training_advisor.candidates import UNKNOWN as _UNKNOWN
 from artenic_opt.types import FineTuning, ModelFramework
 
 FloatArray = npt.NDArray[np.float64]
@@ -90,6 +90,8 @@ FEATURE_NAMES: Final[tuple[str, ...]] = (
     "expected_preemptions",
 )
 
+#: Value of a figure the catalog does not publish.
+UNKNOWN: Final = _UNKNOWN
 _WORKLOAD_COLUMNS: Final = 10
 _DESCRIPTORS = slice(_WORKLOAD_COLUMNS, _WORKLOAD_COLUMNS + len(DESCRIPTOR_NAMES))
 _COLUMN = {name: i for i, name in enumerate(FEATURE_NAMES)}

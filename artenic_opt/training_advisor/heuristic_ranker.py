@@ -147,6 +147,9 @@ class HeuristicRanking:
     estimates: CandidateEstimates
     #: Positions (into ``candidates``) of the feasible rows; factor and score arrays align.
     feasible_index: IntArray
+    #: The feasible rows themselves, in ``feasible_index`` order.
+    feasible_candidates: CandidateArrays
+    feasible_estimates: CandidateEstimates
     factors: Mapping[str, FloatArray]
     scores: FloatArray
     #: Positions into ``feasible_index``, best first.
@@ -173,10 +176,6 @@ def _fmt(value: float) -> str:
 
 def _lower_set(names: tuple[str, ...]) -> list[str]:
     return sorted({name.strip().lower() for name in names})
-
-
-def _ids(candidates: CandidateArrays, rows: IntArray, limit: int = 3) -> str:
-    return ", ".join(candidates.candidate_id(int(i)).split("#")[0] for i in rows[:limit])
 
 
 @dataclass(frozen=True, slots=True)
@@ -503,6 +502,8 @@ def rank_candidates(
         candidates=candidates,
         estimates=estimates,
         feasible_index=index,
+        feasible_candidates=subset,
+        feasible_estimates=subset_estimates,
         factors=factors,
         scores=scores,
         order=order,

@@ -306,3 +306,28 @@ def test_storage_commands_on_local_files(tmp_path: Path) -> None:
     assert len(recs) == 1
     unknown = invoke("storage", "recommendations", "--provider", "Nowhere", state=state)
     assert unknown.exit_code == 2
+
+
+def test_evaluate_on_history_and_on_a_simulated_replay(demo_state: Path, tmp_path: Path) -> None:
+    report = ok_json("evaluate", state=demo_state)
+    assert {m["mode"] for m in report["modes"]} == {"heuristic", "ltr", "hybrid"}
+    assert report["scored_workloads"] > 10
+    for mode in report["modes"]:
+        assert 0 <= mode["ndcg_at_5"] <= 1 and mode["mean_regret"] >= 0
+
+    replay = tmp_path / "replay.jsonl"
+    written = ok_json("demo", "--replay-out", str(replay), "--workloads", "12", "--seed", "5")
+    assert written["runs"] == len(replay.read_text().splitlines())
+    replayed = ok_json("evaluate", "--replay", str(replay), state=tmp_path / "fresh.db")
+    assert replayed["runs"] == written["runs"]
+    table = invoke("evaluate", "--replay", str(replay), state=tmp_path / "fresh.db")
+    assert table.exit_code == 0 and "hybrid" in table.stdout
+
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(replay.read_text().splitlines()[0] + "\n{not json\n")
+    bad = invoke("evaluate", "--replay", str(broken), state=tmp_path / "fresh.db")
+    assert bad.exit_code == 2 and "broken.jsonl:2" in bad.stderr
+
+
+def test_demo_rejects_bad_arguments(tmp_path: Path) -> None:
+    assert invoke("demo", "--jobs", "0", state=tmp_path / "s.db").exit_code == 2
