@@ -334,3 +334,13 @@ def test_candidate_arrays_are_reused_by_the_advisor() -> None:
     candidates = build_candidates(workload, CATALOG.arrays)
     result = TrainingAdvisor(CATALOG.arrays).recommend(workload, top=1)
     assert result.advice.candidates_considered == len(candidates)
+
+
+def test_unpublished_machine_memory_is_flagged() -> None:
+    workload = WorkloadProfile(
+        framework="xgboost", model_params_m=1, dataset_size_gb=5, allowed_providers=("RunPod",)
+    )
+    advice = TrainingAdvisor(CATALOG).recommend(workload, top=3).advice
+    for recommendation in advice.recommendations:
+        assert recommendation.memory_available_gb == 0.0
+        assert any("memory of this machine is not published" in w for w in recommendation.warnings)

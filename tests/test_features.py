@@ -12,7 +12,11 @@ from hypothesis import strategies as st
 from artenic_opt.catalog import load_catalog
 from artenic_opt.errors import InvalidInputError
 from artenic_opt.schemas import WorkloadProfile
-from artenic_opt.training_advisor.candidates import build_candidates, estimate_candidates
+from artenic_opt.training_advisor.candidates import (
+    DESCRIPTOR_NAMES,
+    build_candidates,
+    estimate_candidates,
+)
 from artenic_opt.training_advisor.feature_extractor import (
     FEATURE_NAMES,
     FEATURE_SCHEMA_VERSION,
@@ -189,3 +193,8 @@ def test_bad_arguments() -> None:
         features.column("nope")
     with pytest.raises(InvalidInputError, match="one candidate row"):
         extract_single(w, candidates.take(np.array([0, 1])))
+
+
+def test_descriptor_block_sits_in_the_feature_order() -> None:
+    start = FEATURE_NAMES.index(DESCRIPTOR_NAMES[0])
+    assert FEATURE_NAMES[start : start + len(DESCRIPTOR_NAMES)] == DESCRIPTOR_NAMES
