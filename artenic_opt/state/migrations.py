@@ -23,14 +23,16 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from artenic_opt.state._codec import encode_datetime, utc_now
 
+if TYPE_CHECKING:
+    import sqlite_utils
+
 MARKER_TABLE = "_migrations"
 
-MigrationFunction = Callable[[sqlite_utils.Database], None]
+MigrationFunction = Callable[["sqlite_utils.Database"], None]
 
 
 @dataclass(frozen=True)

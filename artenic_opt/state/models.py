@@ -39,7 +39,7 @@ def record_model_version(store: StateStore, info: ModelInfo) -> ModelInfo:
             raise InvalidInputError(f"model version {info.version} is already recorded")
         if info.active:
             store.execute("UPDATE model_versions SET active = 0 WHERE active = 1")
-        store.db.table("model_versions").insert(row)
+        store.insert_rows("model_versions", [row])
     return info
 
 

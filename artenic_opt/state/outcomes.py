@@ -239,7 +239,7 @@ def add_training_samples(
         for outcome_id in {i for i in ids if i is not None}:
             _check_outcome(store, outcome_id)
         if rows:
-            store.db.table("training_samples").insert_all(rows)
+            store.insert_rows("training_samples", rows)
     return len(rows)
 
 

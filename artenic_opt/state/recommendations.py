@@ -103,9 +103,9 @@ def save_recommendation(
     with store.transaction():
         if _exists(store, advice.recommendation_id):
             raise InvalidInputError(f"recommendation {advice.recommendation_id} is already stored")
-        store.db.table("recommendations").insert(record)
+        store.insert_rows("recommendations", [record])
         if rows:
-            store.db.table("recommendation_candidates").insert_all(rows)
+            store.insert_rows("recommendation_candidates", rows)
 
 
 def _exists(store: StateStore, rec_id: str) -> bool:

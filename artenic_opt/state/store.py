@@ -43,12 +43,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any, Self
 
 from artenic_opt.errors import StateError
 from artenic_opt.state import migrations
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 #: ``PRAGMA application_id`` of every artenic-opt state file ("AROP" in ASCII).
 APPLICATION_ID = 0x41524F50
@@ -231,7 +232,9 @@ class StateStore:
         self._busy_timeout_s = busy_timeout_s
         self._lock = threading.RLock()
         self._depth = 0
-        self._db = sqlite_utils.Database(conn, execute_plugins=False)
+        # sqlite-utils (and the click it imports) loads on first use: the hot paths
+        # (recommend, feedback) write through plain SQL and never need it.
+        self._db: sqlite_utils.Database | None = None
 
     # -- properties -------------------------------------------------------------------------
 
@@ -246,7 +249,11 @@ class StateStore:
     @property
     def db(self) -> sqlite_utils.Database:
         """The sqlite-utils view of the connection; write through it only inside ``transaction``."""
-        self._connection()
+        conn = self._connection()
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(conn, execute_plugins=False)
         return self._db
 
     @property
@@ -327,15 +334,24 @@ class StateStore:
             raise self._error(exc) from exc
 
     def insert(self, table: str, row: Mapping[str, Any]) -> int:
-        """Insert one row with sqlite-utils inside a transaction; return its rowid."""
+        """Insert one row inside a transaction; return its rowid."""
         with self.transaction():
-            try:
-                rowid = self._db.table(table).insert(dict(row)).last_rowid
-            except sqlite3.Error as exc:
-                raise self._error(exc) from exc
+            cursor = self.insert_rows(table, [row])
+        rowid = cursor.lastrowid
         if rowid is None:  # pragma: no cover - SQLite always reports the rowid of an insert
             raise StateError(f"{self._path}: no row id for the insert into {table}")
         return rowid
+
+    def insert_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> sqlite3.Cursor:
+        """Insert rows that share the same keys (table and column names are ours, not input)."""
+        columns = list(rows[0])
+        names = ", ".join(f'"{c}"' for c in columns)
+        marks = ", ".join("?" for _ in columns)
+        sql = f'INSERT INTO "{table}" ({names}) VALUES ({marks})'
+        with self.transaction():
+            if len(rows) == 1:
+                return self.execute(sql, [rows[0][c] for c in columns])
+            return self.executemany(sql, [[row[c] for c in columns] for row in rows])
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Self]:
