@@ -22,6 +22,7 @@ from artenic_opt.training_advisor import (
     build_candidates,
     extract_features,
 )
+from artenic_opt.training_advisor.advisor import LTR_SHORTLIST
 from artenic_opt.types import OptimizationGoal, OptimizerMode
 
 CATALOG = load_catalog()
@@ -163,7 +164,7 @@ def test_goal_and_weights_precedence() -> None:
     assert weights["cost_efficiency"] == 1.0
 
 
-def test_hybrid_mode_blends_normalised_scores() -> None:
+def test_hybrid_mode_blends_normalised_scores_over_the_shortlist() -> None:
     model = CheapestFirst()
     assert isinstance(model, RankingScorer)
     advisor = TrainingAdvisor(CATALOG, ltr_model=model, mode=OptimizerMode.HYBRID, model_version=3)
@@ -177,15 +178,23 @@ def test_hybrid_mode_blends_normalised_scores() -> None:
     features = extract_features(
         lora_7b(), subset, estimates=ranking.estimates.take(ranking.feasible_index)
     )
-    ltr = min_max_normalize(model.predict(features.values))
-    heuristic = min_max_normalize(ranking.scores)
+    shortlist = np.sort(ranking.order[:LTR_SHORTLIST])
+    ltr = min_max_normalize(model.predict(features.values[shortlist]))
+    heuristic = min_max_normalize(ranking.scores[shortlist])
     blended = HYBRID_LTR_WEIGHT * ltr + (1 - HYBRID_LTR_WEIGHT) * heuristic
-    by_id = {subset.candidate_id(i): blended[i] for i in range(len(subset))}
-    for recommendation in advice.recommendations:
+    by_id = {subset.candidate_id(int(i)): blended[k] for k, i in enumerate(shortlist)}
+    head = advice.recommendations[:LTR_SHORTLIST]
+    assert {r.candidate_id for r in head} == set(by_id)
+    for recommendation in head:
         assert recommendation.ltr_score is not None
         assert recommendation.score == pytest.approx(by_id[recommendation.candidate_id])
-    scores = [r.score for r in advice.recommendations]
+    scores = [r.score for r in head]
     assert scores == sorted(scores, reverse=True)
+    # Beyond the shortlist the heuristic order stands, without a model score.
+    tail = advice.recommendations[LTR_SHORTLIST:]
+    expected_tail = [subset.candidate_id(int(i)) for i in ranking.order[LTR_SHORTLIST:200]]
+    assert [r.candidate_id for r in tail] == expected_tail
+    assert all(r.ltr_score is None for r in tail)
 
 
 def test_ltr_mode_orders_by_the_model() -> None:

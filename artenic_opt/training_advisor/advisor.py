@@ -82,6 +82,8 @@ IntArray = npt.NDArray[np.int64]
 
 #: Share of the LTR score in hybrid mode; the heuristic score has the rest.
 HYBRID_LTR_WEIGHT = 0.7
+#: How many of the heuristic's best candidates the learned model re-ranks (ltr and hybrid).
+LTR_SHORTLIST = 10
 #: Spare usable memory below which a recommendation warns of out-of-memory risk.
 LOW_HEADROOM = 0.10
 MAX_TOP = 1000
@@ -232,18 +234,29 @@ class TrainingAdvisor:
             final = heuristic
             order = ranking.order
         else:
-            ltr_raw = _predict(model, features.values)
-            ltr_norm = min_max_normalize(ltr_raw)
+            # The model learns from runs of the heuristic's shortlist (that is what teams run and
+            # what the feedback loop explores), so it re-ranks that shortlist only; the rest
+            # follows in heuristic order. Scoring far-down candidates with a model that never saw
+            # their like made hybrid rank worse than the heuristic over all feasible rows.
+            shortlist = np.sort(ranking.order[:LTR_SHORTLIST])
+            rest = ranking.order[LTR_SHORTLIST:]
+            short_candidates = subset.take(shortlist)
+            short_estimates = subset_estimates.take(shortlist)
+            short_raw = _predict(model, features.values[shortlist])
+            ltr_raw = np.full(len(subset), np.nan)
+            ltr_raw[shortlist] = short_raw
+            final = heuristic.copy()
             if mode is OptimizerMode.LTR:
-                final = ltr_norm
+                final[shortlist] = min_max_normalize(short_raw)
                 # Order by the raw model score; normalisation keeps the order but can tie
                 # values that differ only below float resolution.
-                order = order_by_score(ltr_raw, subset, subset_estimates)
+                short_order = order_by_score(short_raw, short_candidates, short_estimates)
             else:
-                final = HYBRID_LTR_WEIGHT * ltr_norm + (1.0 - HYBRID_LTR_WEIGHT) * (
-                    min_max_normalize(heuristic)
-                )
-                order = order_by_score(final, subset, subset_estimates)
+                final[shortlist] = HYBRID_LTR_WEIGHT * min_max_normalize(short_raw) + (
+                    1.0 - HYBRID_LTR_WEIGHT
+                ) * min_max_normalize(heuristic[shortlist])
+                short_order = order_by_score(final[shortlist], short_candidates, short_estimates)
+            order = np.concatenate([shortlist[short_order], rest])
 
         chosen_rows = order[:top]
         recommendations = tuple(
@@ -312,7 +325,7 @@ class TrainingAdvisor:
             spot=bool(candidates.spot[row]),
             score=float(final[row]),
             heuristic_score=float(ranking.scores[row]),
-            ltr_score=None if ltr_raw is None else float(ltr_raw[row]),
+            ltr_score=None if ltr_raw is None or np.isnan(ltr_raw[row]) else float(ltr_raw[row]),
             factors=factors,
             price_per_hour=float(candidates.price_per_hour[row]) * nodes,
             estimated_hours=float(estimates.hours[row]),
