@@ -3,7 +3,7 @@ function _artenic_opt_complete
     set -l tokens (commandline -opc)
     set -l path ""
     set -l prev $tokens[-1]
-    set -l paths 'catalog' 'catalog gpus' 'catalog import' 'catalog list' 'cost' 'cost compare' 'cost savings' 'cost spot' 'cost summary' 'demo' 'dispatch' 'feedback' 'feedback import' 'feedback record' 'history' 'metrics' 'recommend' 'retrain' 'status' 'storage' 'storage analyze' 'storage import-access' 'storage recommendations' 'sync'
+    set -l paths 'catalog' 'catalog gpus' 'catalog import' 'catalog list' 'cost' 'cost compare' 'cost savings' 'cost spot' 'cost summary' 'dashboard' 'demo' 'dispatch' 'evaluate' 'feedback' 'feedback import' 'feedback record' 'history' 'metrics' 'recommend' 'retrain' 'status' 'storage' 'storage analyze' 'storage import-access' 'storage recommendations' 'sync'
     for word in $tokens[2..-1]
         if string match -q -- '-*' $word
             continue
@@ -26,7 +26,7 @@ function _artenic_opt_complete
     end
     switch "$path"
         case ''
-            printf '%s\n' catalog cost demo dispatch feedback history metrics recommend retrain status storage sync --state --url --profile --timeout --version --help
+            printf '%s\n' catalog cost dashboard demo dispatch evaluate feedback history metrics recommend retrain status storage sync --state --url --profile --timeout --version --help
         case 'catalog'
             printf '%s\n' gpus import list --help
         case 'catalog gpus'
@@ -45,10 +45,14 @@ function _artenic_opt_complete
             printf '%s\n' --period --state --json --help
         case 'cost summary'
             printf '%s\n' --period --by --state --json --help
+        case 'dashboard'
+            printf '%s\n' --state --demo --json --help
         case 'demo'
-            printf '%s\n' --jobs --seed --state --json --help
+            printf '%s\n' --jobs --seed --replay-out --workloads --state --json --help
         case 'dispatch'
             printf '%s\n' --rank --service --model --platform-provider --state --json --help
+        case 'evaluate'
+            printf '%s\n' --replay --state --json --help
         case 'feedback'
             printf '%s\n' import record --help
         case 'feedback import'

@@ -3,7 +3,7 @@ autoload -U +X bashcompinit && bashcompinit
 _artenic_opt_complete() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
     local path="" word i words=""
-    local paths="|catalog| |catalog gpus| |catalog import| |catalog list| |cost| |cost compare| |cost savings| |cost spot| |cost summary| |demo| |dispatch| |feedback| |feedback import| |feedback record| |history| |metrics| |recommend| |retrain| |status| |storage| |storage analyze| |storage import-access| |storage recommendations| |sync|"
+    local paths="|catalog| |catalog gpus| |catalog import| |catalog list| |cost| |cost compare| |cost savings| |cost spot| |cost summary| |dashboard| |demo| |dispatch| |evaluate| |feedback| |feedback import| |feedback record| |history| |metrics| |recommend| |retrain| |status| |storage| |storage analyze| |storage import-access| |storage recommendations| |sync|"
     for ((i = 1; i < COMP_CWORD; i++)); do
         word="${COMP_WORDS[i]}"
         case "$word" in -*) continue ;; esac
@@ -16,7 +16,7 @@ _artenic_opt_complete() {
         "recommend|--goal") words="cost speed balanced" ;;
         "recommend|--mode") words="heuristic ltr hybrid auto" ;;
         *) case "$path" in
-            "") words="catalog cost demo dispatch feedback history metrics recommend retrain status storage sync --state --url --profile --timeout --version --help" ;;
+            "") words="catalog cost dashboard demo dispatch evaluate feedback history metrics recommend retrain status storage sync --state --url --profile --timeout --version --help" ;;
             "catalog") words="gpus import list --help" ;;
             "catalog gpus") words="--gpu --provider --state --json --help" ;;
             "catalog import") words="--state --json --help" ;;
@@ -26,8 +26,10 @@ _artenic_opt_complete() {
             "cost savings") words="--period --state --json --help" ;;
             "cost spot") words="--period --state --json --help" ;;
             "cost summary") words="--period --by --state --json --help" ;;
-            "demo") words="--jobs --seed --state --json --help" ;;
+            "dashboard") words="--state --demo --json --help" ;;
+            "demo") words="--jobs --seed --replay-out --workloads --state --json --help" ;;
             "dispatch") words="--rank --service --model --platform-provider --state --json --help" ;;
+            "evaluate") words="--replay --state --json --help" ;;
             "feedback") words="import record --help" ;;
             "feedback import") words="--state --json --help" ;;
             "feedback record") words="--rank --status --cost --hours --currency --preemptions --metric-before --metric-after --lower-is-better --job-id --state --json --help" ;;

@@ -3,7 +3,7 @@ function _artenic_complete
     set -l tokens (commandline -opc)
     set -l path ""
     set -l prev $tokens[-1]
-    set -l paths 'optimizer' 'optimizer catalog' 'optimizer catalog gpus' 'optimizer catalog import' 'optimizer catalog list' 'optimizer cost' 'optimizer cost compare' 'optimizer cost savings' 'optimizer cost spot' 'optimizer cost summary' 'optimizer demo' 'optimizer dispatch' 'optimizer feedback' 'optimizer feedback import' 'optimizer feedback record' 'optimizer history' 'optimizer metrics' 'optimizer recommend' 'optimizer retrain' 'optimizer status' 'optimizer storage' 'optimizer storage analyze' 'optimizer storage import-access' 'optimizer storage recommendations' 'optimizer sync'
+    set -l paths 'optimizer' 'optimizer catalog' 'optimizer catalog gpus' 'optimizer catalog import' 'optimizer catalog list' 'optimizer cost' 'optimizer cost compare' 'optimizer cost savings' 'optimizer cost spot' 'optimizer cost summary' 'optimizer dashboard' 'optimizer demo' 'optimizer dispatch' 'optimizer evaluate' 'optimizer feedback' 'optimizer feedback import' 'optimizer feedback record' 'optimizer history' 'optimizer metrics' 'optimizer recommend' 'optimizer retrain' 'optimizer status' 'optimizer storage' 'optimizer storage analyze' 'optimizer storage import-access' 'optimizer storage recommendations' 'optimizer sync'
     for word in $tokens[2..-1]
         if string match -q -- '-*' $word
             continue
@@ -28,7 +28,7 @@ function _artenic_complete
         case ''
             printf '%s\n' optimizer --help
         case 'optimizer'
-            printf '%s\n' catalog cost demo dispatch feedback history metrics recommend retrain status storage sync --state --url --profile --timeout --version --help
+            printf '%s\n' catalog cost dashboard demo dispatch evaluate feedback history metrics recommend retrain status storage sync --state --url --profile --timeout --version --help
         case 'optimizer catalog'
             printf '%s\n' gpus import list --help
         case 'optimizer catalog gpus'
@@ -47,10 +47,14 @@ function _artenic_complete
             printf '%s\n' --period --state --json --help
         case 'optimizer cost summary'
             printf '%s\n' --period --by --state --json --help
+        case 'optimizer dashboard'
+            printf '%s\n' --state --demo --json --help
         case 'optimizer demo'
-            printf '%s\n' --jobs --seed --state --json --help
+            printf '%s\n' --jobs --seed --replay-out --workloads --state --json --help
         case 'optimizer dispatch'
             printf '%s\n' --rank --service --model --platform-provider --state --json --help
+        case 'optimizer evaluate'
+            printf '%s\n' --replay --state --json --help
         case 'optimizer feedback'
             printf '%s\n' import record --help
         case 'optimizer feedback import'

@@ -3,7 +3,7 @@ autoload -U +X bashcompinit && bashcompinit
 _artenic_complete() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
     local path="" word i words=""
-    local paths="|optimizer| |optimizer catalog| |optimizer catalog gpus| |optimizer catalog import| |optimizer catalog list| |optimizer cost| |optimizer cost compare| |optimizer cost savings| |optimizer cost spot| |optimizer cost summary| |optimizer demo| |optimizer dispatch| |optimizer feedback| |optimizer feedback import| |optimizer feedback record| |optimizer history| |optimizer metrics| |optimizer recommend| |optimizer retrain| |optimizer status| |optimizer storage| |optimizer storage analyze| |optimizer storage import-access| |optimizer storage recommendations| |optimizer sync|"
+    local paths="|optimizer| |optimizer catalog| |optimizer catalog gpus| |optimizer catalog import| |optimizer catalog list| |optimizer cost| |optimizer cost compare| |optimizer cost savings| |optimizer cost spot| |optimizer cost summary| |optimizer dashboard| |optimizer demo| |optimizer dispatch| |optimizer evaluate| |optimizer feedback| |optimizer feedback import| |optimizer feedback record| |optimizer history| |optimizer metrics| |optimizer recommend| |optimizer retrain| |optimizer status| |optimizer storage| |optimizer storage analyze| |optimizer storage import-access| |optimizer storage recommendations| |optimizer sync|"
     for ((i = 1; i < COMP_CWORD; i++)); do
         word="${COMP_WORDS[i]}"
         case "$word" in -*) continue ;; esac
@@ -17,7 +17,7 @@ _artenic_complete() {
         "optimizer recommend|--mode") words="heuristic ltr hybrid auto" ;;
         *) case "$path" in
             "") words="optimizer --help" ;;
-            "optimizer") words="catalog cost demo dispatch feedback history metrics recommend retrain status storage sync --state --url --profile --timeout --version --help" ;;
+            "optimizer") words="catalog cost dashboard demo dispatch evaluate feedback history metrics recommend retrain status storage sync --state --url --profile --timeout --version --help" ;;
             "optimizer catalog") words="gpus import list --help" ;;
             "optimizer catalog gpus") words="--gpu --provider --state --json --help" ;;
             "optimizer catalog import") words="--state --json --help" ;;
@@ -27,8 +27,10 @@ _artenic_complete() {
             "optimizer cost savings") words="--period --state --json --help" ;;
             "optimizer cost spot") words="--period --state --json --help" ;;
             "optimizer cost summary") words="--period --by --state --json --help" ;;
-            "optimizer demo") words="--jobs --seed --state --json --help" ;;
+            "optimizer dashboard") words="--state --demo --json --help" ;;
+            "optimizer demo") words="--jobs --seed --replay-out --workloads --state --json --help" ;;
             "optimizer dispatch") words="--rank --service --model --platform-provider --state --json --help" ;;
+            "optimizer evaluate") words="--replay --state --json --help" ;;
             "optimizer feedback") words="import record --help" ;;
             "optimizer feedback import") words="--state --json --help" ;;
             "optimizer feedback record") words="--rank --status --cost --hours --currency --preemptions --metric-before --metric-after --lower-is-better --job-id --state --json --help" ;;

@@ -15,6 +15,7 @@ import typer
 from artenic_opt import __version__
 from artenic_opt.cli import catalog as catalog_cmd
 from artenic_opt.cli import cost as cost_cmd
+from artenic_opt.cli import dashboard as dashboard_cmd
 from artenic_opt.cli import demo as demo_cmd
 from artenic_opt.cli import platform as platform_cmd
 from artenic_opt.cli import status as status_cmd
@@ -93,6 +94,7 @@ storage_cmd.register(app)
 platform_cmd.register(app)
 cost_cmd.register(app)
 demo_cmd.register(app)
+dashboard_cmd.register(app)
 
 artenic_app = typer.Typer(
     name="artenic",

@@ -1,0 +1,1 @@
+"""Part of the Textual dashboard; see ``artenic_opt.tui``."""
