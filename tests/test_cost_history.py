@@ -430,3 +430,12 @@ def test_spend_record_validation() -> None:
     assert rec(1, query_id="q").workload_key == "q"
     assert rec(1, workload_name="n").workload_key == "n"
     assert rec(1).workload_key is None
+
+
+def test_floating_point_noise_is_not_a_spread() -> None:
+    from artenic_opt.cost_analyzer.historical_analyzer import robust_stats
+
+    values = [4.0, 4.0 + 4e-16, 4.0 - 4e-16, 4.0, 4.0 + 8e-16]
+    stats = robust_stats(values)
+    assert stats.mad == 0.0 and stats.mean_ad == 0.0
+    assert stats.z(4.0 + 8e-16) is None

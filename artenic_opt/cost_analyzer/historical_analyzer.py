@@ -410,6 +410,9 @@ def metric_efficiency(
 # --------------------------------------------------------------------------------------------
 
 
+_RELATIVE_NOISE = 1e-9
+
+
 @dataclass(frozen=True, slots=True)
 class RobustStats:
     median: float
@@ -431,8 +434,15 @@ def robust_stats(values: Sequence[float]) -> RobustStats:
         raise InvalidInputError("anomalies: no values to describe")
     median = statistics.median(values)
     deviations = [abs(v - median) for v in values]
+    mad = statistics.median(deviations)
+    mean_ad = statistics.fmean(deviations)
+    # Spreads at floating-point noise level (identical costs computed two ways) are no spread:
+    # dividing by them would turn a 1.0x run into an "anomaly" with a z-score of 1e16.
+    noise = _RELATIVE_NOISE * max(abs(median), 1e-12)
     return RobustStats(
-        median=median, mad=statistics.median(deviations), mean_ad=statistics.fmean(deviations)
+        median=median,
+        mad=mad if mad > noise else 0.0,
+        mean_ad=mean_ad if mean_ad > noise else 0.0,
     )
 
 
