@@ -386,6 +386,10 @@ class OptimizerStatus(_Frozen):
     platform_configured: bool
     platform_reachable: bool | None = None
     last_sync_at: datetime | None = None
+    data_age_hours: float | None = Field(default=None, description="Hours since the last sync")
+    platform_jobs: int = 0
+    datasets: int = 0
+    budgets: int = 0
     warnings: tuple[str, ...] = ()
 
 

@@ -31,6 +31,7 @@ def build_status(runtime: Runtime, *, probe_platform: bool = True) -> OptimizerS
     recommendations = outcomes = samples = 0
     model = None
     last_sync: datetime | None = None
+    jobs = datasets = budgets = 0
     if runtime.has_state():
         from artenic_opt import state
 
@@ -41,6 +42,9 @@ def build_status(runtime: Runtime, *, probe_platform: bool = True) -> OptimizerS
         samples = state.count_training_samples(store)
         model = state.active_model(store)
         last_sync = state.last_sync_at(store)
+        jobs = state.count_platform_jobs(store)
+        datasets = len(state.list_datasets(store))
+        budgets = len(state.list_budgets(store))
     else:
         from artenic_opt.state.migrations import LATEST_VERSION
 
@@ -81,6 +85,12 @@ def build_status(runtime: Runtime, *, probe_platform: bool = True) -> OptimizerS
         platform_configured=platform.configured,
         platform_reachable=reachable,
         last_sync_at=last_sync,
+        data_age_hours=(
+            round((datetime.now(UTC) - last_sync).total_seconds() / 3600, 2) if last_sync else None
+        ),
+        platform_jobs=jobs,
+        datasets=datasets,
+        budgets=budgets,
         warnings=tuple(warnings),
     )
 

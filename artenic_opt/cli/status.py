@@ -76,7 +76,17 @@ def status(
                 )
                 + ")",
             ),
-            ("last sync", str(result.last_sync_at) if result.last_sync_at else "never"),
+            (
+                "last sync",
+                f"{result.last_sync_at:%Y-%m-%d %H:%M} ({result.data_age_hours:.1f} h ago)"
+                if result.last_sync_at and result.data_age_hours is not None
+                else "never",
+            ),
+            (
+                "platform data",
+                f"{result.platform_jobs} jobs, {result.datasets} datasets, "
+                f"{result.budgets} budgets",
+            ),
         ]
         out.print(make_table("artenic-opt status", ["", ""], rows))
 

@@ -97,6 +97,11 @@ def test_sync_dispatch_complete_sync_learns(platform_server: FakePlatform) -> No
     assert row[6] is not None
     assert count("training_samples") == samples_before + 1
 
+    status = json.loads(cli(url, "status", "--json").stdout)
+    assert status["last_sync_at"] is not None and status["data_age_hours"] < 1
+    assert status["platform_jobs"] == count("platform_jobs")
+    assert status["datasets"] == count("datasets") and status["budgets"] == count("budgets")
+
     history = cli(url, "history", "--json")
     entry = next(r for r in json.loads(history.stdout) if r["recommendation_id"] == rec_id)
     assert entry["job_id"] == job_id and entry["outcome_status"] == "completed"
