@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from artenic_opt.cli.output import JsonOpt, describe_gpus, emit, fmt_money, info, make_table
 from artenic_opt.cli.runtime import StateOpt, get_runtime
 from artenic_opt.errors import InfeasibleError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 catalog_app = typer.Typer(
     help="Browse the price catalog (embedded list prices plus synced and imported rows).",

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
 from artenic_opt.cli.output import JsonOpt, emit, fmt_hours, fmt_money, make_table
 from artenic_opt.cli.runtime import StateOpt, get_runtime
 from artenic_opt.cli.workload_input import make_workload_command
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 cost_app = typer.Typer(
     help="Cost analyzer: provider comparison with a Pareto frontier, spending, savings, spot.",

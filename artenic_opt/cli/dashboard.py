@@ -9,14 +9,16 @@ for scripts and for checking that the dashboard shows the same numbers as the ot
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from artenic_opt.cli.output import JsonOpt, emit
 from artenic_opt.cli.runtime import StateOpt, get_runtime
 from artenic_opt.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def register(app: typer.Typer) -> None:

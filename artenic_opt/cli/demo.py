@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from artenic_opt.cli.output import JsonOpt, emit, json_mode, make_table
 from artenic_opt.cli.runtime import StateOpt, get_runtime
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def demo_command(
@@ -56,6 +58,8 @@ def demo_command(
         )
         return
     store = runtime.store()
+    from rich.console import Console
+
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),

@@ -12,17 +12,21 @@ import json
 import os
 from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import BaseModel
-from rich.console import Console
-from rich.table import Table
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 _json_mode: ContextVar[bool] = ContextVar("artenic_opt_json_mode", default=False)
 
 
 def _make_stdout() -> Console:
+    from rich.console import Console
+
     console = Console(soft_wrap=False, highlight=False)
     if not console.is_terminal and "COLUMNS" not in os.environ:
         # Piped into a file or a pager: do not squeeze tables into 80 columns.
@@ -31,6 +35,8 @@ def _make_stdout() -> Console:
 
 
 def _make_stderr() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False)
 
 
@@ -111,6 +117,8 @@ def make_table(
     caption: str | None = None,
 ) -> Table:
     """A Rich table; a column given as ``(name, "right")`` is right-aligned (numbers)."""
+    from rich.table import Table
+
     table = Table(title=title, caption=caption, header_style="bold", expand=False)
     for col in columns:
         if isinstance(col, tuple):

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from artenic_opt.cli.output import JsonOpt, emit, info, json_mode, make_table, warn
 from artenic_opt.cli.runtime import StateOpt, get_runtime
 from artenic_opt.errors import PlatformError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 PlatformProviderOpt = Annotated[
     str | None,

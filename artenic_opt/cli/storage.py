@@ -6,12 +6,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from artenic_opt.cli.output import JsonOpt, emit, fmt_money, info, json_mode, make_table, warn
 from artenic_opt.cli.runtime import StateOpt, get_runtime
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from artenic_opt.schemas import StorageAdvice
 
 storage_app = typer.Typer(
@@ -99,6 +100,8 @@ def analyze(
 
     runtime = get_runtime(ctx, state)
     store = runtime.store()
+    from rich.console import Console
+
     with Progress(console=Console(stderr=True), transient=True, disable=json_mode()) as progress:
         task = progress.add_task("scanning", total=None)
 

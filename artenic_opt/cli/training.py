@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
 from artenic_opt.cli.output import (
     JsonOpt,
@@ -26,6 +25,8 @@ from artenic_opt.cli.workload_input import make_workload_command
 from artenic_opt.types import JobStatus, OptimizationGoal, OptimizerMode
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from artenic_opt.schemas import TrainingAdvice
 
 feedback_app = typer.Typer(

@@ -47,7 +47,7 @@ class SyncStatus(StrEnum):
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 #: A timestamp normalised to UTC (naive values are taken to be UTC).

@@ -12,6 +12,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 from tests.platform_server import (
@@ -37,7 +38,7 @@ def cli(url: str, *args: str, key: str | None = None) -> subprocess.CompletedPro
 
 
 def count(table: str) -> int:
-    with sqlite3.connect(os.environ["ARTENIC_OPT_STATE"]) as con:
+    with closing(sqlite3.connect(os.environ["ARTENIC_OPT_STATE"])) as con:
         return int(con.execute(f"select count(*) from {table}").fetchone()[0])
 
 
@@ -87,7 +88,7 @@ def test_sync_dispatch_complete_sync_learns(platform_server: FakePlatform) -> No
     assert third.returncode == 0, third.stderr
     assert json.loads(third.stdout)["outcomes_recorded"] >= 1
 
-    with sqlite3.connect(os.environ["ARTENIC_OPT_STATE"]) as con:
+    with closing(sqlite3.connect(os.environ["ARTENIC_OPT_STATE"])) as con:
         row = con.execute(
             "select recommendation_id, rank, status, hours, cost, currency, label from outcomes "
             "where job_id = ?",
