@@ -331,3 +331,46 @@ def test_evaluate_on_history_and_on_a_simulated_replay(demo_state: Path, tmp_pat
 
 def test_demo_rejects_bad_arguments(tmp_path: Path) -> None:
     assert invoke("demo", "--jobs", "0", state=tmp_path / "s.db").exit_code == 2
+
+
+def test_catalog_json_covers_providers_and_gpu_families() -> None:
+    offerings = ok_json("catalog", "list")
+    assert len(offerings) >= 150
+    assert len({o["provider"] for o in offerings}) >= 6
+    assert all(o["source"] and o["price_date"] and o["currency"] for o in offerings)
+    gpus = {row["gpu_type"] for row in ok_json("catalog", "gpus")}
+    for family in (
+        "H200",
+        "H100",
+        "A100 80GB",
+        "A100 40GB",
+        "L40S",
+        "L4",
+        "T4",
+        "V100",
+        "RTX 4090",
+        "RTX A6000",
+        "MI300X",
+    ):
+        assert any(g == family or g.startswith(family + " ") for g in gpus), family
+    assert gpus & {"A10G", "A10"}
+    assert any(o["gpu_count"] == 0 for o in offerings)
+    h100 = ok_json("catalog", "list", "--gpu", "h100-sxm", "--spot")
+    assert h100 and all(o["spot_price_per_hour"] for o in h100)
+
+
+def test_discount_setting_lowers_list_prices(tmp_path: Path) -> None:
+    before = {
+        o["instance_type"]: o["price_per_hour"]
+        for o in ok_json("catalog", "list", "--provider", "Lambda")
+    }
+    config = Path(os.environ["ARTENIC_OPT_CONFIG"])
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("[discounts]\nLambda = 20\n")
+    after = {
+        o["instance_type"]: o["price_per_hour"]
+        for o in ok_json("catalog", "list", "--provider", "Lambda")
+    }
+    assert after.keys() == before.keys()
+    for name, price in before.items():
+        assert after[name] == pytest.approx(price * 0.8)
