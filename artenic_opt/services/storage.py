@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -65,13 +66,24 @@ class AccessImport(BaseModel):
     errors: tuple[LineError, ...] = ()
 
 
-def make_optimizer(catalog: Catalog, provider: str, region: str | None = None) -> StorageOptimizer:
+def make_optimizer(
+    catalog: Catalog,
+    provider: str,
+    region: str | None = None,
+    *,
+    now: datetime | None = None,
+    read_files: bool = True,
+) -> StorageOptimizer:
     known = sorted({p.provider for p in catalog.storage_prices})
     if not any(p.provider.lower() == provider.lower() for p in catalog.storage_prices):
         raise InvalidInputError(
             f"--provider: no storage prices for {provider!r}; known: {', '.join(known)}"
         )
-    return StorageOptimizer(catalog.storage_prices, provider=provider, region=region)
+    if read_files:
+        return StorageOptimizer(catalog.storage_prices, provider=provider, region=region, now=now)
+    return StorageOptimizer(
+        catalog.storage_prices, provider=provider, region=region, now=now, sample_reader=None
+    )
 
 
 def _to_schema_event(event: records.AccessEvent) -> AccessEvent:
@@ -204,12 +216,25 @@ def storage_recommendations(
     *,
     provider: str,
     region: str | None = None,
+    now: datetime | None = None,
+    read_only: bool = False,
 ) -> list[StorageAdvice]:
-    optimizer = make_optimizer(catalog, provider, region)
+    """Advice for every stored dataset, biggest savings first.
+
+    ``read_only`` (the dashboard) neither re-scans local folders (which stores the fresh scan)
+    nor reads any file: conversion figures are then the documented estimates.
+    """
+    optimizer = make_optimizer(catalog, provider, region, now=now, read_files=not read_only)
     datasets: list[DatasetInfo] = []
     events: list[AccessEvent] = []
     for record in list_datasets(store):
-        dataset, dataset_events, _ = _load(store, record, None)
+        if read_only:
+            dataset, dataset_events = (
+                _dataset_from_state(store, record),
+                _events_for(store, record.id),
+            )
+        else:
+            dataset, dataset_events, _ = _load(store, record, None)
         datasets.append(dataset)
         events.extend(dataset_events)
     return optimizer.analyze_all(datasets, events)

@@ -31,11 +31,7 @@ from artenic_opt.cli.workload_input import build_workload, read_workload_file
 from artenic_opt.cost_analyzer.historical_analyzer import bucket_label, bucket_start
 from artenic_opt.errors import InfeasibleError, NotFoundError
 from artenic_opt.schemas import (
-    AccessEvent,
     CostReport,
-    DatasetFileInfo,
-    DatasetInfo,
-    DatasetOrigin,
     InstanceRecommendation,
     OptimizerStatus,
     RegionBenchmark,
@@ -48,12 +44,11 @@ from artenic_opt.schemas import (
 )
 from artenic_opt.services.cost import load_history, make_analyzer
 from artenic_opt.services.demo import build_demo_state
-from artenic_opt.state.datasets import list_access_events, list_dataset_files, list_datasets
+from artenic_opt.services.storage import storage_recommendations
 from artenic_opt.state.outcomes import list_outcomes
 from artenic_opt.state.recommendations import get_recommendation, list_recommendations
 from artenic_opt.state.store import StateStore, open_state
 from artenic_opt.status import build_status
-from artenic_opt.storage_optimizer.optimizer import StorageOptimizer
 from artenic_opt.tui.view_models import (
     AnomalyPoint,
     CandidateDetail,
@@ -665,60 +660,15 @@ class StateDashboardData:
 
 
 def storage_advice(store: StateStore, runtime: Runtime, *, now: datetime) -> list[StorageAdvice]:
-    """``StorageOptimizer.analyze_all`` over the stored datasets and access events, priced with
-    the ``storage_provider`` setting like ``storage recommendations``.
-
-    Unlike ``services.storage.storage_recommendations`` it neither re-scans local datasets (that
-    writes the fresh scan to the state, and the dashboard is read-only) nor reads their files
-    (``sample_reader=None``: conversion figures are the documented estimates), and it prices at
-    the dashboard's clock, so that a fixed ``now`` gives reproducible tiers.
-    """
-
-    records = list_datasets(store)
-    if not records:
-        return []
-    datasets: list[DatasetInfo] = []
-    for record in records:
-        files = tuple(
-            DatasetFileInfo(
-                path=file.path,
-                size_bytes=file.size_bytes,
-                num_records=file.num_records,
-                modified_at=file.modified_at,
-            )
-            for file in list_dataset_files(store, record.id)
-        )
-        datasets.append(
-            DatasetInfo(
-                id=record.id,
-                name=record.name,
-                version=record.version or 1,
-                format=(record.format or "")[:50],
-                total_size_bytes=record.total_size_bytes or sum(f.size_bytes for f in files),
-                status=record.status or "active",
-                created_at=record.created_at,
-                origin=DatasetOrigin(record.origin.value),
-                local_path=record.local_path,
-                files=files,
-            )
-        )
-    events = [
-        AccessEvent(
-            dataset_id=event.dataset_id,
-            timestamp=event.timestamp,
-            operation=event.operation,
-            source=event.source,
-            weak_evidence=event.weak_evidence,
-        )
-        for event in list_access_events(store)
-    ]
-    optimizer = StorageOptimizer(
-        runtime.catalog().storage_prices,
+    """What ``storage recommendations`` shows, computed read-only at the dashboard's clock (no
+    re-scan of local folders, no file reads), so that a fixed ``now`` gives reproducible tiers."""
+    return storage_recommendations(
+        store,
+        runtime.catalog(),
         provider=runtime.settings.optimizer.storage_provider,
         now=now,
-        sample_reader=None,
+        read_only=True,
     )
-    return optimizer.analyze_all(datasets, events)
 
 
 def dashboard_snapshot(data: DashboardData) -> DashboardSnapshot:
