@@ -48,19 +48,18 @@ def main() -> None:
 
             package = os.path.dirname(artenic_opt.__file__)
             subprocess.run([sys.executable, "-m", "compileall", "-q", package], env=env, check=True)
+        # Time the console script people run; fall back to ``python -m`` without an install.
+        script = os.path.join(os.path.dirname(sys.executable), "artenic-opt")
+        prog = [script] if os.path.exists(script) else [sys.executable, "-m", "artenic_opt"]
         cases = {
-            "artenic-opt --help": [sys.executable, "-m", "artenic_opt", "--help"],
+            "artenic-opt --help": [*prog, "--help"],
             "artenic-opt status --no-probe": [
-                sys.executable,
-                "-m",
-                "artenic_opt",
+                *prog,
                 "status",
                 "--no-probe",
             ],
             "artenic-opt recommend (7B LoRA example)": [
-                sys.executable,
-                "-m",
-                "artenic_opt",
+                *prog,
                 "recommend",
                 "--workload",
                 os.path.join(EXAMPLES, "llm-lora-7b.toml"),
