@@ -33,6 +33,7 @@ Decisions:
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -473,9 +474,14 @@ def _warnings(
     if candidates.spot[row]:
         preemptions = float(estimates.cost.expected_preemptions[row])
         if not workload.checkpointing:
+            chance = 1.0 - math.exp(-preemptions)
             warnings.append(
-                "spot without checkpointing: every preemption restarts the run from the start "
-                f"(about {preemptions:,.1f} expected)"
+                "spot without checkpointing: a preemption restarts the run from the start "
+                + (
+                    f"(about {preemptions:,.1f} expected)"
+                    if preemptions >= 0.5
+                    else f"(about a {chance:.0%} chance of at least one)"
+                )
             )
         elif preemptions >= 0.5:
             warnings.append(
