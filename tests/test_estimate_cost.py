@@ -6,8 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from artenic_opt.errors import InvalidInputError
 from artenic_opt.estimate import assumptions as asm

@@ -9,8 +9,7 @@ from artenic_opt.catalog import load_catalog
 from artenic_opt.errors import InfeasibleError, InvalidInputError
 from artenic_opt.schemas import WorkloadProfile
 from artenic_opt.simulate import World, generate_workloads
-from artenic_opt.training_advisor import TrainingAdvisor
-from artenic_opt.training_advisor import evaluation as evaluation_module
+from artenic_opt.training_advisor import TrainingAdvisor, evaluation as evaluation_module
 from artenic_opt.training_advisor.advisor import LTR_SHORTLIST
 from artenic_opt.training_advisor.evaluation import (
     EVALUATED_MODES,

@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from artenic_opt.errors import CurrencyError, InvalidInputError
 from artenic_opt.schemas import JobOutcome

@@ -6,8 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from artenic_opt._internal.money import DEFAULT_RATES, ExchangeRates, normalize_currency
 from artenic_opt.errors import CurrencyError, InvalidInputError

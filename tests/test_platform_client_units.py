@@ -10,8 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from artenic_opt.errors import PlatformResponseError, PlatformUnreachableError
 from artenic_opt.platform.client import PlatformClient

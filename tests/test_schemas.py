@@ -6,8 +6,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from artenic_opt.errors import InvalidInputError
 from artenic_opt.schemas import JobOutcome, Offering, WorkloadProfile, parse_model

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from artenic_opt.errors import InvalidInputError
-from artenic_opt.simulate import WORKLOAD_FAMILIES, generate_workloads
-from artenic_opt.simulate import _physics as phys
+from artenic_opt.simulate import WORKLOAD_FAMILIES, _physics as phys, generate_workloads
 from artenic_opt.types import FineTuning, ModelFramework, Precision
 
 

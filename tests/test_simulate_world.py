@@ -9,8 +9,7 @@ import pytest
 from artenic_opt.catalog import CANONICAL_GPU_TYPES
 from artenic_opt.errors import InvalidInputError
 from artenic_opt.schemas import JobOutcome, Offering, WorkloadProfile
-from artenic_opt.simulate import RunSpec, SimulatedOutcome, World
-from artenic_opt.simulate import _physics as phys
+from artenic_opt.simulate import RunSpec, SimulatedOutcome, World, _physics as phys
 from artenic_opt.types import (
     FailureReason,
     FineTuning,

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from artenic_opt.state import LATEST_VERSION, open_state
-from artenic_opt.state import migrations as m
+from artenic_opt.state import LATEST_VERSION, migrations as m, open_state
 
 DESIGN_TABLES = {
     "meta",

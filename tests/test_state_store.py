@@ -23,8 +23,8 @@ from artenic_opt.state import (
     open_state,
     save_recommendation,
     set_meta,
+    store as store_module,
 )
-from artenic_opt.state import store as store_module
 from artenic_opt.state.store import StateStore
 from tests.test_state_support import make_advice, sha256_of
 

@@ -11,8 +11,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from artenic_opt.errors import InvalidInputError, NotFoundError
 from artenic_opt.schemas import StoragePrice

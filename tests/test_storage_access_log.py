@@ -10,8 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from artenic_opt.errors import InvalidInputError, NotFoundError
 from artenic_opt.schemas import AccessOperation, LineError

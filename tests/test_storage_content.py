@@ -7,8 +7,7 @@ import io
 import json
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from artenic_opt.storage_optimizer._content import (
     MalformedContentError,

@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from artenic_opt.tui import format as fmt
 from artenic_opt.tui.widgets.bar_chart import bar_text

@@ -48,8 +48,10 @@ from artenic_opt.schemas import (
     RegionBenchmark,
     WorkloadProfile,
 )
-from artenic_opt.training_advisor.candidates import build_candidates
-from artenic_opt.training_advisor.candidates import estimate_candidates as run_estimators
+from artenic_opt.training_advisor.candidates import (
+    build_candidates,
+    estimate_candidates as run_estimators,
+)
 from artenic_opt.training_advisor.heuristic_ranker import apply_hard_filters
 
 AVAILABILITY_WEIGHTS = {"breadth": 0.5, "scale": 0.3, "spot_share": 0.2}

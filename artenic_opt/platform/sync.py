@@ -70,14 +70,16 @@ from artenic_opt.platform.models import (
     derive_outcome,
     offering_provider,
 )
-from artenic_opt.state import budgets as state_budgets
-from artenic_opt.state import catalog as state_catalog
-from artenic_opt.state import datasets as state_datasets
-from artenic_opt.state import meta as state_meta
-from artenic_opt.state import outcomes as state_outcomes
-from artenic_opt.state import platform_data as state_jobs
-from artenic_opt.state import recommendations as state_recommendations
-from artenic_opt.state import sync_runs as state_sync_runs
+from artenic_opt.state import (
+    budgets as state_budgets,
+    catalog as state_catalog,
+    datasets as state_datasets,
+    meta as state_meta,
+    outcomes as state_outcomes,
+    platform_data as state_jobs,
+    recommendations as state_recommendations,
+    sync_runs as state_sync_runs,
+)
 from artenic_opt.state.records import (
     BudgetRecord,
     BudgetSpendingRecord,
@@ -85,9 +87,9 @@ from artenic_opt.state.records import (
     DatasetOrigin,
     DatasetRecord,
     OverlayOrigin,
+    PlatformJob as StoredJob,
     SyncStatus,
 )
-from artenic_opt.state.records import PlatformJob as StoredJob
 from artenic_opt.state.store import StateStore
 from artenic_opt.types import JobStatus
 

@@ -44,11 +44,11 @@ from artenic_opt.estimate.workload import WorkloadKind, describe_workload
 from artenic_opt.schemas import WorkloadProfile
 from artenic_opt.training_advisor.candidates import (
     DESCRIPTOR_NAMES,
+    UNKNOWN as _UNKNOWN,
     CandidateArrays,
     CandidateEstimates,
     estimate_candidates,
 )
-from artenic_opt.training_advisor.candidates import UNKNOWN as _UNKNOWN
 from artenic_opt.types import FineTuning, ModelFramework
 
 FloatArray = npt.NDArray[np.float64]

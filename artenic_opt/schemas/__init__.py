@@ -1,0 +1,559 @@
+"""Pydantic v2 models: the data contracts shared by every layer (DESIGN §2).
+
+Decisions:
+
+* Models are strict about nonsense: sizes must be positive, counts at least one, and "absurd"
+  values (a model of more than 100 trillion parameters, a deadline of more than ten years) are
+  rejected, so that a typo fails loudly instead of producing a silly ranking.
+* ``extra="forbid"`` on user-facing inputs (workloads, outcomes), so a misspelt field in a workload
+  file is an error that names it instead of being ignored.
+* Money is always an amount plus an ISO currency code; nothing here converts currencies.
+* ``parse_model`` is the one place that turns a ``ValidationError`` into the one-line
+  ``field: message`` text the CLI prints (exit code 2).
+
+The module is a package so that only what a command uses gets built: the workload, catalog,
+advice, feedback and status models are defined here; the storage models live in
+``artenic_opt.schemas.storage`` and the cost models in ``artenic_opt.schemas.cost``. Every name
+stays importable from ``artenic_opt.schemas`` (the contract DESIGN §1 names); the two submodules
+load on the first access to one of their names (PEP 562 module ``__getattr__``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from artenic_opt.errors import InvalidInputError
+from artenic_opt.types import (
+    FailureReason,
+    FineTuning,
+    JobStatus,
+    ModelFramework,
+    OptimizationGoal,
+    OptimizerKind,
+    OptimizerMode,
+    OutcomeSource,
+    Precision,
+)
+
+CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False, defer_build=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Workloads
+# --------------------------------------------------------------------------------------------
+
+#: Fields that define *what* is trained. Constraints (budget, deadline, providers) and the name do
+#: not change how a job behaves on an offering, so they are not part of the query id.
+QUERY_ID_FIELDS: tuple[str, ...] = (
+    "framework",
+    "model_params_m",
+    "dataset_size_gb",
+    "num_epochs",
+    "batch_size",
+    "sequence_length",
+    "precision",
+    "tokens",
+    "fine_tuning",
+    "optimizer",
+    "gradient_checkpointing",
+    "gpu_required",
+    "distributed",
+    "max_nodes",
+)
+
+
+class WorkloadProfile(_Frozen):
+    """A training job to place: what is trained, on what data, under which constraints."""
+
+    name: str = Field(default="workload", min_length=1, max_length=200)
+    framework: ModelFramework = ModelFramework.PYTORCH
+    model_params_m: float = Field(
+        gt=0, le=100_000_000, allow_inf_nan=False, description="Model size, millions of params"
+    )
+    dataset_size_gb: float = Field(gt=0, le=100_000_000, allow_inf_nan=False)
+    num_epochs: float = Field(default=1, gt=0, le=100_000, allow_inf_nan=False)
+    batch_size: int = Field(default=8, ge=1, le=1_000_000, description="Per-device micro-batch")
+    sequence_length: int = Field(default=2048, ge=1, le=10_000_000)
+    precision: Precision = Precision.BF16
+    tokens: float | None = Field(
+        default=None,
+        gt=0,
+        le=1e16,
+        allow_inf_nan=False,
+        description="Training tokens in one epoch; derived from dataset size when absent",
+    )
+    fine_tuning: FineTuning = FineTuning.FULL
+    lora_rank: int = Field(default=16, ge=1, le=4096)
+    optimizer: OptimizerKind = OptimizerKind.ADAMW
+    gradient_checkpointing: bool = False
+    gpu_required: bool = True
+    num_workers: int = Field(default=1, ge=1, le=1024, description="GPUs wanted per node")
+    distributed: bool = False
+    max_nodes: int = Field(default=1, ge=1, le=512)
+    checkpointing: bool = True
+    checkpoint_interval_hours: float = Field(default=1.0, gt=0, le=1000, allow_inf_nan=False)
+    estimated_hours: float | None = Field(default=None, gt=0, le=1_000_000, allow_inf_nan=False)
+    reference_gpu: str | None = Field(
+        default=None, description="GPU type that estimated_hours was measured on"
+    )
+    reference_gpu_count: int = Field(default=1, ge=1, le=100_000)
+    budget: float | None = Field(default=None, gt=0, le=1e12, allow_inf_nan=False)
+    budget_currency: CurrencyCode = "USD"
+    deadline_hours: float | None = Field(default=None, gt=0, le=87_600, allow_inf_nan=False)
+    min_system_memory_gb: float | None = Field(default=None, gt=0, le=100_000)
+    allowed_providers: tuple[str, ...] = ()
+    allowed_regions: tuple[str, ...] = ()
+    spot_allowed: bool = True
+
+    @field_validator("allowed_providers", "allowed_regions", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> WorkloadProfile:
+        if self.max_nodes > 1 and not self.distributed:
+            raise ValueError("max_nodes: more than one node needs distributed = true")
+        if self.fine_tuning is FineTuning.QLORA and self.precision not in (
+            Precision.INT4,
+            Precision.INT8,
+        ):
+            # QLoRA means a quantised frozen base; say so instead of silently changing precision.
+            raise ValueError("precision: qlora fine-tuning needs precision int4 or int8")
+        if self.framework.is_cpu_bound and self.fine_tuning is not FineTuning.FULL:
+            raise ValueError(
+                f"fine_tuning: {self.fine_tuning.value} applies to neural networks, "
+                f"not to {self.framework.value}"
+            )
+        return self
+
+    @property
+    def query_id(self) -> str:
+        """Stable hash of the canonical fields: all outcomes of one workload share it."""
+        payload = self.model_dump(mode="json", include=set(QUERY_ID_FIELDS))
+        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------------------------
+# Catalog
+# --------------------------------------------------------------------------------------------
+
+
+class Offering(_Frozen):
+    """One purchasable machine shape at one provider and region, with its list prices."""
+
+    provider: str = Field(min_length=1, max_length=100)
+    region: str = Field(min_length=1, max_length=200)
+    instance_type: str = Field(min_length=1, max_length=300)
+    vcpus: int | None = Field(default=None, ge=1, le=100_000)
+    memory_gb: float | None = Field(default=None, gt=0, le=1_000_000)
+    gpu_type: str | None = Field(default=None, description="Canonical key of the GPU spec table")
+    gpu_count: int = Field(default=0, ge=0, le=1024)
+    gpu_memory_gb: float | None = Field(default=None, gt=0, le=10_000, description="Per GPU")
+    price_per_hour: PositiveFloat
+    spot_price_per_hour: PositiveFloat | None = None
+    currency: CurrencyCode = "USD"
+    source: str = Field(min_length=1)
+    price_date: date
+
+    @model_validator(mode="after")
+    def _check_gpu(self) -> Offering:
+        if self.gpu_count > 0 and not self.gpu_type:
+            raise ValueError("gpu_type: required when gpu_count > 0")
+        if self.gpu_count == 0 and self.gpu_type:
+            raise ValueError("gpu_count: must be at least 1 when gpu_type is set")
+        return self
+
+    @property
+    def offering_id(self) -> str:
+        return f"{self.provider}/{self.region}/{self.instance_type}"
+
+    @property
+    def total_gpu_memory_gb(self) -> float:
+        return (self.gpu_memory_gb or 0.0) * self.gpu_count
+
+
+class GpuSpec(_Frozen):
+    """Datasheet figures of one GPU type (dense, without sparsity)."""
+
+    gpu_type: str
+    memory_gb: PositiveFloat
+    bf16_tflops: PositiveFloat | None = None
+    fp16_tflops: PositiveFloat | None = None
+    fp32_tflops: PositiveFloat | None = None
+    memory_bandwidth_gbps: PositiveFloat | None = None
+    vendor: str = "NVIDIA"
+    source: str
+
+
+class StoragePrice(_Frozen):
+    """Object-storage price of one provider tier."""
+
+    provider: str
+    tier_name: str
+    tier: str = Field(description="hot, warm, cold (or archive for the coldest tiers)")
+    price_per_gb_month: PositiveFloat
+    retrieval_per_gb: NonNegativeFloat = 0.0
+    retrieval_fee_known: bool = Field(
+        default=True,
+        description="False when the tier charges for retrieval but no citable figure was found "
+        "(retrieval_per_gb is then 0.0 and understates the cost of reading the data back)",
+    )
+    min_storage_days: int = Field(default=0, ge=0)
+    currency: CurrencyCode = "USD"
+    region: str = ""
+    source: str
+    price_date: date
+
+
+# --------------------------------------------------------------------------------------------
+# Training advice
+# --------------------------------------------------------------------------------------------
+
+
+class FactorScore(_Frozen):
+    """One factor of the heuristic score: its normalised value, weight and contribution."""
+
+    name: str
+    value: float = Field(ge=0, le=1)
+    weight: float = Field(ge=0, le=1)
+    contribution: float
+
+
+class MemoryEstimate(_Frozen):
+    """GPU memory a workload needs per GPU, and what each part contributes (GB)."""
+
+    weights_gb: float
+    gradients_gb: float
+    optimizer_gb: float
+    activations_gb: float
+    overhead_gb: float
+    total_gb: float
+    inputs_used: tuple[str, ...] = ()
+
+
+class InstanceRecommendation(_Frozen):
+    """One ranked candidate: an offering on some nodes, spot or on-demand."""
+
+    rank: int = Field(ge=1)
+    offering: Offering
+    nodes: int = Field(default=1, ge=1)
+    spot: bool = False
+    score: float
+    heuristic_score: float
+    ltr_score: float | None = None
+    factors: tuple[FactorScore, ...] = ()
+    price_per_hour: float = Field(description="Effective price of all nodes, display currency")
+    estimated_hours: float
+    estimated_cost: float = Field(description="Whole-job cost of this candidate")
+    estimated_cost_on_demand: float
+    estimated_cost_spot: float | None = None
+    currency: CurrencyCode
+    memory_needed_gb: float = Field(description="Per GPU (or host RAM for CPU jobs)")
+    memory_available_gb: float
+    reasons: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def candidate_id(self) -> str:
+        kind = "spot" if self.spot else "on_demand"
+        return f"{self.offering.offering_id}#{self.nodes}#{kind}"
+
+
+class TrainingAdvice(_Frozen):
+    """The answer to ``recommend``: ranked candidates for one workload."""
+
+    recommendation_id: str
+    query_id: str
+    created_at: datetime = Field(default_factory=utc_now)
+    workload: WorkloadProfile
+    mode: OptimizerMode
+    goal: OptimizationGoal = OptimizationGoal.BALANCED
+    model_version: int | None = None
+    candidates_considered: int = Field(ge=0)
+    candidates_feasible: int = Field(ge=0)
+    display_currency: CurrencyCode = "USD"
+    recommendations: tuple[InstanceRecommendation, ...]
+    warnings: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------------------------
+# Feedback and learning
+# --------------------------------------------------------------------------------------------
+
+
+class JobOutcome(_Frozen):
+    """What really happened when a recommended candidate was run."""
+
+    recommendation_id: str
+    rank: int = Field(ge=1)
+    status: JobStatus
+    hours: NonNegativeFloat
+    cost: NonNegativeFloat
+    currency: CurrencyCode = "USD"
+    preemptions: int = Field(default=0, ge=0, le=100_000)
+    metric_before: float | None = Field(default=None, allow_inf_nan=False)
+    metric_after: float | None = Field(default=None, allow_inf_nan=False)
+    metric_higher_is_better: bool = True
+    failure_reason: FailureReason | None = None
+    source: OutcomeSource = OutcomeSource.MANUAL
+    job_id: str | None = None
+    recorded_at: datetime = Field(default_factory=utc_now)
+
+    @model_validator(mode="after")
+    def _check_status(self) -> JobOutcome:
+        if not self.status.is_final:
+            raise ValueError(
+                f"status: an outcome needs a final status (completed, failed, cancelled, "
+                f"preempted), not {self.status.value}"
+            )
+        if (self.metric_before is None) != (self.metric_after is None):
+            raise ValueError("metric_after: give both metric_before and metric_after, or neither")
+        return self
+
+
+class TrainingSample(_Frozen):
+    """A labelled feature row for learning to rank, grouped by query id."""
+
+    query_id: str
+    recommendation_id: str
+    rank: int = Field(ge=1)
+    candidate_id: str
+    features: tuple[float, ...]
+    feature_schema_version: int
+    label: int = Field(ge=0, le=4)
+    source: OutcomeSource = OutcomeSource.MANUAL
+    created_at: datetime = Field(default_factory=utc_now)
+
+
+class RankingMetrics(_Frozen):
+    ndcg_at_5: float
+    ndcg_at_10: float
+    mrr: float
+    groups: int = Field(ge=0)
+
+
+class ModelInfo(_Frozen):
+    """A trained LTR model version as recorded in the state."""
+
+    version: int = Field(ge=1)
+    path: str
+    trained_at: datetime
+    sample_count: int = Field(ge=0)
+    query_count: int = Field(ge=0)
+    feature_schema_version: int
+    metrics: RankingMetrics | None = None
+    sha256: str
+    active: bool = True
+
+
+# --------------------------------------------------------------------------------------------
+# Status
+# --------------------------------------------------------------------------------------------
+
+
+class OptimizerStatus(_Frozen):
+    """What ``status`` reports: where state lives, what is in it, and what the advisor will do."""
+
+    version: str
+    state_path: str
+    schema_version: int
+    mode: OptimizerMode
+    effective_mode: OptimizerMode
+    display_currency: CurrencyCode
+    catalog_offerings: int
+    catalog_providers: int
+    catalog_gpu_types: int
+    catalog_price_date_oldest: date | None
+    catalog_price_date_newest: date | None
+    recommendations: int = 0
+    outcomes: int = 0
+    training_samples: int = 0
+    model: ModelInfo | None = None
+    platform_url: str
+    platform_configured: bool
+    platform_reachable: bool | None = None
+    last_sync_at: datetime | None = None
+    data_age_hours: float | None = Field(default=None, description="Hours since the last sync")
+    platform_jobs: int = 0
+    datasets: int = 0
+    budgets: int = 0
+    warnings: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing helpers
+# --------------------------------------------------------------------------------------------
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def format_validation_error(exc: ValidationError, *, context: str | None = None) -> str:
+    """Render a pydantic error as one line: ``field: message; field: message``."""
+    parts: list[str] = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"] if p != "__root__")
+        msg = str(err["msg"])
+        msg = msg.removeprefix("Value error, ")
+        if not loc and ":" in msg:
+            parts.append(msg)
+        else:
+            parts.append(f"{loc}: {msg}" if loc else msg)
+    text = "; ".join(parts)
+    return f"{context}: {text}" if context else text
+
+
+def parse_model(model: type[M], data: Any, *, context: str | None = None) -> M:
+    """Validate ``data`` into ``model``; raise ``InvalidInputError`` with a one-line message."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInputError(format_validation_error(exc, context=context)) from None
+
+
+# --------------------------------------------------------------------------------------------
+# Storage and cost models, loaded on first use
+# --------------------------------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from artenic_opt.schemas.cost import (
+        ANOMALY_METRICS as ANOMALY_METRICS,
+        SAVINGS_ACTION_KINDS as SAVINGS_ACTION_KINDS,
+        SPEND_DIMENSIONS as SPEND_DIMENSIONS,
+        CostAnomaly as CostAnomaly,
+        CostReport as CostReport,
+        FrontierPoint as FrontierPoint,
+        GpuAvailability as GpuAvailability,
+        MetricEfficiency as MetricEfficiency,
+        ProviderCoverage as ProviderCoverage,
+        RegionBenchmark as RegionBenchmark,
+        SavingsAction as SavingsAction,
+        SavingsRecord as SavingsRecord,
+        SavingsReport as SavingsReport,
+        SpendGroup as SpendGroup,
+        SpendingSummary as SpendingSummary,
+        SpendRecord as SpendRecord,
+        SpotAdvice as SpotAdvice,
+        SpotThresholds as SpotThresholds,
+    )
+    from artenic_opt.schemas.storage import (
+        ACCESS_OPERATION_ALIASES as ACCESS_OPERATION_ALIASES,
+        BYTES_PER_GB as BYTES_PER_GB,
+        BYTES_PER_MB as BYTES_PER_MB,
+        DAYS_PER_MONTH as DAYS_PER_MONTH,
+        EXTENSION_FORMATS as EXTENSION_FORMATS,
+        AccessEvent as AccessEvent,
+        AccessEvidence as AccessEvidence,
+        AccessOperation as AccessOperation,
+        AccessParseResult as AccessParseResult,
+        AccessPattern as AccessPattern,
+        AdviceEvidence as AdviceEvidence,
+        ConversionAssumptions as ConversionAssumptions,
+        DatasetFileInfo as DatasetFileInfo,
+        DatasetInfo as DatasetInfo,
+        DatasetOrigin as DatasetOrigin,
+        DatasetUsage as DatasetUsage,
+        FigureEvidence as FigureEvidence,
+        FileProblem as FileProblem,
+        FileProblemKind as FileProblemKind,
+        FormatAdvice as FormatAdvice,
+        FormatGroupAdvice as FormatGroupAdvice,
+        FormatShare as FormatShare,
+        FormatThresholds as FormatThresholds,
+        LineError as LineError,
+        LocalScanResult as LocalScanResult,
+        MonthlyAccess as MonthlyAccess,
+        StorageAdvice as StorageAdvice,
+        TierClassification as TierClassification,
+        TierCost as TierCost,
+        TierDecision as TierDecision,
+        TierPolicy as TierPolicy,
+        VersionGrowth as VersionGrowth,
+        data_format_from_name as data_format_from_name,
+    )
+
+_LAZY: dict[str, str] = {
+    "BYTES_PER_MB": "storage",
+    "BYTES_PER_GB": "storage",
+    "DAYS_PER_MONTH": "storage",
+    "EXTENSION_FORMATS": "storage",
+    "data_format_from_name": "storage",
+    "AccessOperation": "storage",
+    "ACCESS_OPERATION_ALIASES": "storage",
+    "DatasetOrigin": "storage",
+    "AccessEvidence": "storage",
+    "FigureEvidence": "storage",
+    "FileProblemKind": "storage",
+    "DatasetFileInfo": "storage",
+    "DatasetInfo": "storage",
+    "AccessEvent": "storage",
+    "LineError": "storage",
+    "AccessParseResult": "storage",
+    "FileProblem": "storage",
+    "LocalScanResult": "storage",
+    "FormatShare": "storage",
+    "VersionGrowth": "storage",
+    "MonthlyAccess": "storage",
+    "AccessPattern": "storage",
+    "DatasetUsage": "storage",
+    "FormatThresholds": "storage",
+    "FormatGroupAdvice": "storage",
+    "FormatAdvice": "storage",
+    "TierPolicy": "storage",
+    "TierClassification": "storage",
+    "TierCost": "storage",
+    "TierDecision": "storage",
+    "ConversionAssumptions": "storage",
+    "AdviceEvidence": "storage",
+    "StorageAdvice": "storage",
+    "SPEND_DIMENSIONS": "cost",
+    "SAVINGS_ACTION_KINDS": "cost",
+    "ANOMALY_METRICS": "cost",
+    "SpendRecord": "cost",
+    "SpotThresholds": "cost",
+    "SpotAdvice": "cost",
+    "RegionBenchmark": "cost",
+    "GpuAvailability": "cost",
+    "ProviderCoverage": "cost",
+    "FrontierPoint": "cost",
+    "CostReport": "cost",
+    "SpendGroup": "cost",
+    "MetricEfficiency": "cost",
+    "CostAnomaly": "cost",
+    "SpendingSummary": "cost",
+    "SavingsRecord": "cost",
+    "SavingsAction": "cost",
+    "SavingsReport": "cost",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
