@@ -60,10 +60,10 @@ def _walk(command: Any, path: str, nodes: list[Node]) -> None:
 
 
 def command_tree(prog: str) -> list[Node]:
-    from artenic_opt.cli.main import app, artenic_app
+    from artenic_opt.cli.main import build_app, build_artenic_app
 
     nodes: list[Node] = []
-    _walk(get_command(app if prog == "artenic-opt" else artenic_app), "", nodes)
+    _walk(get_command(build_app() if prog == "artenic-opt" else build_artenic_app()), "", nodes)
     return nodes
 
 

@@ -321,6 +321,8 @@ def spot(
     emit(advice, render)
 
 
+cost_app.command("compare")(compare)
+
+
 def register(app: typer.Typer) -> None:
-    cost_app.command("compare")(compare)
     app.add_typer(cost_app, name="cost")

@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from artenic_opt.cli.main import app
+from artenic_opt.cli.main import build_app
 from artenic_opt.schemas import TrainingAdvice
+
+app = build_app()
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"

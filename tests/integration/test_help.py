@@ -8,7 +8,9 @@ import pytest
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from artenic_opt.cli.main import app
+from artenic_opt.cli.main import build_app
+
+app = build_app()
 
 runner = CliRunner()
 

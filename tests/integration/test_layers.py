@@ -22,7 +22,7 @@ def modules_after(code: str) -> set[str]:
 
 def test_help_imports_no_heavy_library() -> None:
     code = (
-        "import sys\nfrom artenic_opt.cli.main import app\n"
+        "import sys\nfrom artenic_opt.cli.main import build_app\napp = build_app()\n"
         "try:\n    app(['--help'], prog_name='artenic-opt')\nexcept SystemExit:\n    pass"
     )
     loaded = modules_after(code)
@@ -33,7 +33,7 @@ def test_help_imports_no_heavy_library() -> None:
 
 def test_optimizer_group_help_imports_no_heavy_library() -> None:
     code = (
-        "from artenic_opt.cli.main import artenic_app\n"
+        "from artenic_opt.cli.main import build_artenic_app\nartenic_app = build_artenic_app()\n"
         "try:\n    artenic_app(['optimizer', '--help'], prog_name='artenic')\n"
         "except SystemExit:\n    pass"
     )
