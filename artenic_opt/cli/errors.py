@@ -14,14 +14,14 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from artenic_opt.cli.output import consoles, json_mode, print_json, reset_json_mode
+from artenic_opt.cli.output import error_line, json_mode, print_json, reset_json_mode
 from artenic_opt.errors import ArtenicOptError, ExitCode
 
 
 def report_error(code: str, exit_code: int, message: str) -> None:
     if json_mode():
         print_json({"error": {"code": code, "exit_code": exit_code, "message": message}})
-    consoles.err().print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    error_line(message)
 
 
 class MappedGroup(TyperGroup):

@@ -3,7 +3,10 @@
 * stdout is data: a Rich table for people, or with ``--json`` exactly one JSON document (the
   ``model_dump(mode="json")`` of the same objects the table shows), with no colour and nothing
   else on stdout.
-* stderr carries progress, warnings and errors, through one ``Console(stderr=True)``.
+* stderr carries progress (a Rich progress bar), warnings and errors. Warnings and errors are
+  plain lines (``warning: ...``, ``error: ...``, the prefix coloured only on a terminal), written
+  without Rich so that a command printing JSON never pays for importing it, and so that text from
+  user files is never read as markup.
 """
 
 from __future__ import annotations
@@ -34,20 +37,11 @@ def _make_stdout() -> Console:
     return console
 
 
-def _make_stderr() -> Console:
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False)
-
-
 class _Consoles:
     """Consoles are created lazily so that tests capturing stdout see the current streams."""
 
     def out(self) -> Console:
         return _make_stdout()
-
-    def err(self) -> Console:
-        return _make_stderr()
 
 
 consoles = _Consoles()
@@ -101,12 +95,21 @@ def emit(obj: Any, render: Callable[[Console], None]) -> None:
         render(consoles.out())
 
 
+def _stderr_line(prefix: str, colour: str | None, message: str) -> None:
+    label = typer.style(prefix, fg=colour) if colour else prefix
+    typer.echo(f"{label}{message}", err=True)
+
+
 def warn(message: str) -> None:
-    consoles.err().print(f"[yellow]warning:[/yellow] {message}", markup=True, highlight=False)
+    _stderr_line("warning: ", "yellow", message)
+
+
+def error_line(message: str) -> None:
+    _stderr_line("error: ", None, message)
 
 
 def info(message: str) -> None:
-    consoles.err().print(message, markup=False, highlight=False)
+    _stderr_line("", None, message)
 
 
 def make_table(
