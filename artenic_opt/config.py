@@ -56,7 +56,7 @@ DEFAULT_PROFILE = "default"
 class PlatformSettings(BaseModel):
     """How to reach the Artenic platform."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     url: str = DEFAULT_PLATFORM_URL
     api_key: SecretStr | None = None
@@ -75,7 +75,7 @@ class PlatformSettings(BaseModel):
 
 
 class LtrSettings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     min_samples: int = Field(default=50, ge=2, le=10_000_000)
     retrain_after: int = Field(default=25, ge=1, le=10_000_000)
@@ -84,7 +84,7 @@ class LtrSettings(BaseModel):
 class OptimizerSettings(BaseModel):
     """Options of the optimizer itself (its own config file)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     display_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     mode: OptimizerMode = OptimizerMode.AUTO
@@ -116,7 +116,7 @@ class OptimizerSettings(BaseModel):
 class Settings(BaseModel):
     """Everything a command needs to know about its environment."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     state_path: Path
     platform: PlatformSettings

@@ -36,7 +36,7 @@ _CPU_WORDS = frozenset({"cpu", "none"})
 class GpuPriceRow(BaseModel):
     """Cheapest prices of one GPU type and count at one provider (one line of ``catalog gpus``)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     gpu_type: str
     gpu_count: int = Field(ge=1)

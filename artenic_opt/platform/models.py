@@ -105,7 +105,7 @@ NullDict = Annotated[dict[str, Any], BeforeValidator(_null_as({}))]
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -295,7 +295,7 @@ class DerivedOutcome(BaseModel):
     as the platform's own outcome writer does).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     job_id: str
     status: JobStatus

@@ -107,7 +107,7 @@ OutcomeCallback = Callable[[DerivedOutcome, PlatformJob], None]
 class PartReport(BaseModel):
     """What one part of a sync fetched and changed."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     part: str
     status: Literal["ok", "failed", "skipped"] = "ok"
@@ -131,7 +131,7 @@ class PartReport(BaseModel):
 class SyncReport(BaseModel):
     """The result of one ``sync``: per-part counts, failures, and the overall status."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     url: str
     run_id: int

@@ -47,7 +47,7 @@ ProgressCallback = Callable[[int, int], None]
 
 
 class DemoSummary(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     seed: int
     jobs: int
@@ -194,7 +194,7 @@ def build_demo_state(
 
 
 class ReplayWritten(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     file: str
     runs: int

@@ -43,7 +43,7 @@ SYNC_PARTS = ("catalog", "jobs", "datasets", "budgets")
 
 
 class DispatchResult(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     recommendation_id: str
     rank: int

@@ -48,7 +48,7 @@ ProgressCallback = Callable[[int, int, str], None]
 class StorageAnalysis(BaseModel):
     """``storage analyze``: the advice and the per-file problems met on the way."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     advice: StorageAdvice
     problems: tuple[FileProblem, ...] = ()
@@ -57,7 +57,7 @@ class StorageAnalysis(BaseModel):
 class AccessImport(BaseModel):
     """``storage import-access``: how many events were read, stored, and which lines failed."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     file: str
     events_read: int

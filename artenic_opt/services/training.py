@@ -58,13 +58,12 @@ from artenic_opt.state import (
 from artenic_opt.state.store import StateStore
 from artenic_opt.training_advisor.advisor import AdviceResult, TrainingAdvisor
 from artenic_opt.training_advisor.feature_extractor import FEATURE_NAMES, FEATURE_SCHEMA_VERSION
-from artenic_opt.training_advisor.feedback_collector import CandidateRecord, FeedbackCollector
-from artenic_opt.training_advisor.ltr_ranker import LTRRanker
 from artenic_opt.types import OptimizationGoal, OptimizerMode
 
 if TYPE_CHECKING:
     from artenic_opt.simulate.replay import ReplayRun
     from artenic_opt.training_advisor.evaluation import BacktestReport
+    from artenic_opt.training_advisor.ltr_ranker import LTRRanker
 
 MIN_RELIABILITY_RUNS = 3
 
@@ -72,7 +71,7 @@ MIN_RELIABILITY_RUNS = 3
 class RecordedOutcome(BaseModel):
     """What ``feedback record`` stored: the outcome, its label and the training sample."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     outcome_id: int
     sample_id: int | None
@@ -83,7 +82,7 @@ class RecordedOutcome(BaseModel):
 
 
 class ImportLineError(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     line: int
     message: str
@@ -92,7 +91,7 @@ class ImportLineError(BaseModel):
 class OutcomeImport(BaseModel):
     """``feedback import``: good lines are stored, bad lines are reported with their number."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     file: str
     stored: int
@@ -101,7 +100,7 @@ class OutcomeImport(BaseModel):
 
 
 class RetrainResult(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     trained: bool
     reason: str
@@ -112,7 +111,7 @@ class RetrainResult(BaseModel):
 class LearningMetrics(BaseModel):
     """``metrics``: the active model's held-out ranking quality and what it was trained on."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     samples: int
     model_version: int | None
@@ -146,6 +145,8 @@ def load_active_model(store: StateStore) -> LoadedModel | None:
     info = active_model(store)
     if info is None:
         return None
+    from artenic_opt.training_advisor.ltr_ranker import LTRRanker
+
     ranker = LTRRanker.load(
         model_path(store, info), FEATURE_SCHEMA_VERSION, expected_feature_names=FEATURE_NAMES
     )
@@ -232,6 +233,11 @@ def record_outcome(
     label: int | None = None
     sample = None
     if candidate.features and candidate.feature_schema_version is not None:
+        from artenic_opt.training_advisor.feedback_collector import (
+            CandidateRecord,
+            FeedbackCollector,
+        )
+
         record = CandidateRecord.from_row(
             query_id=candidate.query_id,
             recommendation_id=rec_id,
@@ -338,6 +344,7 @@ def retrain(store: StateStore, settings: Settings, *, force: bool = False) -> Re
                 samples=len(samples),
             )
     from artenic_opt.training_advisor.evaluation import EVALUATION_LTR_PARAMS
+    from artenic_opt.training_advisor.ltr_ranker import LTRRanker
 
     # The parameters the closed-loop evaluation was measured with (bench_feedback_loop.py).
     ranker = LTRRanker(

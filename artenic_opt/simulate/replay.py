@@ -56,7 +56,7 @@ _RUN_KEYS = ("nodes", "spot")
 class ReplayOutcome(BaseModel):
     """The measured result of one replayed run."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     status: JobStatus
     hours: float = Field(ge=0, allow_inf_nan=False)
@@ -80,7 +80,7 @@ class ReplayOutcome(BaseModel):
 class ReplayRun(BaseModel):
     """One measured run: what was trained, where, and what happened."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     workload: WorkloadProfile
     offering: Offering

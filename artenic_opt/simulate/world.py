@@ -116,7 +116,7 @@ def _stable_int(*parts: object) -> int:
 class SimulatedOutcome(BaseModel):
     """The true result of one simulated run."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     status: JobStatus
     failure_reason: FailureReason | None = None
@@ -170,7 +170,7 @@ class SimulatedOutcome(BaseModel):
 class ExpectedOutcome(BaseModel):
     """Noise-free expectation of running a workload on a candidate."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     runnable: bool = Field(description="Fits in memory and has a GPU when one is required")
     failure_mode: FailureReason | None = None

@@ -170,7 +170,7 @@ _EXPLORE_STREAM = 3
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class ModeMetrics(_Frozen):

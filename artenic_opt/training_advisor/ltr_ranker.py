@@ -61,7 +61,10 @@ MODEL_FORMAT = "artenic-opt-ltr"
 MODEL_FORMAT_VERSION = 1
 #: A LightGBM text model larger than this is not one of ours (ours are a few MB at most).
 MAX_MODEL_BYTES = 256 * 1024 * 1024
-_EMPTY_METRICS = RankingMetrics(ndcg_at_5=0.0, ndcg_at_10=0.0, mrr=0.0, groups=0)
+
+
+def _empty_metrics() -> RankingMetrics:
+    return RankingMetrics(ndcg_at_5=0.0, ndcg_at_10=0.0, mrr=0.0, groups=0)
 
 
 class NotEnoughSamplesError(InvalidInputError):
@@ -123,7 +126,7 @@ class LTRParams:
 class ModelMetadata(BaseModel):
     """The JSON file stored beside a LightGBM text model."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     format: Literal["artenic-opt-ltr"] = "artenic-opt-ltr"
     format_version: int = MODEL_FORMAT_VERSION
@@ -250,7 +253,7 @@ def ranking_metrics(
         if group_labels.size and group_labels.min() != group_labels.max():
             informative |= rows
     if not informative.any():
-        return _EMPTY_METRICS
+        return _empty_metrics()
     kept_labels = label_array[informative]
     kept_scores = score_array[informative]
     kept_ids = ids[informative].astype(str)
@@ -371,7 +374,7 @@ class LTRRanker:
             )
 
         held_out = holdout_groups(data.group_ids, self.holdout_share, seed)
-        metrics = _EMPTY_METRICS
+        metrics = _empty_metrics()
         if held_out:
             train_part = data.select(set(data.group_ids) - held_out)
             test_part = data.select(held_out)
