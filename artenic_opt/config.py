@@ -34,8 +34,6 @@ A malformed file (bad TOML, unknown key, wrong type) is an error naming the file
 silent default. The API key is held as ``SecretStr`` so that it never shows in a repr or log.
 """
 
-from __future__ import annotations
-
 import os
 import tomllib
 from pathlib import Path

@@ -12,8 +12,6 @@ command, ``--help``, ``--version``, an unknown name, shell completion) gets the 
 help, suggestions and completion see every command.
 """
 
-from __future__ import annotations
-
 import atexit
 import importlib
 import os

@@ -9,8 +9,6 @@
   user files is never read as markup.
 """
 
-from __future__ import annotations
-
 import json
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -27,7 +25,7 @@ if TYPE_CHECKING:
 _json_mode: ContextVar[bool] = ContextVar("artenic_opt_json_mode", default=False)
 
 
-def _make_stdout() -> Console:
+def _make_stdout() -> "Console":
     from rich.console import Console
 
     console = Console(soft_wrap=False, highlight=False)
@@ -40,7 +38,7 @@ def _make_stdout() -> Console:
 class _Consoles:
     """Consoles are created lazily so that tests capturing stdout see the current streams."""
 
-    def out(self) -> Console:
+    def out(self) -> "Console":
         return _make_stdout()
 
 
@@ -87,7 +85,7 @@ def print_json(obj: Any) -> None:
     typer.echo(text)
 
 
-def emit(obj: Any, render: Callable[[Console], None]) -> None:
+def emit(obj: Any, render: "Callable[[Console], None]") -> None:
     """Print ``obj`` as JSON in ``--json`` mode, otherwise call ``render`` with stdout."""
     if json_mode():
         print_json(obj)
@@ -118,7 +116,7 @@ def make_table(
     rows: Iterable[Sequence[Any]],
     *,
     caption: str | None = None,
-) -> Table:
+) -> "Table":
     """A Rich table; a column given as ``(name, "right")`` is right-aligned (numbers)."""
     from rich.table import Table
 

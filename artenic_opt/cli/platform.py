@@ -1,7 +1,5 @@
 """``sync`` and ``dispatch``: the Artenic platform as a data source and a place to run jobs."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -51,7 +49,7 @@ def sync_command(
 
     report = run_sync(runtime, only=parts or None, on_progress=progress)
 
-    def render(out: Console) -> None:
+    def render(out: "Console") -> None:
         out.print(
             make_table(
                 f"sync {report.status.value}",

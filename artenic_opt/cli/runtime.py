@@ -5,8 +5,6 @@ Commands receive the global options through ``ctx.obj`` (a ``RootOptions``) and 
 only when a command asks for them, so that ``--help`` and simple commands stay fast.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -45,13 +43,13 @@ class Runtime:
     """Lazily resolved settings, state store and catalog for one command."""
 
     options: RootOptions
-    _settings: Settings | None = None
-    _store: StateStore | None = None
-    _catalog: Catalog | None = None
+    _settings: "Settings | None" = None
+    _store: "StateStore | None" = None
+    _catalog: "Catalog | None" = None
     _extras: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def settings(self) -> Settings:
+    def settings(self) -> "Settings":
         if self._settings is None:
             from artenic_opt.config import load_settings
 
@@ -67,7 +65,7 @@ class Runtime:
     def state_path(self) -> Path:
         return self.settings.state_path
 
-    def store(self, *, create: bool = True) -> StateStore:
+    def store(self, *, create: bool = True) -> "StateStore":
         if self._store is None:
             from artenic_opt.state.store import open_state
 
@@ -77,7 +75,7 @@ class Runtime:
     def has_state(self) -> bool:
         return self.state_path.exists()
 
-    def rates(self) -> ExchangeRates:
+    def rates(self) -> "ExchangeRates":
         from artenic_opt._internal.money import DEFAULT_RATES, ExchangeRates
 
         configured = self.settings.optimizer.exchange_rates
@@ -85,7 +83,7 @@ class Runtime:
             return DEFAULT_RATES
         return ExchangeRates({**DEFAULT_RATES.rates, **configured}, source="config file")
 
-    def catalog(self) -> Catalog:
+    def catalog(self) -> "Catalog":
         """The embedded catalog, overlaid with synced/imported rows and discounts."""
         if self._catalog is None:
             from artenic_opt.catalog import load_catalog

@@ -1,7 +1,5 @@
 """``recommend``, ``history``, ``feedback record|import``, ``retrain``, ``metrics``."""
 
-from __future__ import annotations
-
 import inspect
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -35,7 +33,7 @@ feedback_app = typer.Typer(
 )
 
 
-def render_advice(out: Console, advice: TrainingAdvice, *, explain: bool) -> None:
+def render_advice(out: "Console", advice: "TrainingAdvice", *, explain: bool) -> None:
     cur = advice.display_currency
     rows = []
     for rec in advice.recommendations:
@@ -151,7 +149,7 @@ def _recommend(
             model=model or "",
         )
 
-    def render(out: Console) -> None:
+    def render(out: "Console") -> None:
         render_advice(out, advice, explain=explain)
         if dispatched is not None:
             out.print(
@@ -272,7 +270,7 @@ def history(
         return
     rows = list_recommendations(store, limit=limit)
 
-    def render(out: Console) -> None:
+    def render(out: "Console") -> None:
         if not rows:
             out.print("No recommendations yet: run `recommend`.")
             return
@@ -361,7 +359,7 @@ def feedback_record(
     )
     result = record_outcome(runtime.store(), runtime.settings, outcome)
 
-    def render(out: Console) -> None:
+    def render(out: "Console") -> None:
         out.print(
             f"recorded outcome {result.outcome_id} for {result.recommendation_id[:12]} rank "
             f"{result.rank}: label {result.label if result.label is not None else '-'}"
@@ -387,7 +385,7 @@ def feedback_import(
     for error in result.errors:
         warn(f"{file}:{error.line}: {error.message}")
 
-    def render(out: Console) -> None:
+    def render(out: "Console") -> None:
         info(f"stored {result.stored} outcomes; {len(result.errors)} bad lines")
         if result.retrained:
             info(f"retrained: model v{result.retrained.version}")
@@ -409,7 +407,7 @@ def retrain_command(
     runtime = get_runtime(ctx, state)
     result = retrain(runtime.store(), runtime.settings, force=force)
 
-    def render(out: Console) -> None:
+    def render(out: "Console") -> None:
         if result.trained and result.model:
             m = result.model.metrics
             out.print(
@@ -434,7 +432,7 @@ def metrics_command(
     runtime = get_runtime(ctx, state)
     result = learning_metrics(runtime.store())
 
-    def render(out: Console) -> None:
+    def render(out: "Console") -> None:
         m = result.metrics
         out.print(
             make_table(
@@ -486,7 +484,7 @@ def evaluate_command(
         runs = runs_from_history(runtime.store())
     report = backtest_runs(runs, runtime.catalog(), runtime.settings, runtime.rates())
 
-    def render(out: Console) -> None:
+    def render(out: "Console") -> None:
         out.print(
             make_table(
                 report.table().splitlines()[0],

@@ -6,8 +6,6 @@ command whose signature is the shared workload options plus the command's own, s
 ``recommend`` and ``cost compare`` take exactly the same workload flags without repeating them.
 """
 
-from __future__ import annotations
-
 import inspect
 import json
 import math
@@ -80,7 +78,7 @@ def read_workload_file(path: str) -> dict[str, Any]:
     return data
 
 
-def build_workload(file: str | None, overrides: dict[str, Any]) -> WorkloadProfile:
+def build_workload(file: str | None, overrides: dict[str, Any]) -> "WorkloadProfile":
     from artenic_opt.schemas import WorkloadProfile, parse_model
 
     data: dict[str, Any] = read_workload_file(file) if file else {}
@@ -297,7 +295,7 @@ _WORKLOAD_PARAMS: list[tuple[str, Any, str | None]] = [
 WORKLOAD_PARAM_NAMES = frozenset(name for name, _, _ in _WORKLOAD_PARAMS)
 
 
-def workload_from_params(values: dict[str, Any], *, display_currency: str) -> WorkloadProfile:
+def workload_from_params(values: dict[str, Any], *, display_currency: str) -> "WorkloadProfile":
     """Build the workload from the shared options' values."""
     overrides: dict[str, Any] = {}
     for name, _, field in _WORKLOAD_PARAMS:

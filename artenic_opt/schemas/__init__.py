@@ -18,13 +18,11 @@ stays importable from ``artenic_opt.schemas`` (the contract DESIGN §1 names); t
 load on the first access to one of their names (PEP 562 module ``__getattr__``).
 """
 
-from __future__ import annotations
-
 import hashlib
 import importlib
 import json
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -129,7 +127,7 @@ class WorkloadProfile(_Frozen):
         return value
 
     @model_validator(mode="after")
-    def _check_consistency(self) -> WorkloadProfile:
+    def _check_consistency(self) -> Self:
         if self.max_nodes > 1 and not self.distributed:
             raise ValueError("max_nodes: more than one node needs distributed = true")
         if self.fine_tuning is FineTuning.QLORA and self.precision not in (
@@ -176,7 +174,7 @@ class Offering(_Frozen):
     price_date: date
 
     @model_validator(mode="after")
-    def _check_gpu(self) -> Offering:
+    def _check_gpu(self) -> Self:
         if self.gpu_count > 0 and not self.gpu_type:
             raise ValueError("gpu_type: required when gpu_count > 0")
         if self.gpu_count == 0 and self.gpu_type:
@@ -320,7 +318,7 @@ class JobOutcome(_Frozen):
     recorded_at: datetime = Field(default_factory=utc_now)
 
     @model_validator(mode="after")
-    def _check_status(self) -> JobOutcome:
+    def _check_status(self) -> Self:
         if not self.status.is_final:
             raise ValueError(
                 f"status: an outcome needs a final status (completed, failed, cancelled, "

@@ -5,9 +5,8 @@ Importing ``artenic_opt.schemas`` does not load this module: its names are resol
 first use, so commands that never analyse cost do not pay for building these models.
 """
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
+from typing import Self
 
 from pydantic import Field, field_validator, model_validator
 
@@ -90,7 +89,7 @@ class SpendRecord(_Frozen):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
     @model_validator(mode="after")
-    def _check_record(self) -> SpendRecord:
+    def _check_record(self) -> Self:
         if not self.status.is_final:
             raise ValueError(f"status: a spend record needs a final status, not {self.status}")
         if (self.metric_before is None) != (self.metric_after is None):

@@ -9,12 +9,10 @@ Importing ``artenic_opt.schemas`` does not load this module: its names are resol
 first use, so commands that never touch storage do not pay for building these models.
 """
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import PurePosixPath
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
@@ -342,7 +340,7 @@ class FormatThresholds(_Frozen):
     compression: Literal["zstd", "snappy"] = "zstd"
 
     @model_validator(mode="after")
-    def _check_order(self) -> FormatThresholds:
+    def _check_order(self) -> Self:
         if self.keep_below_bytes > min(self.csv_min_bytes, self.json_min_bytes):
             raise ValueError("keep_below_bytes: must not exceed csv_min_bytes or json_min_bytes")
         if self.csv_ratio_low > self.csv_ratio_high:
@@ -408,7 +406,7 @@ class TierPolicy(_Frozen):
     min_window_days: float = Field(default=30.0, gt=0, allow_inf_nan=False)
 
     @model_validator(mode="after")
-    def _check_order(self) -> TierPolicy:
+    def _check_order(self) -> Self:
         if not self.hot_days <= self.warm_days <= self.cold_days:
             raise ValueError("hot_days, warm_days, cold_days: must be in increasing order")
         if self.warm_reads_per_month > self.hot_reads_per_month:

@@ -14,8 +14,6 @@ Decisions:
   timestamps on SQLite deployments).
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
