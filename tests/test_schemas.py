@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -137,3 +141,42 @@ def test_outcome_needs_final_status_and_metric_pairs() -> None:
             JobOutcome,
             {"recommendation_id": "r", "rank": 1, "status": "completed", "hours": 1, "cost": -5},
         )
+
+
+def test_storage_and_cost_models_load_on_first_use() -> None:
+    code = (
+        "import sys, artenic_opt.schemas as s\n"
+        "before = {m for m in ('storage', 'cost') if f'artenic_opt.schemas.{m}' in sys.modules}\n"
+        "advice = s.StorageAdvice\n"
+        "after = {m for m in ('storage', 'cost') if f'artenic_opt.schemas.{m}' in sys.modules}\n"
+        "print(sorted(before), sorted(after), advice.__module__)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.split() == ["[]", "['storage']", "artenic_opt.schemas.storage"]
+
+
+def test_every_lazy_name_resolves_and_is_listed() -> None:
+    import artenic_opt.schemas as schemas
+    from artenic_opt.schemas import cost, storage
+
+    for name, module in schemas._LAZY.items():
+        source = storage if module == "storage" else cost
+        assert getattr(schemas, name) is getattr(source, name)
+        assert name in dir(schemas)
+    for module in (storage, cost):
+        tree = ast.parse(Path(str(module.__file__)).read_text())
+        own = {
+            target.id if isinstance(node, ast.Assign | ast.AnnAssign) else node.name
+            for node in tree.body
+            if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.Assign | ast.AnnAssign)
+            for target in (
+                node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", node)]
+            )
+            if isinstance(target, ast.Name) or not isinstance(node, ast.Assign | ast.AnnAssign)
+        }
+        public = {name for name in own if not name.startswith("_")}
+        assert public <= set(schemas._LAZY), public - set(schemas._LAZY)
+    with pytest.raises(AttributeError, match="NoSuchModel"):
+        _ = schemas.NoSuchModel

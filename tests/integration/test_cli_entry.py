@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -86,11 +87,14 @@ def test_exit_status_follows_sys_exit(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def _run(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    # Block-buffered stdout (as for any pipe), so that the flush is what the tests observe.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code), str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=60,
+        env=env,
     )
 
 
@@ -153,3 +157,18 @@ def test_console_script_keeps_stored_data(tmp_path: Path) -> None:
     assert history.returncode == 0, history.stderr
     assert '"llm-lora-7b"' in history.stdout
     assert not Path(f"{state}-wal").exists() or Path(f"{state}-wal").stat().st_size == 0
+
+
+def test_end_process_with_a_closed_stdout_exits_1(tmp_path: Path) -> None:
+    result = _run(
+        """
+        import os, sys
+        from artenic_opt.cli.main import end_process
+        sys.stdout.write("lost")
+        os.close(sys.stdout.fileno())
+        end_process(SystemExit(0))
+        """,
+        tmp_path,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
