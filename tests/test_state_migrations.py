@@ -100,6 +100,9 @@ def test_apply_pending_is_idempotent(tmp_path: Path) -> None:
 
 def test_apply_pending_on_a_blank_database_applies_everything() -> None:
     db = sqlite_utils.Database(memory=True, execute_plugins=False)
-    assert m.apply_pending(db) == list(range(1, LATEST_VERSION + 1))
-    assert m.current_version(db.conn) == LATEST_VERSION
-    assert set(db.table_names()) >= DESIGN_TABLES
+    try:
+        assert m.apply_pending(db) == list(range(1, LATEST_VERSION + 1))
+        assert m.current_version(db.conn) == LATEST_VERSION
+        assert set(db.table_names()) >= DESIGN_TABLES
+    finally:
+        db.close()

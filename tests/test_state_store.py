@@ -10,6 +10,7 @@ import stat
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -208,7 +209,8 @@ def test_file_swapped_after_inspection_is_still_refused_before_any_write(
     with pytest.raises(StateError, match="another application"):
         open_state(path)
     assert sha256_of(path) == before
-    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
 
 
 def test_parent_that_is_a_file_is_reported(tmp_path: Path) -> None:
