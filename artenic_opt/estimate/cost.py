@@ -120,7 +120,8 @@ def estimate_cost(
     job_rate = rate * node_count
     # NaN spot prices (no spot sold) propagate to NaN spot costs.
     has_spot = spot_price == spot_price
-    if has_spot.any():
+    any_spot = bool(has_spot.any())
+    if any_spot:
         spot_hours, preemptions = expected_spot_hours(
             run,
             job_preemption_rate=job_rate,
@@ -135,7 +136,7 @@ def estimate_cost(
         spot_cost = spot_hours = np.full(run.shape, np.nan)
         preemptions = np.zeros(run.shape)
     used: tuple[str, ...] = ("offering.price_per_hour", "nodes")
-    if has_spot.any():
+    if any_spot:
         used += (
             "offering.spot_price_per_hour",
             "offering.provider",

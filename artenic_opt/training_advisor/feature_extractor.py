@@ -174,7 +174,7 @@ def _workload_vector(workload: WorkloadProfile) -> FloatArray:
 
 
 def _context_for(costs_usd: FloatArray) -> FeatureContext:
-    return FeatureContext(sorted_costs_usd=np.sort(np.round(costs_usd, _COST_DECIMALS)))
+    return FeatureContext(sorted_costs_usd=np.sort(costs_usd.round(_COST_DECIMALS)))
 
 
 def extract_features(
@@ -211,9 +211,10 @@ def extract_features(
     size = sorted_costs.shape[0]
     # Ranks compare costs to the micro-dollar, so float noise (a currency round trip) never
     # reorders two equal costs.
-    rounded = np.round(costs_usd, _COST_DECIMALS)
-    below = np.searchsorted(sorted_costs, rounded, side="left")
-    upto = np.searchsorted(sorted_costs, rounded, side="right")
+    # (ndarray methods: the np.* wrappers cost more than the work on a single row)
+    rounded = costs_usd.round(_COST_DECIMALS)
+    below = sorted_costs.searchsorted(rounded, side="left")
+    upto = sorted_costs.searchsorted(rounded, side="right")
     # Ties share their average rank, so equal costs get equal features whatever the row order.
     rank_pct = (below + upto - 1) / (2.0 * (size - 1)) if size > 1 else 0.0
     cheapest = float(sorted_costs[0]) if size else 1.0  # micro-dollar rounded, like the ranks
