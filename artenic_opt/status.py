@@ -10,12 +10,12 @@ from artenic_opt.schemas import OptimizerStatus
 from artenic_opt.types import OptimizerMode
 
 if TYPE_CHECKING:
-    from artenic_opt.cli.runtime import Runtime
+    from artenic_opt.workspace import Workspace
 
 
-def build_status(runtime: Runtime, *, probe_platform: bool = True) -> OptimizerStatus:
-    settings = runtime.settings
-    catalog = runtime.catalog()
+def build_status(workspace: Workspace, *, probe_platform: bool = True) -> OptimizerStatus:
+    settings = workspace.settings
+    catalog = workspace.catalog()
     warnings: list[str] = []
     date_range = catalog.price_date_range
     oldest, newest = date_range if date_range else (None, None)
@@ -32,10 +32,10 @@ def build_status(runtime: Runtime, *, probe_platform: bool = True) -> OptimizerS
     model = None
     last_sync: datetime | None = None
     jobs = datasets = budgets = 0
-    if runtime.has_state():
+    if workspace.has_state():
         from artenic_opt import state
 
-        store = runtime.store()
+        store = workspace.store()
         schema_version = store.schema_version
         recommendations = state.count_recommendations(store)
         outcomes = state.count_outcomes(store)
@@ -61,13 +61,13 @@ def build_status(runtime: Runtime, *, probe_platform: bool = True) -> OptimizerS
     reachable: bool | None = None
     platform = settings.platform
     if platform.configured and probe_platform:
-        reachable = _probe(runtime)
+        reachable = _probe(workspace)
         if not reachable:
             warnings.append(f"platform {platform.url} did not answer; working offline")
 
     return OptimizerStatus(
         version=__version__,
-        state_path=str(runtime.state_path),
+        state_path=str(workspace.state_path),
         schema_version=schema_version,
         mode=mode,
         effective_mode=effective,
@@ -95,11 +95,11 @@ def build_status(runtime: Runtime, *, probe_platform: bool = True) -> OptimizerS
     )
 
 
-def _probe(runtime: Runtime) -> bool:
+def _probe(workspace: Workspace) -> bool:
     from artenic_opt.errors import PlatformError
     from artenic_opt.platform.client import PlatformClient
 
-    platform = runtime.settings.platform
+    platform = workspace.settings.platform
     client = PlatformClient(
         platform.url,
         api_key=platform.api_key.get_secret_value() if platform.api_key else None,

@@ -16,7 +16,6 @@ import typer
 from typer.testing import CliRunner
 
 from artenic_opt.cli import dashboard as dashboard_cmd
-from artenic_opt.cli.runtime import RootOptions, Runtime
 from artenic_opt.errors import NotFoundError
 from artenic_opt.schemas import WorkloadProfile
 from artenic_opt.tui.data import (
@@ -28,6 +27,7 @@ from artenic_opt.tui.data import (
     workload_summary,
 )
 from artenic_opt.types import FineTuning, ModelFramework, Period
+from artenic_opt.workspace import Workspace, WorkspaceOptions
 from tests.tui_support import EXAMPLES, NOW, RECOMMENDATIONS, build_fixture_state, fixture_data
 
 
@@ -166,7 +166,9 @@ def test_reading_never_changes_the_state_file(state_path: Path) -> None:
 
 def test_missing_state_shows_empty_views_and_creates_nothing(tmp_path: Path) -> None:
     path = tmp_path / "nowhere" / "state.db"
-    provider = StateDashboardData(Runtime(RootOptions(state=path)), now=NOW, examples=EXAMPLES)
+    provider = StateDashboardData(
+        Workspace(WorkspaceOptions(state=path), read_only=True), now=NOW, examples=EXAMPLES
+    )
     snapshot = dashboard_snapshot(provider)
     provider.close()
     assert not path.exists()
@@ -182,7 +184,8 @@ def test_missing_state_shows_empty_views_and_creates_nothing(tmp_path: Path) -> 
 def test_close_runs_the_cleanup_once(state_path: Path) -> None:
     calls: list[int] = []
     provider = StateDashboardData(
-        Runtime(RootOptions(state=state_path)), on_close=lambda: calls.append(1)
+        Workspace(WorkspaceOptions(state=state_path), read_only=True),
+        on_close=lambda: calls.append(1),
     )
     provider.close()
     provider.close()

@@ -156,7 +156,7 @@ def test_help_lists_every_key() -> None:
 def test_demo_state_has_every_view_and_is_removed_on_close() -> None:
     provider = data_module.open_demo_data(jobs=24, seed=3)
     assert provider.source == "demo: 24 simulated jobs, seed 3"
-    state_file = provider._runtime.state_path
+    state_file = provider._workspace.state_path
     assert state_file.exists()
     snapshot = data_module.dashboard_snapshot(provider)
     assert snapshot.recommendations and snapshot.storage and snapshot.cost_trends.series

@@ -8,13 +8,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given, strategies as st
 
-from artenic_opt.cli.workload_input import (
-    build_workload,
-    parse_quantity,
-    read_workload_file,
-    workload_from_params,
-)
+from artenic_opt.cli.workload_input import workload_from_params
 from artenic_opt.errors import InvalidInputError
+from artenic_opt.services.workload_reader import build_workload, parse_quantity, read_workload_file
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from artenic_opt.catalog import load_catalog
-from artenic_opt.cli.runtime import RootOptions, Runtime
 from artenic_opt.schemas import (
     FactorScore,
     InstanceRecommendation,
@@ -31,6 +30,7 @@ from artenic_opt.state.records import AccessEvent, DatasetFileRecord, DatasetRec
 from artenic_opt.state.store import open_state
 from artenic_opt.tui.data import StateDashboardData
 from artenic_opt.types import FineTuning, JobStatus, ModelFramework, OptimizerMode, OutcomeSource
+from artenic_opt.workspace import Workspace, WorkspaceOptions
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -245,5 +245,5 @@ def _datasets(store: object) -> None:
 
 def fixture_data(path: Path) -> StateDashboardData:
     """The dashboard's real data provider over the fixture state, with a fixed clock."""
-    runtime = Runtime(RootOptions(state=path))
-    return StateDashboardData(runtime, source="fixture state", now=NOW, examples=EXAMPLES)
+    workspace = Workspace(WorkspaceOptions(state=path), read_only=True)
+    return StateDashboardData(workspace, source="fixture state", now=NOW, examples=EXAMPLES)

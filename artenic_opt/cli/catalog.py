@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from artenic_opt.cli.output import JsonOpt, describe_gpus, emit, fmt_money, info, make_table
-from artenic_opt.cli.runtime import StateOpt, get_runtime
+from artenic_opt.cli.runtime import StateOpt, get_workspace
 from artenic_opt.errors import InfeasibleError
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def list_offerings(
     """List offerings, cheapest on-demand price first."""
     from artenic_opt.catalog import filter_offerings, normalize_gpu_type
 
-    runtime = get_runtime(ctx, state)
+    runtime = get_workspace(ctx, state)
     catalog = runtime.catalog()
     gpu_type = normalize_gpu_type(gpu) if gpu else None
     rows = filter_offerings(
@@ -116,7 +116,7 @@ def list_gpus(
     """Cheapest price per GPU-hour by GPU type, count and provider (like `sky show-gpus`)."""
     from artenic_opt.catalog import gpu_price_summary, normalize_gpu_type
 
-    runtime = get_runtime(ctx, state)
+    runtime = get_workspace(ctx, state)
     catalog = runtime.catalog()
     rows = gpu_price_summary(
         catalog,
@@ -177,7 +177,7 @@ def import_offerings(
     from artenic_opt.state.records import OverlayOrigin
 
     offerings = parse_offerings_file(file)
-    runtime = get_runtime(ctx, state)
+    runtime = get_workspace(ctx, state)
     store = runtime.store()
     with store.transaction():
         changed = upsert_offerings(store, offerings, origin=OverlayOrigin.IMPORT)

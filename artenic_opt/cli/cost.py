@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from artenic_opt.cli.output import JsonOpt, emit, fmt_hours, fmt_money, make_table
-from artenic_opt.cli.runtime import StateOpt, get_runtime
+from artenic_opt.cli.runtime import StateOpt, get_workspace
 from artenic_opt.cli.workload_input import make_workload_command
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ PeriodOpt = Annotated[
 def _analyzer(ctx: typer.Context, state: Path | None) -> tuple[Any, Any]:
     from artenic_opt.services.cost import make_analyzer
 
-    runtime = get_runtime(ctx, state)
+    runtime = get_workspace(ctx, state)
     analyzer = make_analyzer(
         runtime.catalog(), runtime.settings.optimizer.display_currency, runtime.rates()
     )

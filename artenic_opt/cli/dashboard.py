@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from artenic_opt.cli.output import JsonOpt, emit
-from artenic_opt.cli.runtime import StateOpt, get_runtime
+from artenic_opt.cli.runtime import StateOpt, get_workspace
 from artenic_opt.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -49,12 +49,12 @@ def dashboard(
         raise InvalidInputError(
             "--demo: builds its own throwaway state, so it cannot be combined with --state"
         )
-    runtime = get_runtime(ctx, state)
+    workspace = get_workspace(ctx, state, read_only=True)
 
     def open_data() -> DashboardData:
         if demo:
             return open_demo_data()
-        return StateDashboardData(runtime)
+        return StateDashboardData(workspace)
 
     if json:
         from artenic_opt.tui.data import dashboard_snapshot

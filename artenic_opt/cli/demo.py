@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from artenic_opt.cli.output import JsonOpt, emit, json_mode, make_table
-from artenic_opt.cli.runtime import StateOpt, get_runtime
+from artenic_opt.cli.runtime import StateOpt, get_workspace
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -42,7 +42,7 @@ def demo_command(
 
     from artenic_opt.services.demo import build_demo_state
 
-    runtime = get_runtime(ctx, state)
+    runtime = get_workspace(ctx, state)
     if replay_out is not None:
         from artenic_opt.services.demo import write_simulated_replay
 

@@ -25,7 +25,7 @@ import typer
 
 from artenic_opt import __version__
 from artenic_opt.cli.errors import MappedGroup
-from artenic_opt.cli.runtime import RootOptions
+from artenic_opt.workspace import WorkspaceOptions
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 unexpected internal error; 2 bad usage or invalid input; "
@@ -75,7 +75,7 @@ def root(
         typer.Option("--version", help="Show the version and exit.", callback=_version),
     ] = False,
 ) -> None:
-    ctx.obj = RootOptions(state=state, url=url, profile=profile, timeout=timeout)
+    ctx.obj = WorkspaceOptions(state=state, url=url, profile=profile, timeout=timeout)
 
 
 #: The command modules, in help order, with the top-level names each registers.

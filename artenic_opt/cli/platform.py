@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from artenic_opt.cli.output import JsonOpt, emit, info, json_mode, make_table, warn
-from artenic_opt.cli.runtime import StateOpt, get_runtime
+from artenic_opt.cli.runtime import StateOpt, get_workspace
 from artenic_opt.errors import PlatformError
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def sync_command(
     """
     from artenic_opt.services.platform import run_sync
 
-    runtime = get_runtime(ctx, state)
+    runtime = get_workspace(ctx, state)
     parts = {p.strip().lower() for item in (only or []) for p in item.split(",") if p.strip()}
 
     def progress(part: str, message: str) -> None:
@@ -102,7 +102,7 @@ def dispatch_command(
     """
     from artenic_opt.services.platform import dispatch_recommendation
 
-    runtime = get_runtime(ctx, state)
+    runtime = get_workspace(ctx, state)
     result = dispatch_recommendation(
         runtime, recommendation_id, rank, service=service, model=model, provider=platform_provider
     )

@@ -1,23 +1,17 @@
-"""What a command needs about its environment, resolved once per invocation.
+"""The CLI's side of the workspace: the ``--state`` option and one ``Workspace`` per command.
 
-Commands receive the global options through ``ctx.obj`` (a ``RootOptions``) and a per-command
-``--state`` override; ``Runtime`` resolves settings lazily and opens the state store and catalog
-only when a command asks for them, so that ``--help`` and simple commands stay fast.
+Commands receive the global options through ``ctx.obj`` (a ``WorkspaceOptions``) and a
+per-command ``--state`` override; ``get_workspace`` builds the typer-free ``Workspace`` that the
+services take, and closes it when the command ends.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
-if TYPE_CHECKING:
-    from artenic_opt._internal.money import ExchangeRates
-    from artenic_opt.catalog import Catalog
-    from artenic_opt.config import Settings
-    from artenic_opt.schemas import Offering
-    from artenic_opt.state.store import StateStore
-
+from artenic_opt.workspace import Workspace, WorkspaceOptions
 
 StateOpt = Annotated[
     Path | None,
@@ -30,88 +24,14 @@ StateOpt = Annotated[
 ]
 
 
-@dataclass
-class RootOptions:
-    state: Path | None = None
-    url: str | None = None
-    profile: str | None = None
-    timeout: float | None = None
-
-
-@dataclass
-class Runtime:
-    """Lazily resolved settings, state store and catalog for one command."""
-
-    options: RootOptions
-    _settings: "Settings | None" = None
-    _store: "StateStore | None" = None
-    _catalog: "Catalog | None" = None
-    _extras: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def settings(self) -> "Settings":
-        if self._settings is None:
-            from artenic_opt.config import load_settings
-
-            self._settings = load_settings(
-                state=self.options.state,
-                url=self.options.url,
-                timeout_s=self.options.timeout,
-                profile=self.options.profile,
-            )
-        return self._settings
-
-    @property
-    def state_path(self) -> Path:
-        return self.settings.state_path
-
-    def store(self, *, create: bool = True) -> "StateStore":
-        if self._store is None:
-            from artenic_opt.state.store import open_state
-
-            self._store = open_state(self.state_path, create=create)
-        return self._store
-
-    def has_state(self) -> bool:
-        return self.state_path.exists()
-
-    def rates(self) -> "ExchangeRates":
-        from artenic_opt._internal.money import DEFAULT_RATES, ExchangeRates
-
-        configured = self.settings.optimizer.exchange_rates
-        if not configured:
-            return DEFAULT_RATES
-        return ExchangeRates({**DEFAULT_RATES.rates, **configured}, source="config file")
-
-    def catalog(self) -> "Catalog":
-        """The embedded catalog, overlaid with synced/imported rows and discounts."""
-        if self._catalog is None:
-            from artenic_opt.catalog import load_catalog
-
-            extra: tuple[Offering, ...] = ()
-            if self.has_state():
-                from artenic_opt.state.catalog import list_overlay_offerings
-
-                extra = tuple(list_overlay_offerings(self.store()))
-            self._catalog = load_catalog(
-                extra=extra, discounts=self.settings.optimizer.discounts or None
-            )
-        return self._catalog
-
-    def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
-
-
-def get_runtime(ctx: typer.Context, state: Path | None = None) -> Runtime:
-    """The runtime of this invocation; a command-level ``--state`` wins over the global one."""
+def get_workspace(
+    ctx: typer.Context, state: Path | None = None, *, read_only: bool = False
+) -> Workspace:
+    """The workspace of this invocation; a command-level ``--state`` wins over the global one."""
     root = ctx.find_root()
-    options = root.obj if isinstance(root.obj, RootOptions) else RootOptions()
+    options = root.obj if isinstance(root.obj, WorkspaceOptions) else WorkspaceOptions()
     if state is not None:
-        options = RootOptions(
-            state=state, url=options.url, profile=options.profile, timeout=options.timeout
-        )
-    runtime = Runtime(options)
-    ctx.call_on_close(runtime.close)
-    return runtime
+        options = replace(options, state=state)
+    workspace = Workspace(options, read_only=read_only)
+    ctx.call_on_close(workspace.close)
+    return workspace

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from artenic_opt.cli.output import JsonOpt, emit, fmt_float, make_table, warn
-from artenic_opt.cli.runtime import StateOpt, get_runtime
+from artenic_opt.cli.runtime import StateOpt, get_workspace
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -32,7 +32,7 @@ def status(
     """Show state path, schema version, catalog size and price dates, mode, model and platform."""
     from artenic_opt.status import build_status
 
-    runtime = get_runtime(ctx, state)
+    runtime = get_workspace(ctx, state)
     result = build_status(runtime, probe_platform=probe)
     for message in result.warnings:
         warn(message)

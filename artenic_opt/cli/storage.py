@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from artenic_opt.cli.output import JsonOpt, emit, fmt_money, info, json_mode, make_table, warn
-from artenic_opt.cli.runtime import StateOpt, get_runtime
+from artenic_opt.cli.runtime import StateOpt, get_workspace
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -98,7 +98,7 @@ def analyze(
 
     from artenic_opt.services.storage import analyze_target
 
-    runtime = get_runtime(ctx, state)
+    runtime = get_workspace(ctx, state)
     store = runtime.store()
     from rich.console import Console
 
@@ -152,7 +152,7 @@ def recommendations(
     """Advice for every known dataset (synced or analysed before), biggest savings first."""
     from artenic_opt.services.storage import storage_recommendations
 
-    runtime = get_runtime(ctx, state)
+    runtime = get_workspace(ctx, state)
     advices = storage_recommendations(
         runtime.store(),
         runtime.catalog(),
@@ -192,7 +192,7 @@ def import_access(
     """Store dataset access events (the platform records none); bad lines are reported."""
     from artenic_opt.services.storage import import_access_file
 
-    runtime = get_runtime(ctx, state)
+    runtime = get_workspace(ctx, state)
     result = import_access_file(runtime.store(), file)
     for error in result.errors:
         warn(f"{file}:{error.line}: {error.message}")

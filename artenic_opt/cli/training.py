@@ -18,7 +18,7 @@ from artenic_opt.cli.output import (
     warn,
 )
 from artenic_opt.cli.platform import PlatformProviderOpt
-from artenic_opt.cli.runtime import StateOpt, get_runtime
+from artenic_opt.cli.runtime import StateOpt, get_workspace
 from artenic_opt.cli.workload_input import make_workload_command
 from artenic_opt.types import JobStatus, OptimizationGoal, OptimizerMode
 
@@ -120,7 +120,7 @@ def _recommend(
     from artenic_opt.cli.workload_input import workload_from_params
     from artenic_opt.services.training import make_advisor, recommend_and_store
 
-    runtime = get_runtime(ctx, state)
+    runtime = get_workspace(ctx, state)
     settings = runtime.settings
     if dispatch and (not service or not model):
         from artenic_opt.errors import InvalidInputError
@@ -262,7 +262,7 @@ def history(
     from artenic_opt.services.training import stored_advice
     from artenic_opt.state import list_recommendations
 
-    runtime = get_runtime(ctx, state)
+    runtime = get_workspace(ctx, state)
     store = runtime.store()
     if show:
         advice = stored_advice(store, show)
@@ -339,7 +339,7 @@ def feedback_record(
     from artenic_opt.schemas import JobOutcome, parse_model
     from artenic_opt.services.training import record_outcome
 
-    runtime = get_runtime(ctx, state)
+    runtime = get_workspace(ctx, state)
     outcome = parse_model(
         JobOutcome,
         {
@@ -380,7 +380,7 @@ def feedback_import(
     """Import outcomes; a bad line is reported with its number and the good lines are kept."""
     from artenic_opt.services.training import import_outcomes
 
-    runtime = get_runtime(ctx, state)
+    runtime = get_workspace(ctx, state)
     result = import_outcomes(runtime.store(), runtime.settings, file)
     for error in result.errors:
         warn(f"{file}:{error.line}: {error.message}")
@@ -404,7 +404,7 @@ def retrain_command(
     """Train a new LightGBM LambdaMART ranking model from the stored training samples."""
     from artenic_opt.services.training import retrain
 
-    runtime = get_runtime(ctx, state)
+    runtime = get_workspace(ctx, state)
     result = retrain(runtime.store(), runtime.settings, force=force)
 
     def render(out: "Console") -> None:
@@ -429,7 +429,7 @@ def metrics_command(
     """Ranking quality of the active model on held-out workloads (NDCG@5, NDCG@10, MRR)."""
     from artenic_opt.services.training import learning_metrics
 
-    runtime = get_runtime(ctx, state)
+    runtime = get_workspace(ctx, state)
     result = learning_metrics(runtime.store())
 
     def render(out: "Console") -> None:
@@ -475,7 +475,7 @@ def evaluate_command(
     """
     from artenic_opt.services.training import backtest_runs, runs_from_history
 
-    runtime = get_runtime(ctx, state)
+    runtime = get_workspace(ctx, state)
     if replay is not None:
         from artenic_opt.simulate.replay import read_replay_file
 

@@ -34,8 +34,8 @@ from artenic_opt.state import UNLINKED, insert_outcome, set_dispatch
 from artenic_opt.types import OutcomeSource
 
 if TYPE_CHECKING:
-    from artenic_opt.cli.runtime import Runtime
     from artenic_opt.platform.client import PlatformClient
+    from artenic_opt.workspace import Workspace
 
 RUNTIME_MARGIN = 1.5
 MIN_RUNTIME_HOURS = 1.0
@@ -54,10 +54,10 @@ class DispatchResult(BaseModel):
     max_runtime_hours: float
 
 
-def make_client(runtime: Runtime) -> PlatformClient:
+def make_client(workspace: Workspace) -> PlatformClient:
     from artenic_opt.platform.client import PlatformClient
 
-    platform = runtime.settings.platform
+    platform = workspace.settings.platform
     return PlatformClient(
         platform.url,
         api_key=platform.api_key.get_secret_value() if platform.api_key else None,
@@ -66,7 +66,7 @@ def make_client(runtime: Runtime) -> PlatformClient:
 
 
 def run_sync(
-    runtime: Runtime,
+    workspace: Workspace,
     *,
     only: set[str] | None = None,
     on_progress: Callable[[str, str], None] | None = None,
@@ -76,10 +76,10 @@ def run_sync(
         raise InvalidInputError(
             f"--only: unknown part {', '.join(unknown)}; choose from {', '.join(SYNC_PARTS)}"
         )
-    store = runtime.store()
-    catalog = runtime.catalog()
-    settings = runtime.settings
-    rates = runtime.rates()
+    store = workspace.store()
+    catalog = workspace.catalog()
+    settings = workspace.settings
+    rates = workspace.rates()
 
     def on_outcome(derived: DerivedOutcome, job: PlatformJob) -> None:
         linked = derived.to_job_outcome()
@@ -109,7 +109,7 @@ def run_sync(
                 label=None,
             )
 
-    with make_client(runtime) as client:
+    with make_client(workspace) as client:
         report = sync(
             store,
             client,
@@ -124,7 +124,7 @@ def run_sync(
 
 
 def dispatch_recommendation(
-    runtime: Runtime,
+    workspace: Workspace,
     recommendation_id: str,
     rank: int,
     *,
@@ -132,7 +132,7 @@ def dispatch_recommendation(
     model: str,
     provider: str | None = None,
 ) -> DispatchResult:
-    store = runtime.store()
+    store = workspace.store()
     advice = stored_advice(store, recommendation_id)
     if not 1 <= rank <= len(advice.recommendations):
         raise InvalidInputError(
@@ -143,7 +143,7 @@ def dispatch_recommendation(
     max_hours = max(MIN_RUNTIME_HOURS, rec.estimated_hours * RUNTIME_MARGIN)
     config = dispatch_config(advice.recommendation_id, advice.query_id, rank)
     config.update({"nodes": rec.nodes, "provider_offering": rec.offering.provider})
-    with make_client(runtime) as client:
+    with make_client(workspace) as client:
         job_id = client.dispatch(
             service=service,
             model=model,

@@ -7,7 +7,7 @@ Decisions:
 * **Same calls as the CLI.** ``StateDashboardData`` calls the functions the CLI commands call
   (``build_status``, the state repositories, the cost analyzer and the storage optimizer), so
   the dashboard, the terminal tables and the JSON output show the same numbers.
-* **Read-only.** The state is opened with ``open_state(path, readonly=True)``; a missing state is
+* **Read-only.** The state is opened through a read-only ``Workspace``; a missing state is
   shown as empty views, never created. ``--demo`` builds a throwaway state in a temporary
   directory that is deleted when the dashboard closes.
 * **A fixed clock** (``now``) can be given so that windows such as "the last 30 days" are
@@ -23,11 +23,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-# Everything the provider calls is imported here, on the thread that imports this module: the
-# views' workers call the provider from several threads at once, and first imports racing in
-# threads through the state package's circular imports can meet half-initialised modules.
-from artenic_opt.cli.runtime import RootOptions, Runtime
-from artenic_opt.cli.workload_input import build_workload, read_workload_file
 from artenic_opt.cost_analyzer.historical_analyzer import bucket_label, bucket_start
 from artenic_opt.errors import InfeasibleError, NotFoundError
 from artenic_opt.schemas import (
@@ -45,9 +40,14 @@ from artenic_opt.schemas import (
 from artenic_opt.services.cost import load_history, make_analyzer
 from artenic_opt.services.demo import build_demo_state
 from artenic_opt.services.storage import storage_recommendations
+
+# Everything the provider calls is imported here, on the thread that imports this module: the
+# views' workers call the provider from several threads at once, and first imports racing in
+# threads through the state package's circular imports can meet half-initialised modules.
+from artenic_opt.services.workload_reader import build_workload, read_workload_file
 from artenic_opt.state.outcomes import list_outcomes
 from artenic_opt.state.recommendations import get_recommendation, list_recommendations
-from artenic_opt.state.store import StateStore, open_state
+from artenic_opt.state.store import StateStore
 from artenic_opt.status import build_status
 from artenic_opt.tui.view_models import (
     AnomalyPoint,
@@ -70,6 +70,7 @@ from artenic_opt.tui.view_models import (
     WorkloadChoice,
 )
 from artenic_opt.types import Period
+from artenic_opt.workspace import Workspace, WorkspaceOptions
 
 if TYPE_CHECKING:
     from artenic_opt.cost_analyzer.analyzer import CostAnalyzer
@@ -480,21 +481,21 @@ class StateDashboardData:
     """``DashboardData`` read from a state database (read-only) and the catalog.
 
     Thread-safe: the views call it from several worker threads at once. The store serialises
-    its own queries; the lazily built runtime pieces (settings, catalog, analyzer) are built
+    its own queries; the lazily built workspace pieces (settings, catalog, analyzer) are built
     under one lock.
     """
 
     def __init__(
         self,
-        runtime: Runtime,
+        workspace: Workspace,
         *,
         source: str | None = None,
         now: datetime | None = None,
         examples: Path | None = None,
         on_close: Callable[[], None] | None = None,
     ) -> None:
-        self._runtime = runtime
-        self._source = source or str(runtime.state_path)
+        self._workspace = workspace
+        self._source = source or str(workspace.state_path)
         self._now = now
         self._examples = examples if examples is not None else examples_dir()
         self._on_close = on_close
@@ -512,30 +513,24 @@ class StateDashboardData:
         return self._now or datetime.now(UTC)
 
     def _store(self) -> StateStore | None:
-        """The state opened read-only, or None when there is no state file yet."""
-        with self._lock:
-            runtime = self._runtime
-            if not runtime.has_state():
-                return None
-            if runtime._store is None:
-                # Read-only, so that looking never migrates, creates or locks the user's state.
-                runtime._store = open_state(runtime.state_path, readonly=True)
-            return runtime._store
+        """The state, or None when there is no state file yet (the workspace is read-only, so
+        looking never migrates, creates or locks the user's state)."""
+        return self._workspace.existing_store()
 
     def _cost_analyzer(self) -> CostAnalyzer:
         with self._lock:
             if self._analyzer is None:
                 self._store()
                 self._analyzer = make_analyzer(
-                    self._runtime.catalog(),
-                    self._runtime.settings.optimizer.display_currency,
-                    self._runtime.rates(),
+                    self._workspace.catalog(),
+                    self._workspace.settings.optimizer.display_currency,
+                    self._workspace.rates(),
                 )
             return self._analyzer
 
     def close(self) -> None:
         with self._lock:
-            self._runtime.close()
+            self._workspace.close()
             if self._on_close is not None:
                 self._on_close()
                 self._on_close = None
@@ -546,8 +541,8 @@ class StateDashboardData:
 
         with self._lock:
             self._store()
-            self._runtime.catalog()
-        status = build_status(self._runtime, probe_platform=True)
+            self._workspace.catalog()
+        status = build_status(self._workspace, probe_platform=True)
         report = self._cost_analyzer().savings_opportunity(
             self._spend_records(), SAVINGS_PERIOD, now=self.now
         )
@@ -651,7 +646,7 @@ class StateDashboardData:
         store = self._store()
         if store is None:
             return []
-        return storage_advice(store, self._runtime, now=self.now)
+        return storage_advice(store, self._workspace, now=self.now)
 
 
 # --------------------------------------------------------------------------------------------
@@ -659,13 +654,15 @@ class StateDashboardData:
 # --------------------------------------------------------------------------------------------
 
 
-def storage_advice(store: StateStore, runtime: Runtime, *, now: datetime) -> list[StorageAdvice]:
+def storage_advice(
+    store: StateStore, workspace: Workspace, *, now: datetime
+) -> list[StorageAdvice]:
     """What ``storage recommendations`` shows, computed read-only at the dashboard's clock (no
     re-scan of local folders, no file reads), so that a fixed ``now`` gives reproducible tiers."""
     return storage_recommendations(
         store,
-        runtime.catalog(),
-        provider=runtime.settings.optimizer.storage_provider,
+        workspace.catalog(),
+        provider=workspace.settings.optimizer.storage_provider,
         now=now,
         read_only=True,
     )
@@ -720,7 +717,7 @@ def open_demo_data(
     workdir = tempfile.TemporaryDirectory(prefix="artenic-opt-demo-")
     path = Path(workdir.name) / "state.db"
     try:
-        builder = Runtime(RootOptions(state=path))
+        builder = Workspace(WorkspaceOptions(state=path))
         try:
             build_demo_state(
                 builder.store(),
@@ -737,7 +734,7 @@ def open_demo_data(
         workdir.cleanup()
         raise
     return StateDashboardData(
-        Runtime(RootOptions(state=path)),
+        Workspace(WorkspaceOptions(state=path), read_only=True),
         source=f"demo: {jobs} simulated jobs, seed {seed}",
         now=clock,
         on_close=workdir.cleanup,

@@ -311,5 +311,5 @@ async def test_demo_mode_shows_every_view_with_data() -> None:
         assert rows(app, "#storage-table")
         assert app.query_one("#trends-chart", LineChart).series
         assert app.data is not None
-        state_dir = app.data._runtime.state_path.parent  # type: ignore[attr-defined]
+        state_dir = app.data._workspace.state_path.parent  # type: ignore[attr-defined]
     assert not state_dir.exists()
