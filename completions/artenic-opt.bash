@@ -17,31 +17,31 @@ _artenic_opt_complete() {
         *) case "$path" in
             "") words="catalog cost dashboard demo dispatch evaluate feedback history metrics recommend retrain status storage sync --state --url --profile --timeout --version --help" ;;
             "catalog") words="gpus import list --help" ;;
-            "catalog gpus") words="--gpu --provider --state --json --help" ;;
+            "catalog gpus") words="--gpu --provider --state --json --wide --help" ;;
             "catalog import") words="--state --json --help" ;;
-            "catalog list") words="--gpu --provider --region --min-gpu-memory --spot --limit --state --json --help" ;;
+            "catalog list") words="--gpu --provider --region --min-gpu-memory --spot --limit --state --json --wide --help" ;;
             "cost") words="compare savings spot summary --help" ;;
-            "cost compare") words="--workload -w --name --framework --params --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --frontier-only --state --json --help" ;;
-            "cost savings") words="--period --state --json --help" ;;
-            "cost spot") words="--period --state --json --help" ;;
-            "cost summary") words="--period --by --state --json --help" ;;
+            "cost compare") words="--workload -w --name --framework --params --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --frontier-only --state --json --wide --help" ;;
+            "cost savings") words="--period --state --json --wide --help" ;;
+            "cost spot") words="--period --state --json --wide --help" ;;
+            "cost summary") words="--period --by --state --json --wide --help" ;;
             "dashboard") words="--state --demo --json --help" ;;
             "demo") words="--jobs --seed --replay-out --workloads --state --json --help" ;;
             "dispatch") words="--rank --service --model --platform-provider --state --json --help" ;;
-            "evaluate") words="--replay --state --json --help" ;;
+            "evaluate") words="--replay --state --json --wide --help" ;;
             "feedback") words="import record --help" ;;
             "feedback import") words="--state --json --help" ;;
             "feedback record") words="--rank --status --cost --hours --currency --preemptions --metric-before --metric-after --lower-is-better --job-id --state --json --help" ;;
-            "history") words="--limit --show --state --json --help" ;;
+            "history") words="--limit --show --state --json --wide --help" ;;
             "metrics") words="--state --json --help" ;;
-            "recommend") words="--workload -w --name --framework --params --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --top --goal --mode --explain --dispatch --service --model --rank --platform-provider --state --json --help" ;;
+            "recommend") words="--workload -w --name --framework --params --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --top --goal --mode --explain --dispatch --service --model --rank --platform-provider --state --json --wide --help" ;;
             "retrain") words="--force --state --json --help" ;;
             "status") words="--probe --no-probe --state --json --help" ;;
             "storage") words="analyze import-access recommendations --help" ;;
-            "storage analyze") words="--provider --region --state --json --help" ;;
+            "storage analyze") words="--provider --region --state --json --wide --help" ;;
             "storage import-access") words="--state --json --help" ;;
-            "storage recommendations") words="--provider --region --state --json --help" ;;
-            "sync") words="--only --state --json --help" ;;
+            "storage recommendations") words="--provider --region --state --json --wide --help" ;;
+            "sync") words="--only --state --json --wide --help" ;;
             esac ;;
     esac
     COMPREPLY=($(compgen -W "$words" -- "$cur"))

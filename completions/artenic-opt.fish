@@ -30,21 +30,21 @@ function _artenic_opt_complete
         case 'catalog'
             printf '%s\n' gpus import list --help
         case 'catalog gpus'
-            printf '%s\n' --gpu --provider --state --json --help
+            printf '%s\n' --gpu --provider --state --json --wide --help
         case 'catalog import'
             printf '%s\n' --state --json --help
         case 'catalog list'
-            printf '%s\n' --gpu --provider --region --min-gpu-memory --spot --limit --state --json --help
+            printf '%s\n' --gpu --provider --region --min-gpu-memory --spot --limit --state --json --wide --help
         case 'cost'
             printf '%s\n' compare savings spot summary --help
         case 'cost compare'
-            printf '%s\n' --workload -w --name --framework --params --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --frontier-only --state --json --help
+            printf '%s\n' --workload -w --name --framework --params --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --frontier-only --state --json --wide --help
         case 'cost savings'
-            printf '%s\n' --period --state --json --help
+            printf '%s\n' --period --state --json --wide --help
         case 'cost spot'
-            printf '%s\n' --period --state --json --help
+            printf '%s\n' --period --state --json --wide --help
         case 'cost summary'
-            printf '%s\n' --period --by --state --json --help
+            printf '%s\n' --period --by --state --json --wide --help
         case 'dashboard'
             printf '%s\n' --state --demo --json --help
         case 'demo'
@@ -52,7 +52,7 @@ function _artenic_opt_complete
         case 'dispatch'
             printf '%s\n' --rank --service --model --platform-provider --state --json --help
         case 'evaluate'
-            printf '%s\n' --replay --state --json --help
+            printf '%s\n' --replay --state --json --wide --help
         case 'feedback'
             printf '%s\n' import record --help
         case 'feedback import'
@@ -60,11 +60,11 @@ function _artenic_opt_complete
         case 'feedback record'
             printf '%s\n' --rank --status --cost --hours --currency --preemptions --metric-before --metric-after --lower-is-better --job-id --state --json --help
         case 'history'
-            printf '%s\n' --limit --show --state --json --help
+            printf '%s\n' --limit --show --state --json --wide --help
         case 'metrics'
             printf '%s\n' --state --json --help
         case 'recommend'
-            printf '%s\n' --workload -w --name --framework --params --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --top --goal --mode --explain --dispatch --service --model --rank --platform-provider --state --json --help
+            printf '%s\n' --workload -w --name --framework --params --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --top --goal --mode --explain --dispatch --service --model --rank --platform-provider --state --json --wide --help
         case 'retrain'
             printf '%s\n' --force --state --json --help
         case 'status'
@@ -72,13 +72,13 @@ function _artenic_opt_complete
         case 'storage'
             printf '%s\n' analyze import-access recommendations --help
         case 'storage analyze'
-            printf '%s\n' --provider --region --state --json --help
+            printf '%s\n' --provider --region --state --json --wide --help
         case 'storage import-access'
             printf '%s\n' --state --json --help
         case 'storage recommendations'
-            printf '%s\n' --provider --region --state --json --help
+            printf '%s\n' --provider --region --state --json --wide --help
         case 'sync'
-            printf '%s\n' --only --state --json --help
+            printf '%s\n' --only --state --json --wide --help
     end
 end
 complete -c artenic-opt -f -a '(_artenic_opt_complete)'

@@ -32,21 +32,21 @@ function _artenic_complete
         case 'optimizer catalog'
             printf '%s\n' gpus import list --help
         case 'optimizer catalog gpus'
-            printf '%s\n' --gpu --provider --state --json --help
+            printf '%s\n' --gpu --provider --state --json --wide --help
         case 'optimizer catalog import'
             printf '%s\n' --state --json --help
         case 'optimizer catalog list'
-            printf '%s\n' --gpu --provider --region --min-gpu-memory --spot --limit --state --json --help
+            printf '%s\n' --gpu --provider --region --min-gpu-memory --spot --limit --state --json --wide --help
         case 'optimizer cost'
             printf '%s\n' compare savings spot summary --help
         case 'optimizer cost compare'
-            printf '%s\n' --workload -w --name --framework --params --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --frontier-only --state --json --help
+            printf '%s\n' --workload -w --name --framework --params --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --frontier-only --state --json --wide --help
         case 'optimizer cost savings'
-            printf '%s\n' --period --state --json --help
+            printf '%s\n' --period --state --json --wide --help
         case 'optimizer cost spot'
-            printf '%s\n' --period --state --json --help
+            printf '%s\n' --period --state --json --wide --help
         case 'optimizer cost summary'
-            printf '%s\n' --period --by --state --json --help
+            printf '%s\n' --period --by --state --json --wide --help
         case 'optimizer dashboard'
             printf '%s\n' --state --demo --json --help
         case 'optimizer demo'
@@ -54,7 +54,7 @@ function _artenic_complete
         case 'optimizer dispatch'
             printf '%s\n' --rank --service --model --platform-provider --state --json --help
         case 'optimizer evaluate'
-            printf '%s\n' --replay --state --json --help
+            printf '%s\n' --replay --state --json --wide --help
         case 'optimizer feedback'
             printf '%s\n' import record --help
         case 'optimizer feedback import'
@@ -62,11 +62,11 @@ function _artenic_complete
         case 'optimizer feedback record'
             printf '%s\n' --rank --status --cost --hours --currency --preemptions --metric-before --metric-after --lower-is-better --job-id --state --json --help
         case 'optimizer history'
-            printf '%s\n' --limit --show --state --json --help
+            printf '%s\n' --limit --show --state --json --wide --help
         case 'optimizer metrics'
             printf '%s\n' --state --json --help
         case 'optimizer recommend'
-            printf '%s\n' --workload -w --name --framework --params --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --top --goal --mode --explain --dispatch --service --model --rank --platform-provider --state --json --help
+            printf '%s\n' --workload -w --name --framework --params --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --top --goal --mode --explain --dispatch --service --model --rank --platform-provider --state --json --wide --help
         case 'optimizer retrain'
             printf '%s\n' --force --state --json --help
         case 'optimizer status'
@@ -74,13 +74,13 @@ function _artenic_complete
         case 'optimizer storage'
             printf '%s\n' analyze import-access recommendations --help
         case 'optimizer storage analyze'
-            printf '%s\n' --provider --region --state --json --help
+            printf '%s\n' --provider --region --state --json --wide --help
         case 'optimizer storage import-access'
             printf '%s\n' --state --json --help
         case 'optimizer storage recommendations'
-            printf '%s\n' --provider --region --state --json --help
+            printf '%s\n' --provider --region --state --json --wide --help
         case 'optimizer sync'
-            printf '%s\n' --only --state --json --help
+            printf '%s\n' --only --state --json --wide --help
     end
 end
 complete -c artenic -f -a '(_artenic_complete)'

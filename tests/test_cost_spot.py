@@ -312,3 +312,34 @@ def test_savings_from_the_groups_own_on_demand_runs() -> None:
     (advice,) = advise_spot([*spot, failed], scenario=SCENARIO)
     assert advice.spot_savings is None
     assert not advice.recommend_spot
+
+
+def test_big_discount_low_preemption_without_checkpoints_advises_spot() -> None:
+    # The verdict issue 13 reported: 89% savings at 0% preemption, checkpointing off, advised
+    # on-demand. Six 10-hour runs paid 1.1/h against a list price of 10/h: savings 0.89, none
+    # preempted, so 1 preemption per preempted run is assumed. A run preempted once and
+    # restarted from zero: 1.1 x (10 + 1 x (10 + 0.5)) = 22.55 <= (1 - 0.30) x 100 = 70.
+    runs = [rec(i, cost=11.0) for i in range(6)]
+    scenario = SpotScenario(checkpointing=False, restart_overhead_hours=0.5, job_hours=10.0)
+    (advice,) = advise_spot(runs, scenario=scenario)
+    assert advice.spot_savings == pytest.approx(0.89)
+    assert advice.preemption_rate == 0
+    assert advice.recommend_spot
+    assert any("22.55 USD" in r and "checkpointing is off, but" in r for r in advice.reasons)
+    # The verdict's reason is the expected saving: 1 - 11 / 100 = 89%.
+    assert advice.verdict_reason.startswith("89% cheaper with retries (11.00 USD against 100.00")
+
+
+def test_verdict_reason_is_the_first_failed_condition() -> None:
+    # Without checkpoints at 70% savings, 2 preemptions per preempted run: the worst case
+    # 3 x (10 + 2 x 10.5) = 93 is not 30% below 100, so on-demand, and the table says why.
+    scenario = SpotScenario(
+        checkpointing=False, restart_overhead_hours=0.5, job_hours=10.0, checkpoint_interval_hours=2
+    )
+    (advice,) = advise_spot(six_spot_runs({0: 2}), scenario=scenario)
+    assert not advice.recommend_spot
+    assert advice.verdict_reason.startswith("checkpointing is off: a run preempted 2 times")
+    assert "93.00 USD" in advice.verdict_reason
+    # High preemption is named first when it fails too (reasons keep their order).
+    (advice,) = advise_spot(six_spot_runs({0: 1, 1: 1}), scenario=SCENARIO)
+    assert advice.verdict_reason == "33.3% of spot runs preempted, not below 20%"

@@ -104,13 +104,13 @@ def savings(**changes: object) -> SavingsCard:
 
 def test_savings_under_the_estimate_and_actions() -> None:
     rows = dict(savings_rows(savings()))
-    assert plain(rows["Difference"]).strip() == "-€10.00 under the estimate"
+    assert plain(rows["Difference"]).strip() == "-10.00 EUR under the estimate"
     assert "no change suggested" in plain(OverviewView._actions_text(savings()))
     with_actions = savings(
         message="nothing new", actions=(SavingsLine(title="Use spot", monthly_savings=12.5),)
     )
     text = plain(OverviewView._actions_text(with_actions))
-    assert "nothing new" in text and "Use spot" in text and "€12.50/mo" in text
+    assert "nothing new" in text and "Use spot" in text and "12.50 EUR/mo" in text
 
 
 def test_recommendation_cells() -> None:
@@ -123,7 +123,7 @@ def test_recommendation_cells() -> None:
         gpu="",
         candidates=0,
     )
-    assert pick_text(row) == "—"
+    assert pick_text(row) == "-"
     assert outcome_text(row).plain == "no outcome"
     ran = row.model_copy(update={"outcome": "failed", "outcome_rank": 2})
     assert outcome_text(ran).plain == "failed #2"
@@ -141,7 +141,7 @@ def test_anomaly_values_in_their_unit() -> None:
         spend=1,
     )
     assert _value(point) == "30.0 h"
-    assert _value(point.model_copy(update={"unit": "USD"})) == "$30.00"
+    assert _value(point.model_copy(update={"unit": "USD"})) == "30.00 USD"
 
 
 def test_help_lists_every_key() -> None:

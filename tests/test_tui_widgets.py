@@ -3,12 +3,9 @@ label placement, sorting, filtering and number formatting."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-
 import pytest
 from hypothesis import given, strategies as st
 
-from artenic_opt.tui import format as fmt
 from artenic_opt.tui.widgets.bar_chart import bar_text
 from artenic_opt.tui.widgets.canvas import BRAILLE_BASE, BrailleCanvas, nice_ceiling, scale
 from artenic_opt.tui.widgets.chart import SERIES_COUNT, series_for
@@ -172,57 +169,3 @@ def test_filter_needs_every_word_somewhere_in_the_row() -> None:
     assert matches(["AWS", "us-east-1", "8x H100"], "aws h100")
     assert not matches(["AWS", "us-east-1", "8x H100"], "aws a100")
     assert matches(["anything"], "   ")
-
-
-# -- formatting -------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("amount", "currency", "text"),
-    [
-        (1234.5, "USD", "$1,234.50"),
-        (-3.1, "EUR", "-€3.10"),
-        (12, "CHF", "12.00 CHF"),
-        (None, "USD", "—"),
-        (5, None, "—"),
-    ],
-)
-def test_money_keeps_its_currency(amount: float | None, currency: str | None, text: str) -> None:
-    assert fmt.money(amount, currency) == text
-
-
-def test_hours_read_like_speech() -> None:
-    assert fmt.hours(0.5) == "30 min"
-    assert fmt.hours(3.25) == "3.2 h"
-    assert fmt.hours(100) == "4 d 4 h"
-    assert fmt.hours(None) == "—"
-
-
-def test_sizes_in_binary_units() -> None:
-    assert fmt.size(512) == "512 B"
-    assert fmt.size(1536) == "1.5 KiB"
-    assert fmt.size(3 * 1024**3) == "3.0 GiB"
-    assert fmt.size(5 * 1024**6) == "5120.0 PiB"
-    assert fmt.size(None) == "—"
-
-
-def test_compact_axis_labels() -> None:
-    assert fmt.compact(950) == "950"
-    assert fmt.compact(2500) == "2.5k"
-    assert fmt.compact(1_200_000) == "1.2M"
-    assert fmt.compact(3e9) == "3G"
-    assert fmt.compact(0.25) == "0.25"
-    assert fmt.compact(40) == "40"
-
-
-def test_small_formats() -> None:
-    assert fmt.ratio(0.84213) == "0.842"
-    assert fmt.ratio(None) == "—"
-    assert fmt.percent(0.42) == "42%"
-    assert fmt.percent(None) == "—"
-    assert fmt.when(datetime(2026, 11, 27, 14, 5, tzinfo=UTC)) == "2026-11-27 14:05"
-    assert fmt.when(date(2026, 11, 27)) == "2026-11-27"
-    assert fmt.when(None) == "—"
-    assert fmt.months(None) == "—"
-    assert fmt.months(0.01) == "now"
-    assert fmt.months(3.21) == "3.2 mo"

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from artenic_opt.cli.output import JsonOpt, describe_gpus, emit, fmt_money, info, make_table
+from artenic_opt.cli.output import JsonOpt, emit, info
 from artenic_opt.cli.runtime import StateOpt, get_workspace
+from artenic_opt.cli.tables import Col, WideOpt, draw
 from artenic_opt.errors import InfeasibleError
+from artenic_opt.presentation import format as fmt
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -22,6 +24,49 @@ catalog_app = typer.Typer(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(catalog_app, name="catalog")
+
+
+_OFFERING_COLUMNS: list[Col[Any]] = [
+    Col("provider", lambda o: o.provider, min_width=6),
+    Col("instance", lambda o: o.instance_type, min_width=10),
+    Col("GPUs", lambda o: fmt.gpus(o.gpu_count, o.gpu_type, o.gpu_memory_gb), min_width=9),
+    Col("on-demand/h", lambda o: fmt.money(o.price_per_hour, o.currency), justify="right"),
+    Col(
+        "spot/h",
+        lambda o: fmt.money(o.spot_price_per_hour, o.currency),
+        priority=1,
+        justify="right",
+    ),
+    Col("region", lambda o: o.region, priority=2, min_width=8),
+    Col("vCPU", lambda o: o.vcpus or fmt.DASH, priority=3, justify="right"),
+    Col(
+        "RAM GB",
+        lambda o: f"{o.memory_gb:g}" if o.memory_gb else fmt.DASH,
+        priority=3,
+        justify="right",
+    ),
+    Col("price date", lambda o: o.price_date.isoformat(), priority=4),
+]
+
+_GPU_COLUMNS: list[Col[Any]] = [
+    Col("GPU", lambda r: r.gpu_type, min_width=6),
+    Col("count", lambda r: r.gpu_count, justify="right"),
+    Col("provider", lambda r: r.provider, min_width=6),
+    Col("cheapest instance", lambda r: r.instance_type, min_width=10),
+    Col(
+        "on-demand/GPU-h",
+        lambda r: fmt.money(r.on_demand_per_gpu_hour, r.currency),
+        justify="right",
+    ),
+    Col(
+        "spot/GPU-h",
+        lambda r: fmt.money(r.spot_per_gpu_hour, r.currency),
+        priority=1,
+        justify="right",
+    ),
+    Col("GB/GPU", lambda r: f"{r.gpu_memory_gb:g}", priority=2, justify="right"),
+    Col("region", lambda r: r.region, priority=3, min_width=8),
+]
 
 
 @catalog_app.command("list")
@@ -42,6 +87,7 @@ def list_offerings(
     ] = None,
     state: StateOpt = None,
     json: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """List offerings, cheapest on-demand price first."""
     from artenic_opt.catalog import filter_offerings, normalize_gpu_type
@@ -72,35 +118,7 @@ def list_offerings(
         rows = rows[:limit]
 
     def render(out: Console) -> None:
-        table = make_table(
-            f"{len(rows)} offerings",
-            [
-                "provider",
-                "region",
-                "instance",
-                "GPUs",
-                ("vCPU", "right"),
-                ("RAM GB", "right"),
-                ("on-demand/h", "right"),
-                ("spot/h", "right"),
-                "price date",
-            ],
-            (
-                (
-                    o.provider,
-                    o.region,
-                    o.instance_type,
-                    describe_gpus(o.gpu_count, o.gpu_type, o.gpu_memory_gb),
-                    o.vcpus or "-",
-                    f"{o.memory_gb:g}" if o.memory_gb else "-",
-                    fmt_money(o.price_per_hour, o.currency),
-                    fmt_money(o.spot_price_per_hour, o.currency),
-                    o.price_date.isoformat(),
-                )
-                for o in rows
-            ),
-        )
-        out.print(table)
+        draw(out, f"{len(rows)} offerings", _OFFERING_COLUMNS, rows)
 
     emit(rows, render)
 
@@ -112,6 +130,7 @@ def list_gpus(
     provider: Annotated[str | None, typer.Option("--provider", help="Only this provider.")] = None,
     state: StateOpt = None,
     json: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Cheapest price per GPU-hour by GPU type, count and provider (like `sky show-gpus`)."""
     from artenic_opt.catalog import gpu_price_summary, normalize_gpu_type
@@ -126,33 +145,7 @@ def list_gpus(
     )
 
     def render(out: Console) -> None:
-        table = make_table(
-            "Cheapest price per GPU-hour",
-            [
-                "GPU",
-                ("count", "right"),
-                ("GB/GPU", "right"),
-                "provider",
-                "cheapest instance",
-                "region",
-                ("on-demand/GPU-h", "right"),
-                ("spot/GPU-h", "right"),
-            ],
-            (
-                (
-                    r.gpu_type,
-                    r.gpu_count,
-                    f"{r.gpu_memory_gb:g}",
-                    r.provider,
-                    r.instance_type,
-                    r.region,
-                    fmt_money(r.on_demand_per_gpu_hour, r.currency),
-                    fmt_money(r.spot_per_gpu_hour, r.currency),
-                )
-                for r in rows
-            ),
-        )
-        out.print(table)
+        draw(out, "Cheapest price per GPU-hour", _GPU_COLUMNS, rows)
 
     emit(rows, render)
 

@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from artenic_opt.cli.output import JsonOpt, emit, fmt_hours, fmt_money, make_table
+from artenic_opt.cli.output import JsonOpt, emit
 from artenic_opt.cli.runtime import StateOpt, get_workspace
+from artenic_opt.cli.tables import Col, WideOpt, draw, line
 from artenic_opt.cli.workload_input import make_workload_command
+from artenic_opt.presentation import format as fmt
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -35,6 +37,44 @@ def _analyzer(ctx: typer.Context, state: Path | None) -> tuple[Any, Any]:
     return runtime, analyzer
 
 
+def _pick(p: Any) -> str:
+    return ("$" if p.cheapest else "") + (">" if p.fastest else "") + ("*" if p.balanced else "")
+
+
+def _frontier_columns(cur: str) -> list[Col[Any]]:
+    return [
+        Col("pick", _pick),
+        Col("provider", lambda p: p.provider, min_width=6),
+        Col("instance", lambda p: p.instance_type, min_width=10),
+        Col("time", lambda p: fmt.hours(p.estimated_hours), justify="right"),
+        Col("job cost", lambda p: fmt.money(p.estimated_cost, cur), justify="right"),
+        Col("capacity", lambda p: fmt.capacity(p.spot), priority=1),
+        Col("nodes", lambda p: p.nodes, priority=2, justify="right"),
+        Col("region", lambda p: p.region, priority=3, min_width=8),
+    ]
+
+
+def _region_columns(cur: str) -> list[Col[Any]]:
+    return [
+        Col("provider", lambda r: r.provider, min_width=6),
+        Col("region", lambda r: r.region, min_width=8),
+        Col(
+            "best offering",
+            lambda r: r.instance_type + (" (spot)" if r.spot else ""),
+            min_width=10,
+        ),
+        Col("time", lambda r: fmt.hours(r.estimated_hours), justify="right"),
+        Col("job cost", lambda r: fmt.money(r.estimated_cost, cur), justify="right"),
+        Col("per hour", lambda r: fmt.money(r.price_per_hour, cur), priority=1, justify="right"),
+        Col(
+            "GPU avail.",
+            lambda r: fmt.ratio(r.gpu_availability_score, decimals=2),
+            priority=2,
+            justify="right",
+        ),
+    ]
+
+
 def _compare(
     ctx: typer.Context,
     workload_values: dict[str, Any],
@@ -42,6 +82,7 @@ def _compare(
     frontier_only: bool,
     state: Path | None,
     json: bool,
+    wide: bool,
 ) -> None:
     """Compare providers for a workload: best offering per provider and region, and the
     cost-vs-time Pareto frontier with the cheapest, fastest and balanced picks marked.
@@ -58,66 +99,16 @@ def _compare(
     cur = report.display_currency
 
     def render(out: Console) -> None:
-        frontier_rows = [
-            (
-                ("$" if p.cheapest else "")
-                + (">" if p.fastest else "")
-                + ("*" if p.balanced else ""),
-                p.provider,
-                p.region,
-                p.instance_type,
-                p.nodes,
-                "spot" if p.spot else "on-demand",
-                fmt_hours(p.estimated_hours),
-                fmt_money(p.estimated_cost, cur),
-            )
-            for p in report.frontier
-        ]
-        out.print(
-            make_table(
-                f"Pareto frontier: cost vs time ({len(report.frontier)} points)",
-                [
-                    "pick",
-                    "provider",
-                    "region",
-                    "instance",
-                    ("nodes", "right"),
-                    "capacity",
-                    ("time", "right"),
-                    ("job cost", "right"),
-                ],
-                frontier_rows,
-                caption="$ cheapest  > fastest  * balanced",
-            )
+        draw(
+            out,
+            f"Pareto frontier: cost vs time ({len(report.frontier)} points)",
+            _frontier_columns(cur),
+            report.frontier,
+            caption="$ cheapest  > fastest  * balanced",
         )
         if frontier_only:
             return
-        out.print(
-            make_table(
-                "Best offering per provider and region",
-                [
-                    "provider",
-                    "region",
-                    "best offering",
-                    ("per hour", "right"),
-                    ("time", "right"),
-                    ("job cost", "right"),
-                    ("GPU avail.", "right"),
-                ],
-                (
-                    (
-                        r.provider,
-                        r.region,
-                        r.instance_type + (" (spot)" if r.spot else ""),
-                        fmt_money(r.price_per_hour, cur),
-                        fmt_hours(r.estimated_hours),
-                        fmt_money(r.estimated_cost, cur),
-                        f"{r.gpu_availability_score:.2f}",
-                    )
-                    for r in report.regions
-                ),
-            )
-        )
+        draw(out, "Best offering per provider and region", _region_columns(cur), report.regions)
 
     emit(report.frontier if frontier_only else report, render)
 
@@ -139,6 +130,9 @@ compare = make_workload_command(
         inspect.Parameter(
             "json", inspect.Parameter.KEYWORD_ONLY, annotation=JsonOpt, default=False
         ),
+        inspect.Parameter(
+            "wide", inspect.Parameter.KEYWORD_ONLY, annotation=WideOpt, default=False
+        ),
     ],
 )
 
@@ -152,6 +146,7 @@ def summary(
     ] = "provider",
     state: StateOpt = None,
     json: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Spending over a period, grouped, with cost per metric improvement and anomalies."""
     from artenic_opt.services.cost import load_history
@@ -163,52 +158,50 @@ def summary(
 
 def _render_summary(out: Console, result: Any) -> None:
     if result.empty:
-        out.print(result.message or "Nothing recorded yet.")
+        line(out, result.message or "Nothing recorded yet.")
         return
     cur = result.display_currency
-    out.print(
-        make_table(
-            f"Spend by {result.by}, {result.period} ({fmt_money(result.total_cost, cur)} total)",
-            [
-                result.by,
-                ("jobs", "right"),
-                ("failed", "right"),
-                ("hours", "right"),
-                ("spend", "right"),
-                ("share", "right"),
-                ("per hour", "right"),
-            ],
-            (
-                (
-                    g.key,
-                    g.jobs,
-                    g.failed_jobs,
-                    f"{g.hours:.1f}",
-                    fmt_money(g.cost, cur),
-                    f"{g.share:.1%}",
-                    fmt_money(g.cost_per_hour, cur),
-                )
-                for g in result.groups
-            ),
-        )
+    groups: list[Col[Any]] = [
+        Col(result.by, lambda g: g.key, min_width=10),
+        Col("spend", lambda g: fmt.money(g.cost, cur), justify="right"),
+        Col("share", lambda g: fmt.percent(g.share, decimals=1), justify="right"),
+        Col("jobs", lambda g: g.jobs, justify="right"),
+        Col("hours", lambda g: f"{g.hours:.1f}", priority=1, justify="right"),
+        Col("failed", lambda g: g.failed_jobs, priority=2, justify="right"),
+        Col("per hour", lambda g: fmt.money(g.cost_per_hour, cur), priority=3, justify="right"),
+    ]
+    draw(
+        out,
+        f"Spend by {result.by}, {result.period} ({fmt.money(result.total_cost, cur)} total)",
+        groups,
+        result.groups,
     )
     if result.anomalies:
-        out.print(
-            make_table(
-                f"{len(result.anomalies)} anomalies",
-                ["run", "when", "metric", ("z", "right"), "why flagged"],
-                (
-                    (
-                        a.record_id,
-                        f"{a.timestamp:%Y-%m-%d}",
-                        a.metric,
-                        f"{a.robust_z:+.1f}",
-                        a.reason,
-                    )
-                    for a in result.anomalies
-                ),
-            )
-        )
+        draw(out, f"{len(result.anomalies)} anomalies", _ANOMALY_COLUMNS, result.anomalies)
+
+
+_ANOMALY_COLUMNS: list[Col[Any]] = [
+    Col("run", lambda a: a.record_id, min_width=8),
+    Col("why flagged", lambda a: a.reason, min_width=20),
+    Col("when", lambda a: f"{a.timestamp:%Y-%m-%d}", priority=1),
+    Col("metric", lambda a: a.metric, priority=2),
+    Col("z", lambda a: f"{a.robust_z:+.1f}", priority=3, justify="right"),
+]
+
+
+_ACTION_COLUMNS: list[Col[Any]] = [
+    Col("action", lambda a: a.title, min_width=20),
+    Col(
+        "saves/month",
+        lambda a: fmt.money(a.estimated_monthly_savings, a.currency),
+        justify="right",
+    ),
+    Col(
+        "current -> suggested", lambda a: f"{a.current} -> {a.suggested}", priority=1, min_width=16
+    ),
+    Col("runs", lambda a: a.evidence_runs, priority=2, justify="right"),
+    Col("kind", lambda a: a.kind, priority=3),
+]
 
 
 @cost_app.command("savings")
@@ -217,6 +210,7 @@ def savings(
     period: PeriodOpt = "90d",
     state: StateOpt = None,
     json: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Actual spend against what the optimizer's top pick would have cost, and actions with
     estimated monthly savings."""
@@ -228,42 +222,54 @@ def savings(
     def render(out: Console) -> None:
         cur = report.display_currency
         if report.empty:
-            out.print(report.message or "Nothing recorded yet.")
+            line(out, report.message or "Nothing recorded yet.")
             return
-        out.print(
-            f"{report.period}: actual {fmt_money(report.actual_total, cur)}, the optimizer's top "
-            f"picks {fmt_money(report.recommended_total, cur)} (difference "
-            f"{fmt_money(report.difference_total, cur)}, overspend "
-            f"{fmt_money(report.overspend_total, cur)}) over {report.records_compared} runs"
+        line(
+            out,
+            f"{report.period}: actual {fmt.money(report.actual_total, cur)}, the optimizer's top "
+            f"picks {fmt.money(report.recommended_total, cur)} (difference "
+            f"{fmt.money(report.difference_total, cur)}, overspend "
+            f"{fmt.money(report.overspend_total, cur)}) over {report.records_compared} runs",
         )
         if not report.actions:
-            out.print("No savings actions found.")
+            line(out, "No savings actions found.")
             return
-        out.print(
-            make_table(
-                f"{len(report.actions)} actions, "
-                f"{fmt_money(report.estimated_monthly_savings, cur)} a month",
-                [
-                    "kind",
-                    "action",
-                    "current -> suggested",
-                    ("saves/month", "right"),
-                    ("runs", "right"),
-                ],
-                (
-                    (
-                        a.kind,
-                        a.title,
-                        f"{a.current} -> {a.suggested}",
-                        fmt_money(a.estimated_monthly_savings, a.currency),
-                        a.evidence_runs,
-                    )
-                    for a in report.actions
-                ),
-            )
+        draw(
+            out,
+            f"{len(report.actions)} actions, "
+            f"{fmt.money(report.estimated_monthly_savings, cur)} a month",
+            _ACTION_COLUMNS,
+            report.actions,
         )
 
     emit(report, render)
+
+
+def _verdict(a: Any) -> str:
+    return ("use spot" if a.recommend_spot else "on-demand") + (
+        "" if a.history_sufficient else " (prior)"
+    )
+
+
+_SPOT_COLUMNS: list[Col[Any]] = [
+    Col("provider", lambda a: a.provider, min_width=6),
+    Col("instance", lambda a: a.instance_type, min_width=10),
+    Col("advice", _verdict),
+    Col("why", lambda a: a.verdict_reason, min_width=24, wrap=True),
+    Col("preempted", lambda a: fmt.percent(a.preemption_rate), priority=1, justify="right"),
+    Col("savings", lambda a: fmt.percent(a.expected_savings_pct), priority=2, justify="right"),
+    Col("runs", lambda a: a.spot_runs, priority=3, justify="right"),
+    Col(
+        "spot w/ retries",
+        lambda a: fmt.money(a.expected_spot_cost, a.currency),
+        priority=4,
+        justify="right",
+    ),
+    Col(
+        "on-demand", lambda a: fmt.money(a.on_demand_cost, a.currency), priority=4, justify="right"
+    ),
+    Col("region", lambda a: a.region, priority=5, min_width=8),
+]
 
 
 @cost_app.command("spot")
@@ -274,6 +280,7 @@ def spot(
     ] = None,
     state: StateOpt = None,
     json: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Spot advice per provider, instance and region from preemption history (priors when the
     history is too short)."""
@@ -284,39 +291,9 @@ def spot(
 
     def render(out: Console) -> None:
         if not advice:
-            out.print("No spot-capable runs recorded yet: run `demo` or record outcomes.")
+            line(out, "No spot-capable runs recorded yet: run `demo` or record outcomes.")
             return
-        out.print(
-            make_table(
-                "Spot advice",
-                [
-                    "provider",
-                    "instance",
-                    "region",
-                    ("runs", "right"),
-                    ("preempted", "right"),
-                    ("savings", "right"),
-                    ("spot w/ retries", "right"),
-                    ("on-demand", "right"),
-                    "advice",
-                ],
-                (
-                    (
-                        a.provider,
-                        a.instance_type,
-                        a.region,
-                        a.spot_runs,
-                        f"{a.preemption_rate:.0%}",
-                        "-" if a.expected_savings_pct is None else f"{a.expected_savings_pct:.0%}",
-                        fmt_money(a.expected_spot_cost, a.currency),
-                        fmt_money(a.on_demand_cost, a.currency),
-                        ("use spot" if a.recommend_spot else "on-demand")
-                        + ("" if a.history_sufficient else " (prior)"),
-                    )
-                    for a in advice
-                ),
-            )
-        )
+        draw(out, "Spot advice", _SPOT_COLUMNS, advice)
 
     emit(advice, render)
 

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from artenic_opt.cli.output import JsonOpt, emit, json_mode, make_table
+from artenic_opt.cli.output import JsonOpt, emit, json_mode
 from artenic_opt.cli.runtime import StateOpt, get_workspace
+from artenic_opt.cli.tables import draw_pairs, line
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -51,9 +52,10 @@ def demo_command(
         )
         emit(
             written,
-            lambda out: out.print(
+            lambda out: line(
+                out,
                 f"wrote {written.runs} simulated runs of {written.workloads} workloads to "
-                f"{written.file}"
+                f"{written.file}",
             ),
         )
         return
@@ -81,23 +83,21 @@ def demo_command(
         )
 
     def render(out: Console) -> None:
-        out.print(
-            make_table(
-                f"demo state {runtime.state_path}",
-                ["", ""],
-                [
-                    ("seed", summary.seed),
-                    ("jobs run", summary.jobs),
-                    (
-                        "workloads",
-                        f"{summary.workloads} ({summary.infeasible_workloads} infeasible)",
-                    ),
-                    ("training samples", summary.training_samples),
-                    ("model version", summary.model_version or "none"),
-                    ("datasets", summary.datasets),
-                    ("access events", summary.access_events),
-                ],
-            )
+        draw_pairs(
+            out,
+            f"demo state {runtime.state_path}",
+            [
+                ("seed", summary.seed),
+                ("jobs run", summary.jobs),
+                (
+                    "workloads",
+                    f"{summary.workloads} ({summary.infeasible_workloads} infeasible)",
+                ),
+                ("training samples", summary.training_samples),
+                ("model version", summary.model_version or "none"),
+                ("datasets", summary.datasets),
+                ("access events", summary.access_events),
+            ],
         )
 
     emit(summary, render)

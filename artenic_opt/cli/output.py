@@ -6,21 +6,24 @@
 * stderr carries progress (a Rich progress bar), warnings and errors. Warnings and errors are
   plain lines (``warning: ...``, ``error: ...``, the prefix coloured only on a terminal), written
   without Rich so that a command printing JSON never pays for importing it, and so that text from
-  user files is never read as markup.
+  user files is never read as markup; their control characters are shown as escapes.
+* Tables are drawn by ``cli.tables`` (columns by priority, ``--wide``); values are formatted by
+  ``presentation.format``, which the dashboard shares.
 """
 
 import json
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import BaseModel
 
+from artenic_opt.presentation.format import clean_lines
+
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.table import Table
 
 _json_mode: ContextVar[bool] = ContextVar("artenic_opt_json_mode", default=False)
 
@@ -94,8 +97,9 @@ def emit(obj: Any, render: "Callable[[Console], None]") -> None:
 
 
 def _stderr_line(prefix: str, colour: str | None, message: str) -> None:
+    # Messages quote user text (names, file lines): its control characters are shown as escapes.
     label = typer.style(prefix, fg=colour) if colour else prefix
-    typer.echo(f"{label}{message}", err=True)
+    typer.echo(f"{label}{clean_lines(message)}", err=True)
 
 
 def warn(message: str) -> None:
@@ -108,56 +112,3 @@ def error_line(message: str) -> None:
 
 def info(message: str) -> None:
     _stderr_line("", None, message)
-
-
-def make_table(
-    title: str | None,
-    columns: Sequence[str | tuple[str, str]],
-    rows: Iterable[Sequence[Any]],
-    *,
-    caption: str | None = None,
-) -> "Table":
-    """A Rich table; a column given as ``(name, "right")`` is right-aligned (numbers)."""
-    from rich.table import Table
-
-    table = Table(title=title, caption=caption, header_style="bold", expand=False)
-    for col in columns:
-        if isinstance(col, tuple):
-            table.add_column(col[0], justify="right" if col[1] == "right" else "left", no_wrap=True)
-        else:
-            table.add_column(col, overflow="fold")
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
-    return table
-
-
-def fmt_money(amount: float | None, currency: str) -> str:
-    if amount is None:
-        return "-"
-    if abs(amount) >= 1000:
-        return f"{amount:,.0f} {currency}"
-    if abs(amount) >= 1:
-        return f"{amount:,.2f} {currency}"
-    return f"{amount:.4f} {currency}"
-
-
-def fmt_hours(hours: float | None) -> str:
-    if hours is None:
-        return "-"
-    if hours < 1:
-        return f"{hours * 60:.0f} min"
-    if hours < 48:
-        return f"{hours:.1f} h"
-    return f"{hours / 24:.1f} d"
-
-
-def fmt_float(value: float | None, digits: int = 3) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
-
-
-def describe_gpus(count: int, gpu_type: str | None, memory_gb: float | None) -> str:
-    """``8x H100 SXM 80GB``, or ``CPU`` for machines without accelerators."""
-    if not count or not gpu_type:
-        return "CPU"
-    memory = f" {memory_gb:g}GB" if memory_gb and f"{memory_gb:g}GB" not in gpu_type else ""
-    return f"{count}x {gpu_type}{memory}"

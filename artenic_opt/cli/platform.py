@@ -1,11 +1,12 @@
 """``sync`` and ``dispatch``: the Artenic platform as a data source and a place to run jobs."""
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from artenic_opt.cli.output import JsonOpt, emit, info, json_mode, make_table, warn
+from artenic_opt.cli.output import JsonOpt, emit, info, json_mode, warn
 from artenic_opt.cli.runtime import StateOpt, get_workspace
+from artenic_opt.cli.tables import Col, WideOpt, draw, line
 from artenic_opt.errors import PlatformError
 
 if TYPE_CHECKING:
@@ -21,6 +22,17 @@ PlatformProviderOpt = Annotated[
 ]
 
 
+_SYNC_COLUMNS: "list[Col[tuple[str, Any]]]" = [
+    Col("part", lambda item: item[0]),
+    Col("fetched", lambda item: item[1].fetched, justify="right"),
+    Col("added", lambda item: item[1].added, justify="right"),
+    Col("updated", lambda item: item[1].updated, justify="right"),
+    Col("error", lambda item: item[1].error or "", min_width=20),
+    Col("unchanged", lambda item: item[1].unchanged, priority=1, justify="right"),
+    Col("removed", lambda item: item[1].removed, priority=1, justify="right"),
+]
+
+
 def sync_command(
     ctx: typer.Context,
     only: Annotated[
@@ -31,6 +43,7 @@ def sync_command(
     ] = None,
     state: StateOpt = None,
     json: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Pull prices, jobs (and their outcomes), datasets and budgets from the platform.
 
@@ -50,33 +63,13 @@ def sync_command(
     report = run_sync(runtime, only=parts or None, on_progress=progress)
 
     def render(out: "Console") -> None:
-        out.print(
-            make_table(
-                f"sync {report.status.value}",
-                [
-                    "part",
-                    ("fetched", "right"),
-                    ("added", "right"),
-                    ("updated", "right"),
-                    ("unchanged", "right"),
-                    ("removed", "right"),
-                    "error",
-                ],
-                (
-                    (
-                        name,
-                        p.fetched,
-                        p.added,
-                        p.updated,
-                        p.unchanged,
-                        p.removed,
-                        p.error or "",
-                    )
-                    for name, p in report.parts.items()
-                ),
-                caption=f"outcomes derived {report.outcomes_derived}, recorded "
-                f"{report.outcomes_recorded}",
-            )
+        draw(
+            out,
+            f"sync {report.status.value}",
+            _SYNC_COLUMNS,
+            list(report.parts.items()),
+            caption=f"outcomes derived {report.outcomes_derived}, recorded "
+            f"{report.outcomes_recorded}",
         )
 
     for part, message in report.failures.items():
@@ -108,10 +101,11 @@ def dispatch_command(
     )
     emit(
         result,
-        lambda out: out.print(
+        lambda out: line(
+            out,
             f"dispatched {result.recommendation_id[:12]} rank {result.rank} "
             f"({result.instance_type}, {result.region}, {'spot' if result.spot else 'on-demand'}) "
-            f"as job {result.job_id}; max runtime {result.max_runtime_hours:.1f} h"
+            f"as job {result.job_id}; max runtime {result.max_runtime_hours:.1f} h",
         ),
     )
 

@@ -6,8 +6,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from artenic_opt.cli.output import JsonOpt, emit, fmt_float, make_table, warn
+from artenic_opt.cli.output import JsonOpt, emit, warn
 from artenic_opt.cli.runtime import StateOpt, get_workspace
+from artenic_opt.cli.tables import draw_pairs
+from artenic_opt.presentation import format as fmt
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -62,7 +64,7 @@ def status(
                 (
                     f"v{model.version}, {model.sample_count} samples, trained "
                     f"{model.trained_at:%Y-%m-%d %H:%M}, NDCG@5 "
-                    f"{fmt_float(model.metrics.ndcg_at_5 if model.metrics else None)}"
+                    f"{fmt.ratio(model.metrics.ndcg_at_5 if model.metrics else None)}"
                 )
                 if model
                 else "none (heuristic ranking)",
@@ -90,6 +92,6 @@ def status(
                 f"{result.budgets} budgets",
             ),
         ]
-        out.print(make_table("artenic-opt status", ["", ""], rows))
+        draw_pairs(out, "artenic-opt status", rows)
 
     emit(result, render)

@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from artenic_opt.cli.output import JsonOpt, emit, fmt_money, info, json_mode, make_table, warn
+from artenic_opt.cli.output import JsonOpt, emit, info, json_mode, warn
 from artenic_opt.cli.runtime import StateOpt, get_workspace
+from artenic_opt.cli.tables import Col, WideOpt, draw, line
+from artenic_opt.presentation import format as fmt
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -34,50 +36,30 @@ def register(app: typer.Typer) -> None:
     app.add_typer(storage_app, name="storage")
 
 
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.1f} {unit}" if unit != "B" else f"{n} B"
-        value /= 1024
-    return f"{n} B"  # pragma: no cover
+def _change(before: str, after: str) -> str:
+    return before if before == after else f"{before} -> {after}"
 
 
-def _payback(months: float | None) -> str:
-    if months is None:
-        return "-"
-    return "now" if months == 0 else f"{months:.1f} mo"
-
-
-def _advice_rows(advices: list[StorageAdvice]) -> list[tuple[object, ...]]:
-    return [
-        (
-            a.dataset_id,
-            _size(a.size_bytes),
-            f"{a.current_format.value} -> {a.recommended_format.value}",
-            f"{a.current_tier.value} -> {a.recommended_tier.value}",
-            fmt_money(a.monthly_cost_now, a.currency),
-            fmt_money(a.monthly_cost_after, a.currency),
-            fmt_money(a.monthly_savings, a.currency),
-            fmt_money(a.one_time_cost, a.currency),
-            _payback(a.payback_months),
-            a.evidence.format_figures.value,
-        )
-        for a in advices
-    ]
-
-
-_COLUMNS: list[str | tuple[str, str]] = [
-    "dataset",
-    ("size", "right"),
-    "format",
-    "tier",
-    ("now/mo", "right"),
-    ("after/mo", "right"),
-    ("saves/mo", "right"),
-    ("one-time", "right"),
-    ("payback", "right"),
-    "figures",
+_COLUMNS: list[Col[StorageAdvice]] = [
+    Col("dataset", lambda a: a.dataset_id, min_width=10),
+    Col("size", lambda a: fmt.size(a.size_bytes), justify="right"),
+    Col(
+        "format",
+        lambda a: _change(a.current_format.value, a.recommended_format.value),
+        min_width=8,
+    ),
+    Col("tier", lambda a: _change(a.current_tier.value, a.recommended_tier.value), min_width=8),
+    Col("saves/mo", lambda a: fmt.money(a.monthly_savings, a.currency), justify="right"),
+    Col("payback", lambda a: fmt.months(a.payback_months), priority=1, justify="right"),
+    Col("now/mo", lambda a: fmt.money(a.monthly_cost_now, a.currency), priority=2, justify="right"),
+    Col(
+        "after/mo",
+        lambda a: fmt.money(a.monthly_cost_after, a.currency),
+        priority=2,
+        justify="right",
+    ),
+    Col("one-time", lambda a: fmt.money(a.one_time_cost, a.currency), priority=3, justify="right"),
+    Col("figures", lambda a: a.evidence.format_figures.value, priority=4),
 ]
 
 
@@ -89,6 +71,7 @@ def analyze(
     region: RegionOpt = None,
     state: StateOpt = None,
     json: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Analyse one dataset: usage, format advice (measured on disk when possible), tier, savings.
 
@@ -123,19 +106,16 @@ def analyze(
         warn(message)
 
     def render(out: Console) -> None:
-        out.print(
-            make_table(
-                f"Storage advice for {advice.dataset_name}", _COLUMNS, _advice_rows([advice])
-            )
-        )
+        draw(out, f"Storage advice for {advice.dataset_name}", _COLUMNS, [advice])
         for reason in advice.reasons:
-            out.print(f"- {reason}")
-        out.print(
-            f"[dim]access: {advice.evidence.access.value}"
+            line(out, f"- {reason}")
+        line(
+            out,
+            f"access: {advice.evidence.access.value}"
             + (" (weak: file times)" if advice.evidence.weak_access_evidence else "")
             + f"; format figures {advice.evidence.format_figures.value}"
-            + ("; current tier assumed" if advice.evidence.tier_assumed else "")
-            + "[/dim]"
+            + ("; current tier assumed" if advice.evidence.tier_assumed else ""),
+            style="dim",
         )
 
     emit(result, render)
@@ -148,6 +128,7 @@ def recommendations(
     region: RegionOpt = None,
     state: StateOpt = None,
     json: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Advice for every known dataset (synced or analysed before), biggest savings first."""
     from artenic_opt.services.storage import storage_recommendations
@@ -162,19 +143,19 @@ def recommendations(
 
     def render(out: Console) -> None:
         if not advices:
-            out.print(
+            line(
+                out,
                 "No datasets yet: run `sync` to fetch platform datasets, or "
-                "`storage analyze PATH` for a local folder."
+                "`storage analyze PATH` for a local folder.",
             )
             return
         total = sum(a.monthly_savings for a in advices if a.monthly_savings > 0)
         currency = advices[0].currency
-        out.print(
-            make_table(
-                f"{len(advices)} datasets, {fmt_money(total, currency)} a month to save",
-                _COLUMNS,
-                _advice_rows(advices),
-            )
+        draw(
+            out,
+            f"{len(advices)} datasets, {fmt.money(total, currency)} a month to save",
+            _COLUMNS,
+            advices,
         )
 
     emit(advices, render)

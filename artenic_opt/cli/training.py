@@ -6,26 +6,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from artenic_opt.cli.output import (
-    JsonOpt,
-    describe_gpus,
-    emit,
-    fmt_float,
-    fmt_hours,
-    fmt_money,
-    info,
-    make_table,
-    warn,
-)
+from artenic_opt.cli.output import JsonOpt, emit, info, warn
 from artenic_opt.cli.platform import PlatformProviderOpt
 from artenic_opt.cli.runtime import StateOpt, get_workspace
+from artenic_opt.cli.tables import Col, WideOpt, draw, draw_pairs, line
 from artenic_opt.cli.workload_input import make_workload_command
+from artenic_opt.presentation import format as fmt
 from artenic_opt.types import JobStatus, OptimizationGoal, OptimizerMode
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from artenic_opt.schemas import TrainingAdvice
+    from artenic_opt.schemas import InstanceRecommendation, RecommendationSummary, TrainingAdvice
 
 feedback_app = typer.Typer(
     help="Record what really happened when a recommendation was run (the learning loop).",
@@ -33,65 +25,62 @@ feedback_app = typer.Typer(
 )
 
 
+def _advice_columns(cur: str) -> "list[Col[InstanceRecommendation]]":
+    """The ``recommend`` table; a new column is one more spec here (priority picks its place)."""
+    return [
+        Col("#", lambda r: r.rank, justify="right"),
+        Col("provider", lambda r: r.offering.provider, min_width=8),
+        Col("instance", lambda r: r.offering.instance_type, min_width=16),
+        Col(
+            "GPUs",
+            lambda r: fmt.gpus(
+                r.offering.gpu_count, r.offering.gpu_type, r.offering.gpu_memory_gb, r.nodes
+            ),
+            min_width=12,
+        ),
+        Col("time", lambda r: fmt.hours(r.estimated_hours), justify="right"),
+        Col("job cost", lambda r: fmt.money(r.estimated_cost, cur), justify="right"),
+        Col("spot", lambda r: "yes" if r.spot else "no", priority=1),
+        Col("region", lambda r: r.offering.region, priority=2, min_width=8),
+        Col("per hour", lambda r: fmt.money(r.price_per_hour, cur), priority=3, justify="right"),
+        Col(
+            "mem GB",
+            lambda r: f"{r.memory_needed_gb:.1f}/{r.memory_available_gb:.0f}",
+            priority=5,
+            justify="right",
+        ),
+        Col("score", lambda r: fmt.ratio(r.score), priority=4, justify="right"),
+    ]
+
+
 def render_advice(out: "Console", advice: "TrainingAdvice", *, explain: bool) -> None:
     cur = advice.display_currency
-    rows = []
-    for rec in advice.recommendations:
-        o = rec.offering
-        rows.append(
-            (
-                rec.rank,
-                o.provider,
-                o.region,
-                o.instance_type,
-                describe_gpus(o.gpu_count, o.gpu_type, o.gpu_memory_gb)
-                + (f" x{rec.nodes} nodes" if rec.nodes > 1 else ""),
-                "spot" if rec.spot else "on-demand",
-                fmt_hours(rec.estimated_hours),
-                fmt_money(rec.estimated_cost, cur),
-                fmt_money(rec.price_per_hour, cur),
-                f"{rec.memory_needed_gb:.1f}/{rec.memory_available_gb:.0f}",
-                f"{rec.score:.3f}",
-            )
-        )
     title = (
         f"{advice.workload.name}: {advice.candidates_feasible} of "
         f"{advice.candidates_considered} candidates feasible ({advice.mode.value} ranking)"
     )
-    out.print(
-        make_table(
-            title,
-            [
-                ("#", "right"),
-                "provider",
-                "region",
-                "instance",
-                "GPUs",
-                "capacity",
-                ("time", "right"),
-                ("job cost", "right"),
-                ("per hour", "right"),
-                ("mem GB need/have", "right"),
-                ("score", "right"),
-            ],
-            rows,
-            caption=f"recommendation {advice.recommendation_id[:12]}  query {advice.query_id}",
-        )
+    draw(
+        out,
+        title,
+        _advice_columns(cur),
+        advice.recommendations,
+        caption=f"recommendation {advice.recommendation_id[:12]}  query {advice.query_id}",
     )
     for rec in advice.recommendations[: 3 if not explain else len(advice.recommendations)]:
-        out.print(f"[bold]#{rec.rank}[/bold] " + "; ".join(rec.reasons))
+        line(out, f"#{rec.rank} " + "; ".join(rec.reasons))
         for message in rec.warnings:
-            out.print(f"   [yellow]! {message}[/yellow]")
+            line(out, f"   ! {message}", style="yellow")
         if explain:
             factors = ", ".join(
                 f"{f.name} {f.value:.2f} x {f.weight:.2f} = {f.contribution:.3f}"
                 for f in rec.factors
             )
             extra = f"; ltr score {rec.ltr_score:.3f}" if rec.ltr_score is not None else ""
-            out.print(
+            line(
+                out,
                 f"   factors: {factors}; heuristic {rec.heuristic_score:.3f}{extra}; "
-                f"on-demand {fmt_money(rec.estimated_cost_on_demand, cur)}, spot "
-                f"{fmt_money(rec.estimated_cost_spot, cur)}"
+                f"on-demand {fmt.money(rec.estimated_cost_on_demand, cur)}, spot "
+                f"{fmt.money(rec.estimated_cost_spot, cur)}",
             )
 
 
@@ -110,6 +99,7 @@ def _recommend(
     platform_provider: str | None,
     state: Path | None,
     json: bool,
+    wide: bool,
 ) -> None:
     """Rank every offering for a training workload: fit, time and whole-job cost.
 
@@ -152,9 +142,10 @@ def _recommend(
     def render(out: "Console") -> None:
         render_advice(out, advice, explain=explain)
         if dispatched is not None:
-            out.print(
+            line(
+                out,
                 f"dispatched rank {dispatched.rank} as platform job {dispatched.job_id} "
-                f"(max {dispatched.max_runtime_hours:.1f} h)"
+                f"(max {dispatched.max_runtime_hours:.1f} h)",
             )
 
     emit(advice if dispatched is None else {"advice": advice, "dispatch": dispatched}, render)
@@ -244,8 +235,33 @@ recommend = make_workload_command(
         inspect.Parameter(
             "json", inspect.Parameter.KEYWORD_ONLY, annotation=JsonOpt, default=False
         ),
+        inspect.Parameter(
+            "wide", inspect.Parameter.KEYWORD_ONLY, annotation=WideOpt, default=False
+        ),
     ],
 )
+
+
+def _top_pick(r: "RecommendationSummary") -> str:
+    if not r.top_provider:
+        return fmt.DASH
+    return f"{r.top_provider}/{r.top_instance_type}" + (" spot" if r.top_spot else "")
+
+
+_HISTORY_COLUMNS: "list[Col[RecommendationSummary]]" = [
+    Col("id", lambda r: r.recommendation_id[:12]),
+    Col("workload", lambda r: r.workload_name, min_width=10),
+    Col("top pick", _top_pick, min_width=12),
+    Col(
+        "est. cost",
+        lambda r: fmt.money(r.top_estimated_cost, r.top_currency or r.display_currency),
+        justify="right",
+    ),
+    Col("outcome", lambda r: r.outcome_status.value if r.outcome_status else fmt.DASH),
+    Col("created", lambda r: fmt.when(r.created_at), priority=1),
+    Col("mode", lambda r: r.mode.value, priority=2),
+    Col("job", lambda r: r.job_id or fmt.DASH, priority=3, min_width=8),
+]
 
 
 def history(
@@ -257,6 +273,7 @@ def history(
     ] = None,
     state: StateOpt = None,
     json: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """List stored recommendations with their top pick and outcome, or show one in full."""
     from artenic_opt.services.training import stored_advice
@@ -272,38 +289,9 @@ def history(
 
     def render(out: "Console") -> None:
         if not rows:
-            out.print("No recommendations yet: run `recommend`.")
+            line(out, "No recommendations yet: run `recommend`.")
             return
-        out.print(
-            make_table(
-                f"{len(rows)} most recent recommendations",
-                [
-                    "id",
-                    "created",
-                    "workload",
-                    "mode",
-                    "top pick",
-                    ("est. cost", "right"),
-                    "job",
-                    "outcome",
-                ],
-                (
-                    (
-                        r.recommendation_id[:12],
-                        f"{r.created_at:%Y-%m-%d %H:%M}",
-                        r.workload_name,
-                        r.mode.value,
-                        f"{r.top_provider}/{r.top_instance_type}" + (" spot" if r.top_spot else "")
-                        if r.top_provider
-                        else "-",
-                        fmt_money(r.top_estimated_cost, r.top_currency or r.display_currency),
-                        r.job_id or "-",
-                        r.outcome_status.value if r.outcome_status else "-",
-                    )
-                    for r in rows
-                ),
-            )
-        )
+        draw(out, f"{len(rows)} most recent recommendations", _HISTORY_COLUMNS, rows)
 
     emit(rows, render)
 
@@ -360,12 +348,13 @@ def feedback_record(
     result = record_outcome(runtime.store(), runtime.settings, outcome)
 
     def render(out: "Console") -> None:
-        out.print(
+        line(
+            out,
             f"recorded outcome {result.outcome_id} for {result.recommendation_id[:12]} rank "
-            f"{result.rank}: label {result.label if result.label is not None else '-'}"
+            f"{result.rank}: label {result.label if result.label is not None else '-'}",
         )
         if result.retrained:
-            out.print(f"retrained: model v{result.retrained.version}")
+            line(out, f"retrained: model v{result.retrained.version}")
 
     emit(result, render)
 
@@ -410,13 +399,14 @@ def retrain_command(
     def render(out: "Console") -> None:
         if result.trained and result.model:
             m = result.model.metrics
-            out.print(
+            line(
+                out,
                 f"model v{result.model.version}: {result.reason}; held-out NDCG@5 "
-                f"{fmt_float(m.ndcg_at_5 if m else None)}, NDCG@10 "
-                f"{fmt_float(m.ndcg_at_10 if m else None)}, MRR {fmt_float(m.mrr if m else None)}"
+                f"{fmt.ratio(m.ndcg_at_5 if m else None)}, NDCG@10 "
+                f"{fmt.ratio(m.ndcg_at_10 if m else None)}, MRR {fmt.ratio(m.mrr if m else None)}",
             )
         else:
-            out.print(f"not trained: {result.reason}")
+            line(out, f"not trained: {result.reason}")
 
     emit(result, render)
 
@@ -434,24 +424,38 @@ def metrics_command(
 
     def render(out: "Console") -> None:
         m = result.metrics
-        out.print(
-            make_table(
-                "Learning to rank",
-                ["", ""],
-                [
-                    ("training samples", result.samples),
-                    ("model version", result.model_version or "none"),
-                    ("trained at", result.trained_at or "-"),
-                    ("samples in model", result.model_samples or "-"),
-                    ("NDCG@5", fmt_float(m.ndcg_at_5 if m else None)),
-                    ("NDCG@10", fmt_float(m.ndcg_at_10 if m else None)),
-                    ("MRR", fmt_float(m.mrr if m else None)),
-                    ("held-out groups", m.groups if m else "-"),
-                ],
-            )
+        draw_pairs(
+            out,
+            "Learning to rank",
+            [
+                ("training samples", result.samples),
+                ("model version", result.model_version or "none"),
+                ("trained at", result.trained_at or fmt.DASH),
+                ("samples in model", result.model_samples or fmt.DASH),
+                ("NDCG@5", fmt.ratio(m.ndcg_at_5 if m else None)),
+                ("NDCG@10", fmt.ratio(m.ndcg_at_10 if m else None)),
+                ("MRR", fmt.ratio(m.mrr if m else None)),
+                ("held-out groups", m.groups if m else fmt.DASH),
+            ],
         )
 
     emit(result, render)
+
+
+_EVALUATE_COLUMNS: "list[Col[Any]]" = [
+    Col("mode", lambda m: m.mode.value),
+    Col("mean regret", lambda m: fmt.percent(m.mean_regret, decimals=1), justify="right"),
+    Col("top-1 within 5%", lambda m: fmt.percent(m.within_5pct_share), justify="right"),
+    Col("NDCG@5", lambda m: fmt.ratio(m.ndcg_at_5), justify="right"),
+    Col("workloads", lambda m: m.workloads, priority=1, justify="right"),
+    Col("MRR", lambda m: fmt.ratio(m.mrr), priority=2, justify="right"),
+    Col(
+        "median regret",
+        lambda m: fmt.percent(m.median_regret, decimals=1),
+        priority=3,
+        justify="right",
+    ),
+]
 
 
 def evaluate_command(
@@ -466,6 +470,7 @@ def evaluate_command(
     ] = None,
     state: StateOpt = None,
     json: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Backtest: how good would each mode have been on these jobs?
 
@@ -485,32 +490,7 @@ def evaluate_command(
     report = backtest_runs(runs, runtime.catalog(), runtime.settings, runtime.rates())
 
     def render(out: "Console") -> None:
-        out.print(
-            make_table(
-                report.table().splitlines()[0],
-                [
-                    "mode",
-                    ("workloads", "right"),
-                    ("mean regret", "right"),
-                    ("median regret", "right"),
-                    ("top-1 within 5%", "right"),
-                    ("NDCG@5", "right"),
-                    ("MRR", "right"),
-                ],
-                (
-                    (
-                        m.mode.value,
-                        m.workloads,
-                        f"{m.mean_regret:.1%}",
-                        f"{m.median_regret:.1%}",
-                        f"{m.within_5pct_share:.0%}",
-                        f"{m.ndcg_at_5:.3f}",
-                        f"{m.mrr:.3f}",
-                    )
-                    for m in report.modes
-                ),
-            )
-        )
+        draw(out, report.table().splitlines()[0], _EVALUATE_COLUMNS, report.modes)
 
     emit(report, render)
 

@@ -176,6 +176,9 @@ class SpotAdvice(_Frozen):
     expected_savings_pct: float | None = None
     currency: CurrencyCode
     recommend_spot: bool
+    verdict_reason: str = Field(
+        default="", description="The one reason that decided recommend_spot (shown in tables)"
+    )
     reasons: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
 

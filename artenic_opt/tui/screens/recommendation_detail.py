@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from artenic_opt.errors import ArtenicOptError
-from artenic_opt.tui import format as fmt
+from artenic_opt.presentation import format as fmt
 from artenic_opt.tui.data import DashboardData
 from artenic_opt.tui.messages import RecommendationDetailLoaded, ViewLoadFailed
 from artenic_opt.tui.view_models import CandidateDetail, RecommendationDetail

@@ -8,7 +8,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from artenic_opt.tui import format as fmt
+from artenic_opt.presentation import format as fmt
 from artenic_opt.tui.messages import CostTrendsLoaded
 from artenic_opt.tui.view_models import AnomalyPoint, CostTrendData
 from artenic_opt.tui.views.base import TableView

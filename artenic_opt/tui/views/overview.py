@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
 from textual.widgets import Static
 
-from artenic_opt.tui import format as fmt
+from artenic_opt.presentation import format as fmt
 from artenic_opt.tui.messages import OverviewLoaded
 from artenic_opt.tui.view_models import OverviewData, SavingsCard, StatusCard
 from artenic_opt.tui.views.base import DashboardView

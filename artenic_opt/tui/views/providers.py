@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Select, Static
 
-from artenic_opt.tui import format as fmt
+from artenic_opt.presentation import format as fmt
 from artenic_opt.tui.messages import ProvidersLoaded, ViewLoadFailed, WorkloadsLoaded
 from artenic_opt.tui.view_models import FrontierRow, ProvidersData
 from artenic_opt.tui.views.base import TableView

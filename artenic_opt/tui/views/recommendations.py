@@ -11,7 +11,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
-from artenic_opt.tui import format as fmt
+from artenic_opt.presentation import format as fmt
 from artenic_opt.tui.messages import RecommendationsLoaded
 from artenic_opt.tui.view_models import RecommendationRow
 from artenic_opt.tui.views.base import TableView

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.reactive import reactive
 
-from artenic_opt.tui import format as fmt
+from artenic_opt.presentation import format as fmt
 from artenic_opt.tui.widgets.canvas import BrailleCanvas, nice_ceiling, scale
 from artenic_opt.tui.widgets.chart import MARKER_SERIES, ChartWidget
 
