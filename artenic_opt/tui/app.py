@@ -24,6 +24,7 @@ from textual.events import Resize
 from textual.widgets import DataTable, Footer, Header, TabbedContent, TabPane
 
 from artenic_opt.errors import ArtenicOptError
+from artenic_opt.presentation.format import clean
 from artenic_opt.tui.data import DashboardData
 from artenic_opt.tui.messages import DataSourceFailed, DataSourceReady
 from artenic_opt.tui.screens.help import KeysHelpScreen
@@ -123,7 +124,7 @@ class DashboardApp(App[None]):
     @on(DataSourceReady)
     def _source_ready(self, event: DataSourceReady) -> None:
         self.data = event.data
-        self.sub_title = event.data.source
+        self.sub_title = clean(event.data.source)
         for view in self.views:
             view.load(event.data)
 

@@ -23,6 +23,7 @@ from artenic_opt.errors import ArtenicOptError
 from artenic_opt.presentation import format as fmt
 from artenic_opt.tui.data import DashboardData
 from artenic_opt.tui.messages import RecommendationDetailLoaded, ViewLoadFailed
+from artenic_opt.tui.safe_text import safe, safe_lines
 from artenic_opt.tui.view_models import CandidateDetail, RecommendationDetail
 from artenic_opt.tui.widgets.bar_chart import bar_text
 from artenic_opt.tui.widgets.view_table import Column, ViewTable
@@ -59,8 +60,10 @@ CANDIDATE_COLUMNS: list[Column[CandidateDetail]] = [
 
 def header_text(detail: RecommendationDetail) -> RenderableType:
     title = Text()
-    title.append(detail.workload, style="bold")
-    title.append(f"  ·  {detail.recommendation_id}  ·  {fmt.when(detail.created_at)}", style="dim")
+    title.append(safe(detail.workload, style="bold"))
+    title.append(
+        safe(f"  ·  {detail.recommendation_id}  ·  {fmt.when(detail.created_at)}", style="dim")
+    )
     model = f", model v{detail.model_version}" if detail.model_version else ""
     facts = Text(
         f"mode {detail.mode}{model}, goal {detail.goal}; "
@@ -73,10 +76,10 @@ def header_text(detail: RecommendationDetail) -> RenderableType:
     for index in range(0, len(pairs), 2):
         cells: list[RenderableType] = []
         for key, value in pairs[index : index + 2]:
-            cells.extend([Text(key, style="bold"), value])
+            cells.extend([Text(key, style="bold"), safe(value)])
         workload.add_row(*cells)
     parts: list[RenderableType] = [title, facts, workload]
-    parts.extend(Text(f"! {w}", style="yellow") for w in detail.warnings)
+    parts.extend(safe(f"! {w}", style="yellow") for w in detail.warnings)
     return Group(*parts)
 
 
@@ -90,7 +93,7 @@ def candidate_text(candidate: CandidateDetail) -> RenderableType:
     largest = max((f.contribution for f in candidate.factors), default=0.0)
     for factor in candidate.factors:
         factors.add_row(
-            factor.name.replace("_", " "),
+            safe(factor.name.replace("_", " ")),
             f"{factor.value:.2f}",
             f"{factor.weight:.2f}",
             f"{factor.contribution:.3f}",
@@ -103,21 +106,23 @@ def candidate_text(candidate: CandidateDetail) -> RenderableType:
     estimates = Table.grid(padding=(0, 2))
     estimates.add_column(style="bold", no_wrap=True)
     estimates.add_column()
-    estimates.add_row("Price", f"{fmt.money(candidate.price_per_hour, money)}/h (all nodes)")
+    estimates.add_row("Price", safe(f"{fmt.money(candidate.price_per_hour, money)}/h (all nodes)"))
     estimates.add_row("Time", fmt.hours(candidate.estimated_hours))
     estimates.add_row(
         "Cost",
-        f"{fmt.money(candidate.estimated_cost_on_demand, money)} on-demand, "
-        f"{fmt.money(candidate.estimated_cost_spot, money)} spot",
+        safe(
+            f"{fmt.money(candidate.estimated_cost_on_demand, money)} on-demand, "
+            f"{fmt.money(candidate.estimated_cost_spot, money)} spot"
+        ),
     )
     estimates.add_row(
         "Memory",
         f"{candidate.memory_needed_gb:.1f} GB needed of {candidate.memory_available_gb:.1f} GB",
     )
-    heading = Text(f"#{candidate.rank} {candidate.candidate_id}", style="bold")
+    heading = safe(f"#{candidate.rank} {candidate.candidate_id}", style="bold")
     parts: list[RenderableType] = [heading, Text(scores), factors, estimates]
-    parts.extend(Text(f"+ {reason}") for reason in candidate.reasons)
-    parts.extend(Text(f"! {warning}", style="yellow") for warning in candidate.warnings)
+    parts.extend(safe(f"+ {reason}") for reason in candidate.reasons)
+    parts.extend(safe(f"! {warning}", style="yellow") for warning in candidate.warnings)
     return Group(*parts)
 
 
@@ -138,9 +143,9 @@ def outcomes_text(detail: RecommendationDetail) -> RenderableType:
     for outcome in detail.outcomes:
         table.add_row(
             str(outcome.rank),
-            outcome.status,
+            safe(outcome.status),
             fmt.hours(outcome.hours),
-            fmt.money(outcome.cost, outcome.currency),
+            safe(fmt.money(outcome.cost, outcome.currency)),
             str(outcome.preemptions),
             fmt.DASH if outcome.label is None else str(outcome.label),
             fmt.when(outcome.recorded_at),
@@ -171,7 +176,7 @@ class RecommendationDetailScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = f"recommendation {self.recommendation_id}"
+        self.sub_title = fmt.clean(f"recommendation {self.recommendation_id}")
         self.query_one("#detail-body").loading = True
         self._load()
 
@@ -199,7 +204,7 @@ class RecommendationDetailScreen(Screen[None]):
     @on(ViewLoadFailed)
     def _failed(self, event: ViewLoadFailed) -> None:
         self.query_one("#detail-body").loading = False
-        self.query_one("#detail-header", Static).update(Text(event.message, style="bold red"))
+        self.query_one("#detail-header", Static).update(safe_lines(event.message, style="bold red"))
 
     @on(DataTable.RowHighlighted, "#detail-candidates")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:

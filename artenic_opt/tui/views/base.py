@@ -20,6 +20,7 @@ from textual.widgets import Input, Static
 from artenic_opt.errors import ArtenicOptError
 from artenic_opt.tui.data import DashboardData
 from artenic_opt.tui.messages import ViewLoadFailed
+from artenic_opt.tui.safe_text import safe, safe_lines
 from artenic_opt.tui.widgets.filter_bar import FilterBar
 from artenic_opt.tui.widgets.view_table import ViewTable
 
@@ -65,11 +66,12 @@ class DashboardView(Vertical):
         for widget in self.query("*"):
             if widget.loading:
                 widget.loading = False
+        # Error messages quote user input (names, paths): literal text, never markup.
         notices = self.query_children(".view-error")
         if notices:
-            notices.first(Static).update(message)
+            notices.first(Static).update(safe_lines(message))
         else:
-            self.mount(Static(message, classes="view-error"), before=0)
+            self.mount(Static(safe_lines(message), classes="view-error"), before=0)
 
     def clear_error(self) -> None:
         self.query_children(".view-error").remove()
@@ -105,7 +107,8 @@ class TableView(DashboardView):
             text += f" matching “{table.query_text}”"
         if total:
             text += f"  ·  {self.hint}"
-        self.query_one(".view-summary", Static).update(text)
+        # The filter is typed by the user: ``[b`` must show as typed.
+        self.query_one(".view-summary", Static).update(safe(text))
 
     @on(Input.Changed, "FilterBar")
     def _filter_changed(self, event: Input.Changed) -> None:

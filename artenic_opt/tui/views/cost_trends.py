@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from artenic_opt.presentation import format as fmt
 from artenic_opt.tui.messages import CostTrendsLoaded
+from artenic_opt.tui.safe_text import safe
 from artenic_opt.tui.view_models import AnomalyPoint, CostTrendData
 from artenic_opt.tui.views.base import TableView
 from artenic_opt.tui.widgets.chart import series_for
@@ -37,7 +38,7 @@ ANOMALY_COLUMNS: list[Column[AnomalyPoint]] = [
 
 def headline(trends: CostTrendData) -> Text:
     if trends.message:
-        return Text(trends.message, style="italic")
+        return safe(trends.message, style="italic")
     text = Text()
     text.append(fmt.money(trends.total_cost, trends.currency), style="bold")
     text.append(
@@ -89,7 +90,7 @@ class CostTrendsView(TableView):
             trends.buckets,
             [
                 Series(
-                    f"{s.provider} {fmt.money(s.total, trends.currency, decimals=0)}",
+                    fmt.clean(f"{s.provider} {fmt.money(s.total, trends.currency, decimals=0)}"),
                     s.values,
                     series_for(s.provider),
                 )

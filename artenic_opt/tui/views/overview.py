@@ -13,6 +13,7 @@ from textual.widgets import Static
 
 from artenic_opt.presentation import format as fmt
 from artenic_opt.tui.messages import OverviewLoaded
+from artenic_opt.tui.safe_text import safe
 from artenic_opt.tui.view_models import OverviewData, SavingsCard, StatusCard
 from artenic_opt.tui.views.base import DashboardView
 from artenic_opt.tui.widgets.bar_chart import Bar, BarChart
@@ -23,7 +24,8 @@ def _pairs(rows: list[tuple[str, str | Text]]) -> Table:
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
     for key, value in rows:
-        table.add_row(key, value)
+        # Values hold paths, URLs and names: literal text (a str cell is read as markup).
+        table.add_row(key, value if isinstance(value, Text) else safe(value))
     return table
 
 
@@ -106,7 +108,7 @@ class OverviewView(DashboardView):
         status, savings = overview.status, overview.savings
         self.query_one("#status-body", Static).update(_pairs(status_rows(status)))
         warnings = self.query_one("#status-warnings", Static)
-        warnings.update("\n".join(f"! {w}" for w in status.warnings))
+        warnings.update(Text("\n").join(safe(f"! {w}") for w in status.warnings))
         warnings.display = bool(status.warnings)
         self.query_one("#savings-body", Static).update(_pairs(savings_rows(savings)))
         bars = self.query_one("#savings-bars", BarChart)
@@ -135,7 +137,7 @@ class OverviewView(DashboardView):
     def _actions_text(savings: SavingsCard) -> RenderableType:
         parts: list[RenderableType] = []
         if savings.message:
-            parts.append(Text(savings.message, style="italic"))
+            parts.append(safe(savings.message, style="italic"))
         if savings.actions:
             parts.append(Text("Suggested changes", style="bold"))
             # One line per change: the title gives way to the amount when space is short.
@@ -144,7 +146,7 @@ class OverviewView(DashboardView):
             actions.add_column(justify="right", no_wrap=True, style="bold")
             for action in savings.actions:
                 actions.add_row(
-                    f"• {action.title}",
+                    safe(f"• {action.title}"),
                     f"{fmt.money(action.monthly_savings, savings.currency)}/mo",
                 )
             parts.append(actions)

@@ -15,6 +15,7 @@ from textual.widgets import Select, Static
 
 from artenic_opt.presentation import format as fmt
 from artenic_opt.tui.messages import ProvidersLoaded, ViewLoadFailed, WorkloadsLoaded
+from artenic_opt.tui.safe_text import safe, safe_lines
 from artenic_opt.tui.view_models import FrontierRow, ProvidersData
 from artenic_opt.tui.views.base import TableView
 from artenic_opt.tui.widgets.bar_chart import Bar, BarChart
@@ -144,7 +145,8 @@ class ProvidersView(TableView):
             return
         chosen = self.workload_key if self.workload_key in keys else keys[0]
         with self.prevent(Select.Changed):
-            select.set_options((w.label, w.key) for w in event.workloads)
+            # Workload names are user text: a str option would be read as markup.
+            select.set_options((safe(w.label), w.key) for w in event.workloads)
             select.value = chosen
         self.compare(chosen)
 
@@ -174,7 +176,7 @@ class ProvidersView(TableView):
             return
         self.loading = False
         self.content.loading = False
-        self.query_one("#providers-summary", Static).update(Text(event.message, style="bold"))
+        self.query_one("#providers-summary", Static).update(safe_lines(event.message, style="bold"))
         for chart in self.query(BarChart):
             chart.set_bars([])
         self.query_one("#frontier-plot", ScatterPlot).set_points([])
@@ -189,12 +191,13 @@ class ProvidersView(TableView):
     def show(self, providers: ProvidersData) -> None:
         self.clear_error()
         self.currency = currency = providers.currency
-        note = Text(
+        note = safe(
             f"{providers.workload}: {providers.candidates_feasible} feasible of "
             f"{providers.candidates_considered} candidates, {len(providers.bars)} providers"
         )
         for warning in providers.warnings:
-            note.append(f"\n! {warning}", style="yellow")
+            note.append("\n")
+            note.append(safe(f"! {warning}", style="yellow"))
         self.query_one("#providers-summary", Static).update(note)
         bars = list(providers.bars)
         by_price = sorted(bars, key=lambda b: (b.price_per_hour, b.provider))
@@ -202,7 +205,7 @@ class ProvidersView(TableView):
         self.query_one("#price-bars", BarChart).set_bars(
             [
                 Bar(
-                    b.provider,
+                    fmt.clean(b.provider),
                     b.price_per_hour,
                     fmt.money(b.price_per_hour, currency),
                     series_for(b.provider),
@@ -214,7 +217,7 @@ class ProvidersView(TableView):
         self.query_one("#cost-bars", BarChart).set_bars(
             [
                 Bar(
-                    b.provider,
+                    fmt.clean(b.provider),
                     b.estimated_cost,
                     fmt.money(b.estimated_cost, currency),
                     series_for(b.provider),

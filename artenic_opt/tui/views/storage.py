@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Static
 
 from artenic_opt.presentation import format as fmt
 from artenic_opt.tui.messages import StorageLoaded
+from artenic_opt.tui.safe_text import safe
 from artenic_opt.tui.view_models import StorageRow
 from artenic_opt.tui.views.base import TableView
 from artenic_opt.tui.widgets.filter_bar import FilterBar
@@ -87,8 +88,9 @@ COLUMNS: list[Column[StorageRow]] = [
 
 def explain(row: StorageRow) -> Text:
     text = Text()
-    text.append(row.dataset, style="bold")
-    text.append(f"  ({row.dataset_id}, evidence: {row.evidence})\n", style="dim")
+    text.append(safe(row.dataset, style="bold"))
+    text.append(safe(f"  ({row.dataset_id}, evidence: {row.evidence})", style="dim"))
+    text.append("\n")
     size_change = ""
     if row.size_after_bytes != row.size_bytes:
         size_change = f"{fmt.size(row.size_bytes)} → {fmt.size(row.size_after_bytes)}; "
@@ -98,9 +100,11 @@ def explain(row: StorageRow) -> Text:
         f"{fmt.money(row.one_time_cost, row.currency)}, payback {fmt.months(row.payback_months)}"
     )
     for reason in row.reasons:
-        text.append(f"\n+ {reason}")
+        text.append("\n")
+        text.append(safe(f"+ {reason}"))
     for warning in row.warnings:
-        text.append(f"\n! {warning}", style="yellow")
+        text.append("\n")
+        text.append(safe(f"! {warning}", style="yellow"))
     return text
 
 

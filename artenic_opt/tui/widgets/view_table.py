@@ -23,6 +23,8 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 
+from artenic_opt.presentation.format import clean
+
 R = TypeVar("R")
 SortValue = str | int | float | bool | datetime | date | None
 
@@ -189,9 +191,9 @@ class ViewTable(DataTable[Text], Generic[R]):
     @staticmethod
     def _cell(column: Column[R], row: R) -> Text:
         # Always Text: DataTable reads a plain string as markup, and a dataset or workload
-        # name with brackets in it must show as typed.
+        # name with brackets in it must show as typed; its control characters as escapes.
         text = column.text(row)
-        cell = text.copy() if isinstance(text, Text) else Text(text)
+        cell = text.copy() if isinstance(text, Text) else Text(clean(text))
         if column.justify == "right":
             cell.justify = "right"
         return cell
