@@ -28,7 +28,10 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ARTENIC_OPT_CONFIG", str(tmp_path / "config" / "optimizer.toml"))
     monkeypatch.setenv("ARTENIC_CONFIG_FILE", str(home / ".artenic" / "config.toml"))
     monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.setenv("COLUMNS", "200")
+    # No terminal width is inherited: piped output is 200 columns wide (cli/output.py), and a test
+    # that draws a table at a given width says so (tests/integration/test_cli_tables.py).
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
     for name in ISOLATED_ENV:
         monkeypatch.delenv(name, raising=False)
     return home

@@ -6,10 +6,12 @@ really drawn, so ``--json`` runs and ``--help`` never load it.
 
 Decisions:
 
-* Columns are dropped, never squeezed. Every column needs at least its header and, unless it
-  may be ellipsised, its longest cell; while the minimums do not fit the console, the column
-  with the highest ``priority`` number (rightmost first among equals) is hidden. Priority 0
-  columns are never hidden. One line on stderr names the hidden columns and points at ``--wide``.
+* Columns are dropped, not squeezed. A priority 0 column (the ones a table is for) needs its full
+  width; any other column needs its header and, unless it may be ellipsised, its longest cell.
+  While those needs do not fit the console, the column with the highest ``priority`` number
+  (rightmost first among equals) is hidden. Priority 0 columns are never hidden: only when they
+  alone do not fit are their long names ellipsised. One line on stderr names the hidden columns
+  and points at ``--wide``.
 * Cells never wrap mid-word: names that may shrink (``min_width``) end in an ellipsis; sentences
   (a ``wrap`` column, such as a verdict's reason) wrap between words, a word too long for the
   column ends in an ellipsis; numbers and codes keep their full width. When the minimums fit but the
@@ -107,8 +109,16 @@ def fit_columns(
             return max(natural[index], header)
         return max(min(natural[index], col.min_width), header)
 
+    def needed(index: int) -> int:
+        # What a column needs to stay: its full width for the columns that are always shown (so
+        # they are never cut to make room for optional ones), its minimum for the others.
+        # A wrapping column loses nothing by narrowing, so it needs only its minimum.
+        if columns[index].priority == 0 and not columns[index].wrap:
+            return max(natural[index], _cell_len(columns[index].header))
+        return minimum(index)
+
     if not wide:
-        while sum(minimum(i) for i in shown) + _overhead(len(shown)) > width:
+        while sum(needed(i) for i in shown) + _overhead(len(shown)) > width:
             droppable = [i for i in shown if columns[i].priority > 0]
             if not droppable:
                 break
@@ -122,7 +132,17 @@ def fit_columns(
             shrinkable = [i for i in shown if widths[i] > minimum(i)]
             if not shrinkable:
                 break
-            widest = max(shrinkable, key=lambda i: (widths[i] - minimum(i), widths[i]))
+            # Wrapping columns give way first (they lose nothing), then optional columns, then
+            # the ones always shown; among those, the one with the most room to give.
+            widest = max(
+                shrinkable,
+                key=lambda i: (
+                    columns[i].wrap,
+                    columns[i].priority > 0,
+                    widths[i] - minimum(i),
+                    widths[i],
+                ),
+            )
             widths[widest] -= 1
             excess -= 1
     hidden = tuple(columns[i].header for i in range(len(columns)) if i not in shown)

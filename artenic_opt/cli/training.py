@@ -40,16 +40,16 @@ def _advice_columns(cur: str) -> "list[Col[InstanceRecommendation]]":
         ),
         Col("time", lambda r: fmt.hours(r.estimated_hours), justify="right"),
         Col("job cost", lambda r: fmt.money(r.estimated_cost, cur), justify="right"),
-        Col("spot", lambda r: "yes" if r.spot else "no", priority=1),
-        Col("region", lambda r: r.offering.region, priority=2, min_width=8),
-        Col("per hour", lambda r: fmt.money(r.price_per_hour, cur), priority=3, justify="right"),
+        Col("spot", lambda r: "yes" if r.spot else "no"),
+        Col("region", lambda r: r.offering.region, priority=1, min_width=8),
+        Col("per hour", lambda r: fmt.money(r.price_per_hour, cur), priority=2, justify="right"),
         Col(
             "mem GB",
             lambda r: f"{r.memory_needed_gb:.1f}/{r.memory_available_gb:.0f}",
-            priority=5,
+            priority=4,
             justify="right",
         ),
-        Col("score", lambda r: fmt.ratio(r.score), priority=4, justify="right"),
+        Col("score", lambda r: fmt.ratio(r.score), priority=3, justify="right"),
     ]
 
 
