@@ -144,14 +144,15 @@ def gpus(
 ) -> str:
     """``8x H100 80GB``, ``2 x 8x A100 40GB`` for two nodes, or ``CPU`` without accelerators.
 
-    The memory is added when the type's name does not already carry it.
+    The memory is added when the type's name does not already carry it. Like every formatter
+    here it returns data, not terminal text: the CLI and the dashboard ``clean`` what they draw.
     """
     if not count or not gpu_type:
         label = "CPU"
     else:
         memory = f"{memory_gb:g}GB" if memory_gb else ""
         suffix = f" {memory}" if memory and memory not in gpu_type.replace(" ", "") else ""
-        label = f"{count}x {clean(gpu_type)}{suffix}"
+        label = f"{count}x {gpu_type}{suffix}"
     return f"{nodes} x {label}" if nodes > 1 else label
 
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from artenic_opt.cost_analyzer.historical_analyzer import bucket_label, bucket_start
 from artenic_opt.errors import InfeasibleError, NotFoundError
+from artenic_opt.presentation.format import gpus
 from artenic_opt.schemas import (
     CostReport,
     InstanceRecommendation,
@@ -121,9 +122,8 @@ def examples_dir() -> Path | None:
 
 
 def gpu_label(gpu_type: str | None, gpu_count: int | None, nodes: int | None = None) -> str:
-    """``8x H100``, ``2 x 8x A100`` for two nodes, or ``CPU``."""
-    label = "CPU" if not gpu_type or not gpu_count else f"{gpu_count}x {gpu_type}"
-    return f"{nodes} x {label}" if nodes and nodes > 1 else label
+    """``8x H100``, ``2 x 8x A100`` for two nodes, or ``CPU`` (the CLI's format, without memory)."""
+    return gpus(gpu_count, gpu_type, None, nodes or 1)
 
 
 def _quantity(value: float) -> str:
