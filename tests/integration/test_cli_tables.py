@@ -13,6 +13,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -264,3 +266,46 @@ def test_golden_tables(name: str, width: int, demo_state: Path) -> None:
     assert text == golden.read_text(encoding="utf-8"), (
         f"{name} at {width} columns changed; UPDATE_GOLDEN=1 to accept"
     )
+
+
+def test_hostile_name_in_a_real_process_exits_0_and_history_renders(tmp_path: Path) -> None:
+    # Issue 13: `recommend --name "[/bold] oops"` stored the result, then exited 1 (MarkupError)
+    # and `history` failed until the record aged out.
+    env = {**os.environ, "COLUMNS": "80", "ARTENIC_OPT_STATE": str(tmp_path / "s.db")}
+    base = [sys.executable, "-m", "artenic_opt"]
+    name = "[/bold] oops \x1b[2J"
+    args = ["recommend", "--params", "1B", "--dataset-gb", "1", "--top", "1", "--name", name]
+
+    def run_process(*words: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*base, *words], env=env, capture_output=True, text=True, check=False)
+
+    first = run_process(*args)
+    assert first.returncode == 0, first.stderr
+    listed = run_process("history")
+    assert listed.returncode == 0, listed.stderr
+    # At 80 columns the name may end in an ellipsis, but it starts as typed.
+    assert "│ [/bold] oo" in listed.stdout
+    assert "\x1b" not in first.stdout + listed.stdout
+
+
+TABLE_COMMANDS = (
+    ("recommend",),
+    ("history",),
+    ("evaluate",),
+    ("sync",),
+    ("catalog", "list"),
+    ("catalog", "gpus"),
+    ("cost", "compare"),
+    ("cost", "summary"),
+    ("cost", "savings"),
+    ("cost", "spot"),
+    ("storage", "analyze"),
+    ("storage", "recommendations"),
+)
+
+
+@pytest.mark.parametrize("command", TABLE_COMMANDS, ids=" ".join)
+def test_every_command_that_draws_a_fitted_table_takes_wide(command: tuple[str, ...]) -> None:
+    result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "--wide" in result.stdout
