@@ -309,3 +309,15 @@ def test_every_command_that_draws_a_fitted_table_takes_wide(command: tuple[str, 
     result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert "--wide" in result.stdout
+
+
+def test_human_lines_of_history_feedback_and_retrain(demo_state: Path, tmp_path: Path) -> None:
+    assert "No recommendations yet" in run("history", width=80, state=tmp_path / "e.db").stdout
+    state = tmp_path / "state.db"
+    shutil.copy(demo_state, state)
+    rec_id = as_json("history", "--limit", "1", state=state)[0]["recommendation_id"]
+    args = ("feedback", "record", rec_id, "--cost", "10", "--hours", "2")
+    recorded = run(*args, width=80, state=state)
+    assert recorded.stdout.startswith("recorded outcome ") and rec_id[:12] in recorded.stdout
+    retrained = run("retrain", "--force", width=80, state=state)
+    assert re.match(r"(model v\d+: .*NDCG@5 [\d.-]+|not trained: )", retrained.stdout)
