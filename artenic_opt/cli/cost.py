@@ -182,7 +182,7 @@ def _render_summary(out: Console, result: Any) -> None:
 
 _ANOMALY_COLUMNS: list[Col[Any]] = [
     Col("run", lambda a: a.record_id, min_width=8),
-    Col("why flagged", lambda a: a.reason, min_width=20),
+    Col("why flagged", lambda a: a.reason, min_width=20, wrap=True),
     Col("when", lambda a: f"{a.timestamp:%Y-%m-%d}", priority=1),
     Col("metric", lambda a: a.metric, priority=2),
     Col("z", lambda a: f"{a.robust_z:+.1f}", priority=3, justify="right"),
@@ -190,7 +190,7 @@ _ANOMALY_COLUMNS: list[Col[Any]] = [
 
 
 _ACTION_COLUMNS: list[Col[Any]] = [
-    Col("action", lambda a: a.title, min_width=20),
+    Col("action", lambda a: a.title, min_width=20, wrap=True),
     Col(
         "saves/month",
         lambda a: fmt.money(a.estimated_monthly_savings, a.currency),

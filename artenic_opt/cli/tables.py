@@ -132,13 +132,13 @@ def fit_columns(
             shrinkable = [i for i in shown if widths[i] > minimum(i)]
             if not shrinkable:
                 break
-            # Wrapping columns give way first (they lose nothing), then optional columns, then
-            # the ones always shown; among those, the one with the most room to give.
+            # Optional columns give way first, then wrapping ones (they lose nothing but
+            # height), then the names a table is for; among those, the one with most to give.
             widest = max(
                 shrinkable,
                 key=lambda i: (
-                    columns[i].wrap,
                     columns[i].priority > 0,
+                    columns[i].wrap,
                     widths[i] - minimum(i),
                     widths[i],
                 ),
