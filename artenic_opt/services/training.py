@@ -388,6 +388,16 @@ def _retrain_now(store: StateStore, settings: Settings, *, force: bool) -> Retra
     )
 
 
+def retrain_due(store: StateStore, settings: Settings) -> bool:
+    """Whether ``maybe_retrain`` would train now (a cheap count; ``retrain`` checks again)."""
+    ltr = settings.optimizer.ltr
+    samples = count_training_samples(store)
+    current = active_model(store)
+    if samples < ltr.min_samples:
+        return False
+    return current is None or samples - current.sample_count >= ltr.retrain_after
+
+
 def maybe_retrain(store: StateStore, settings: Settings) -> ModelInfo | None:
     """Retrain when enough new samples arrived; return the new model, if any."""
     result = retrain(store, settings)
