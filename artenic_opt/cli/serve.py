@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from artenic_opt.cli.output import JsonOpt, print_json
 from artenic_opt.cli.runtime import StateOpt, get_workspace
 from artenic_opt.serve import route_table
 
@@ -52,6 +53,7 @@ def serve(
         ),
     ] = None,
     state: StateOpt = None,
+    json: JsonOpt = False,
 ) -> None:
     from artenic_opt.serve.options import ServeOptions, check_options
 
@@ -74,9 +76,28 @@ def serve(
         from artenic_opt.errors import InvalidInputError
 
         raise InvalidInputError(INSTALL_HINT) from None
+    from artenic_opt.serve import ROUTES
     from artenic_opt.serve.server import run
 
-    run(options, key)
+    def on_listening(port: int) -> None:
+        if json:
+            print_json(
+                {
+                    "url": f"http://{_url_host(host)}:{port}",
+                    "host": host,
+                    "port": port,
+                    "workers": workers,
+                    "authentication": key is not None,
+                    "state": options.state,
+                    "routes": [{"method": m, "path": p, "what": w} for m, p, w in ROUTES],
+                }
+            )
+
+    run(options, key, on_listening)
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 _HELP = (
@@ -85,6 +106,7 @@ _HELP = (
     "Bearer authentication with the platform's key scheme (ARTENIC_API_KEY or "
     "--api-key-file); without a key only loopback addresses are allowed. Errors are "
     '{"detail": ...} with 400/401/404/409/413/422/503. SIGTERM finishes requests in flight, '
-    "then checkpoints the state. Needs the optional extra: pip install 'artenic-opt[serve]'.\n\n"
-    "\b\nRoutes:\n" + route_table()
+    "then checkpoints the state. With --json, one document (URL, port, routes) is printed on "
+    "stdout once listening. Needs the optional extra: pip install 'artenic-opt[serve]'.\n\n"
+    "\b\n" + route_table()
 )

@@ -15,29 +15,30 @@ API_PREFIX = "/api/v1/optimizer"
 ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/health", "liveness, no auth"),
     ("GET", "/openapi.json", "OpenAPI schema"),
-    ("POST", f"{API_PREFIX}/recommend", "rank offerings (workload body; ?top&goal&mode)"),
+    ("POST", f"{API_PREFIX}/recommend", "rank offerings (?top&goal&mode)"),
     ("GET", f"{API_PREFIX}/status", "status --json (+ retrain_running)"),
-    ("GET", f"{API_PREFIX}/history", "stored recommendations (?offset&limit, bare array)"),
+    ("GET", f"{API_PREFIX}/history", "stored recommendations (?offset&limit)"),
     ("GET", f"{API_PREFIX}/history/{{id}}", "one stored recommendation (id or prefix)"),
     ("POST", f"{API_PREFIX}/feedback", "record a job outcome (feedback record)"),
-    ("POST", f"{API_PREFIX}/retrain", "start a background retrain (?force; ?wait for result)"),
+    ("POST", f"{API_PREFIX}/retrain", "background retrain (?force&wait)"),
     ("GET", f"{API_PREFIX}/retrain", "the latest retrain job of this process"),
     ("GET", f"{API_PREFIX}/metrics", "held-out ranking quality (metrics --json)"),
-    ("POST", f"{API_PREFIX}/storage/analyze", "analyse a dataset ({target, provider, region})"),
+    ("POST", f"{API_PREFIX}/storage/analyze", "analyse a dataset ({target, ...})"),
     ("GET", f"{API_PREFIX}/storage/recommendations", "advice for every known dataset"),
-    ("GET|POST", f"{API_PREFIX}/cost/compare", "providers side by side (query or body workload)"),
+    ("GET|POST", f"{API_PREFIX}/cost/compare", "providers side by side (workload)"),
     ("GET", f"{API_PREFIX}/cost/summary", "spending (?period&by)"),
     ("GET", f"{API_PREFIX}/cost/savings", "savings opportunities (?period)"),
     ("GET", f"{API_PREFIX}/cost/spot", "spot advice (?period)"),
-    ("GET", f"{API_PREFIX}/catalog", "offerings (?gpu&provider&region&min_gpu_memory&spot&limit)"),
+    ("GET", f"{API_PREFIX}/catalog", "offerings (?gpu&provider&region&spot&limit...)"),
     ("GET", f"{API_PREFIX}/catalog/gpus", "cheapest price per GPU-hour (?gpu&provider)"),
 )
 
 
 def route_table() -> str:
-    """The route table as aligned plain-text lines."""
-    width = max(len(method) for method, _, _ in ROUTES)
-    path_width = max(len(path) for _, path, _ in ROUTES)
-    return "\n".join(
-        f"{method:<{width}}  {path:<{path_width}}  {what}" for method, path, what in ROUTES
-    )
+    """The route table as aligned plain-text lines, API paths relative to ``API_PREFIX``."""
+    rows = [(m, p.removeprefix(API_PREFIX) or "/", w) for m, p, w in ROUTES]
+    width = max(len(method) for method, _, _ in rows)
+    path_width = max(len(path) for _, path, _ in rows)
+    lines = [f"Routes ({API_PREFIX}/...; /health and /openapi.json at the root):"]
+    lines += [f"{m:<{width}}  {p:<{path_width}}  {w}" for m, p, w in rows]
+    return "\n".join(lines)

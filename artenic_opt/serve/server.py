@@ -14,9 +14,12 @@ Decisions:
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from artenic_opt.serve.options import OPTIONS_ENV, ServeOptions
 
@@ -30,21 +33,18 @@ def _configure_logging() -> None:
     logger.propagate = False
 
 
-def run(options: ServeOptions, api_key: str | None) -> None:
-    """Serve until SIGTERM/SIGINT; returns after a graceful shutdown."""
+def run(
+    options: ServeOptions, api_key: str | None, on_listening: Callable[[int], None] | None = None
+) -> None:
+    """Serve until SIGTERM/SIGINT; returns after a graceful shutdown.
+
+    The socket is bound before the server starts, so ``--port 0`` works and ``on_listening``
+    receives the real port.
+    """
     import uvicorn
 
     _configure_logging()
-    log = logging.getLogger("artenic_opt.serve")
-    log.info(
-        "serving the optimizer API on http://%s:%d (%d worker%s, authentication %s)",
-        options.host,
-        options.port,
-        options.workers,
-        "" if options.workers == 1 else "s",
-        "on" if api_key else "off (loopback only)",
-    )
-    common = {
+    common: dict[str, Any] = {
         "host": options.host,
         "port": options.port,
         "timeout_graceful_shutdown": int(options.graceful_timeout_s),
@@ -56,12 +56,30 @@ def run(options: ServeOptions, api_key: str | None) -> None:
     if options.workers == 1:
         from artenic_opt.serve.app import create_app
 
-        uvicorn.run(create_app(options, api_key), **common)  # type: ignore[arg-type]
-        return
-    os.environ[OPTIONS_ENV] = options.to_env()
-    uvicorn.run(
-        "artenic_opt.serve.app:app_from_env",
-        factory=True,
-        workers=options.workers,
-        **common,  # type: ignore[arg-type]
+        config = uvicorn.Config(create_app(options, api_key), **common)
+    else:
+        os.environ[OPTIONS_ENV] = options.to_env()
+        config = uvicorn.Config(
+            "artenic_opt.serve.app:app_from_env", factory=True, workers=options.workers, **common
+        )
+    sock = config.bind_socket()
+    port = int(sock.getsockname()[1])
+    logging.getLogger("artenic_opt.serve").info(
+        "serving the optimizer API on http://%s:%d (%d worker%s, authentication %s)",
+        options.host,
+        port,
+        options.workers,
+        "" if options.workers == 1 else "s",
+        "on" if api_key else "off (loopback only)",
     )
+    if on_listening is not None:
+        on_listening(port)
+    server = uvicorn.Server(config)
+    if options.workers == 1:
+        server.run(sockets=[sock])
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    # uvicorn 0.29-0.3x takes the worker target, newer versions build it themselves.
+    extra = {"target": server.run} if "target" in inspect.signature(Multiprocess).parameters else {}
+    Multiprocess(config, sockets=[sock], **extra).run()
