@@ -29,8 +29,8 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", f"{API_PREFIX}/cost/summary", "spending (?period&by)"),
     ("GET", f"{API_PREFIX}/cost/savings", "savings opportunities (?period)"),
     ("GET", f"{API_PREFIX}/cost/spot", "spot advice (?period)"),
-    ("GET", f"{API_PREFIX}/catalog", "offerings (?gpu&provider&region&spot&limit...)"),
-    ("GET", f"{API_PREFIX}/catalog/gpus", "cheapest price per GPU-hour (?gpu&provider)"),
+    ("GET", f"{API_PREFIX}/catalog", "offerings (?gpu&provider&region...)"),
+    ("GET", f"{API_PREFIX}/catalog/gpus", "cheapest per GPU-hour (?gpu&provider)"),
 )
 
 

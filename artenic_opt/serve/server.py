@@ -14,9 +14,11 @@ Decisions:
 
 from __future__ import annotations
 
+import copy
 import inspect
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +33,21 @@ def _configure_logging() -> None:
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
+
+
+def _log_config(base: dict[str, Any]) -> dict[str, Any]:
+    """uvicorn's logging with the access log on stderr too (its default is stdout, which
+    ``serve --json`` keeps for its one document), without colours."""
+    config = copy.deepcopy(base)
+    for handler in config.get("handlers", {}).values():
+        handler["stream"] = "ext://sys.stderr"
+    for formatter in config.get("formatters", {}).values():
+        formatter["use_colors"] = False
+    return config
+
+
+def _ignore_signal(signum: int, frame: object) -> None:
+    """Handler in place while uvicorn is not serving: the stop was already handled."""
 
 
 def run(
@@ -49,6 +66,7 @@ def run(
         "port": options.port,
         "timeout_graceful_shutdown": int(options.graceful_timeout_s),
         "access_log": options.access_log,
+        "log_config": _log_config(uvicorn.config.LOGGING_CONFIG),
         "log_level": "info",
         "server_header": False,
         "proxy_headers": False,
@@ -75,6 +93,10 @@ def run(
     if on_listening is not None:
         on_listening(port)
     server = uvicorn.Server(config)
+    # uvicorn re-raises the signal that stopped it once it has shut down, so that the default
+    # action kills the process; after a graceful shutdown ``serve`` exits 0 instead.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _ignore_signal)
     if options.workers == 1:
         server.run(sockets=[sock])
         return
