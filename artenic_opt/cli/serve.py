@@ -52,6 +52,9 @@ def serve(
             file_okay=False,
         ),
     ] = None,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Log each request on stderr.")
+    ] = True,
     state: StateOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -67,6 +70,7 @@ def serve(
         max_body_bytes=max_body_bytes,
         cors_origins=tuple(cors_origin or ()),
         data_root=str(data_root.resolve()) if data_root else None,
+        access_log=access_log,
     )
     key = check_options(options)
     try:

@@ -55,7 +55,12 @@ class ServerContext:
 
     def warm(self) -> None:
         """Open the state and load the catalog before the first request."""
-        self.workspace.store()
+        store = self.workspace.store()
+        # WAL with synchronous=NORMAL: commits skip the fsync (the WAL is synced at each
+        # checkpoint); a power cut may lose the last commits but never corrupts the file
+        # (https://www.sqlite.org/pragma.html#pragma_synchronous). Per connection: the CLI
+        # keeps SQLite's default FULL.
+        store.scalar("PRAGMA synchronous = NORMAL")
         self.workspace.catalog()
 
     def advisor(self, mode: OptimizerMode | None) -> TrainingAdvisor:

@@ -14,15 +14,13 @@ import logging
 import secrets
 import threading
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from artenic_opt.errors import ArtenicOptError
 from artenic_opt.services.training import RetrainResult
-
-if TYPE_CHECKING:
-    from artenic_opt.workspace import Workspace
+from artenic_opt.workspace import Workspace
 
 log = logging.getLogger("artenic_opt.serve")
 
@@ -85,8 +83,10 @@ class RetrainWorker:
         from artenic_opt.services.training import retrain
 
         update: dict[str, object]
+        # Its own connection: the request threads share the server's, and a retrain reading
+        # every sample must not hold that one (in WAL, readers never wait for this writer).
+        ws = Workspace(self._workspace.options)
         try:
-            ws = self._workspace
             result = retrain(ws.store(), ws.settings, force=job.force)
             update = {"state": "succeeded", "result": result}
         except ArtenicOptError as exc:
@@ -94,6 +94,8 @@ class RetrainWorker:
         except Exception as exc:  # the worker thread must always settle its job
             log.exception("retrain %s failed", job.job_id)
             update = {"state": "failed", "error": f"internal error ({type(exc).__name__})"}
+        finally:
+            ws.close()
         update["finished_at"] = datetime.now(UTC)
         with self._lock:
             self._job = job.model_copy(update=update)

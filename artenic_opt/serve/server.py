@@ -81,6 +81,9 @@ def run(
             "artenic_opt.serve.app:app_from_env", factory=True, workers=options.workers, **common
         )
     sock = config.bind_socket()
+    # Listening now, so a client told the port may connect at once (it waits in the backlog
+    # until the app has started).
+    sock.listen(config.backlog)
     port = int(sock.getsockname()[1])
     logging.getLogger("artenic_opt.serve").info(
         "serving the optimizer API on http://%s:%d (%d worker%s, authentication %s)",
