@@ -83,9 +83,11 @@ class RetrainWorker:
         from artenic_opt.services.training import retrain
 
         update: dict[str, object]
-        # Its own connection: the request threads share the server's, and a retrain reading
-        # every sample must not hold that one (in WAL, readers never wait for this writer).
-        ws = Workspace(self._workspace.options)
+        # The server's connection, shared with the request threads: the retrain holds it only
+        # while it reads the samples and records the version, never while LightGBM trains.
+        # (A second connection would be opened through ``open_state``, whose header check
+        # opens and closes the file, which drops this process's POSIX locks on it.)
+        ws = self._workspace
         try:
             result = retrain(ws.store(), ws.settings, force=job.force)
             update = {"state": "succeeded", "result": result}
@@ -94,8 +96,6 @@ class RetrainWorker:
         except Exception as exc:  # the worker thread must always settle its job
             log.exception("retrain %s failed", job.job_id)
             update = {"state": "failed", "error": f"internal error ({type(exc).__name__})"}
-        finally:
-            ws.close()
         update["finished_at"] = datetime.now(UTC)
         with self._lock:
             self._job = job.model_copy(update=update)
