@@ -557,3 +557,35 @@ def test_state_is_checkpointed_after_sigterm(tmp_path: Path) -> None:
 
 if os.environ.get("ARTENIC_OPT_DEBUG_SERVE"):  # pragma: no cover - local debugging aid
     print(server_env(Path("/tmp")))
+
+
+def test_readme_route_table_is_fresh() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for methods, path, what in ROUTES:
+        assert f"| {methods.replace('|', ' / ')} | `{path}` | {what.replace('|', '/')} |" in readme
+
+
+def test_two_workers_share_the_state_and_retrain_once(demo_state: Path, tmp_path: Path) -> None:
+    state = copy_state(demo_state, tmp_path / "state")
+    server = start_server(state, tmp_path / "home", "--workers", "2")
+    try:
+        with server.client() as c:
+            version = c.get(f"{API}/metrics").json()["model_version"]
+            rec = c.post(f"{API}/recommend", json=WORKLOAD).json()["recommendation_id"]
+
+        def retrain_wait(_: int) -> dict[str, Any]:
+            with server.client() as own:  # its own connection: possibly the other worker
+                response = own.post(f"{API}/retrain", params={"force": "true", "wait": "true"})
+                assert response.status_code == 200, response.text
+                return dict(response.json())
+
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(retrain_wait, range(2)))
+        with server.client() as c:
+            assert c.get(f"{API}/metrics").json()["model_version"] == version + 1
+            assert c.get(f"{API}/history/{rec}").status_code == 200  # any worker sees it
+        assert sum(r["trained"] for r in results) >= 1
+    finally:
+        assert server.stop() == 0
