@@ -190,7 +190,11 @@ def test_sigterm_during_load_finishes_in_flight_requests(demo_state: Path, tmp_p
 
     in_flight = threading.Thread(target=retrain_in_flight)
     in_flight.start()
-    time.sleep(0.1)
+    with server.client() as watcher:  # SIGTERM only once the retrain request is being served
+        deadline = time.monotonic() + 30
+        while not watcher.get(f"{API}/status").json()["retrain_running"]:
+            assert time.monotonic() < deadline, "the retrain never started"
+            time.sleep(0.01)
     sigterm_at = time.monotonic()
     code = server.stop()
     in_flight.join(60)
@@ -200,7 +204,7 @@ def test_sigterm_during_load_finishes_in_flight_requests(demo_state: Path, tmp_p
     # The retrain that was running when SIGTERM came answered in full.
     response = slow["response"]
     assert response.status_code == 200 and response.json()["trained"] is True
-    assert slow["started"] < sigterm_at
+    assert slow["started"] < sigterm_at < slow["ended"]
     # Only created outcomes, no 5xx; transport errors are connections refused after shutdown.
     assert set(load.statuses) == {201}, load.statuses
     stored = query(state, "SELECT count(*) FROM outcomes")[0][0]
