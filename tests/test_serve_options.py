@@ -98,3 +98,26 @@ def test_route_table_names_every_route() -> None:
     for methods, path, _ in ROUTES:
         assert (path.removeprefix(API_PREFIX) or "/") in table, path
         assert methods in table
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        ("NotFoundError", 404),
+        ("InvalidInputError", 400),
+        ("StateError", 400),
+        ("CurrencyError", 400),
+        ("InfeasibleError", 409),
+        ("PlatformError", 503),
+        ("PlatformUnreachableError", 503),
+        ("PlatformAuthError", 503),
+        ("ArtenicOptError", 500),
+    ],
+)
+def test_library_errors_map_to_the_documented_statuses(error: str, status: int) -> None:
+    """The same classes as the exit codes: 2 -> 400/404, 4 -> 409, 3 -> 503, else 500."""
+    pytest.importorskip("fastapi")
+    from artenic_opt import errors
+    from artenic_opt.serve.app import status_of
+
+    assert status_of(getattr(errors, error)("message")) == status

@@ -516,14 +516,28 @@ def test_missing_extra_says_how_to_install(tmp_path: Path) -> None:
     )
 
 
-def test_cors_is_off_by_default_and_on_for_an_origin(served: Server, tmp_path: Path) -> None:
+def test_cors_and_data_root(served: Server, tmp_path: Path) -> None:
     with served.client() as c:
         plain = c.get(f"{API}/status", headers={"Origin": "https://dash.example"})
         assert "access-control-allow-origin" not in plain.headers
+    data = tmp_path / "data" / "clicks"
+    data.mkdir(parents=True)
+    (data / "part-0.csv").write_text("user,item\n" + "".join(f"{i},{i % 7}\n" for i in range(500)))
     server = start_server(
-        tmp_path / "s.db", tmp_path / "home", "--cors-origin", "https://dash.example"
+        tmp_path / "s.db",
+        tmp_path / "home",
+        "--cors-origin",
+        "https://dash.example",
+        "--data-root",
+        str(tmp_path / "data"),
     )
     try:
+        with server.client() as c:  # --data-root: paths inside it are analysed, others refused
+            inside = c.post(f"{API}/storage/analyze", json={"target": "clicks"})
+            assert inside.status_code == 200, inside.text
+            assert StorageAnalysis.model_validate(inside.json()).advice.size_bytes > 0
+            escape = c.post(f"{API}/storage/analyze", json={"target": "../../etc"})
+            assert escape.status_code == 400 and "outside --data-root" in escape.json()["detail"]
         with server.client(key=None) as c:
             preflight = c.options(
                 f"{API}/status",
