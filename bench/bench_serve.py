@@ -145,7 +145,8 @@ def main() -> None:
             print(
                 f"serve on {url}, {os.cpu_count()} CPUs, load average "
                 f"{os.getloadavg()[0]:.1f}, access log {'off' if args.no_access_log else 'on'}"
-            )            latencies, rps = asyncio.run(closed_loop(url, args.clients, args.seconds))
+            )
+            latencies, rps = asyncio.run(closed_loop(url, args.clients, args.seconds))
             line(
                 f"POST /recommend, {args.clients} clients, closed loop",
                 latencies,
@@ -160,7 +161,7 @@ def main() -> None:
                 {"p50": 15, "p99": 50},
             )
             line("GET /status, 1 client", status_latencies(url, 500), {"p50": 3})
-            print(f"load average at the end {os.getloadavg()[0]:.1f} (other processes share the CPUs)")
+            print(f"load average at the end {os.getloadavg()[0]:.1f}")
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(60)
