@@ -1,9 +1,11 @@
 """``serve`` speed: ``POST /recommend`` at 50 concurrent clients, ``GET /status`` latency.
 
-Usage: ``python bench/bench_serve.py [--clients 50] [--seconds 10] [--no-access-log]``.
+Usage: ``python bench/bench_serve.py [--clients 50] [--seconds 10] [--workers 1]
+[--no-access-log]``.
 
-Starts the real ``artenic-opt serve`` (uvicorn, one worker) on 127.0.0.1 with a fresh state and
-the embedded catalog, then drives it with ``httpx.AsyncClient`` from this process:
+Starts the real ``artenic-opt serve`` (uvicorn, ``--workers`` processes, default one) on
+127.0.0.1 with a fresh state and the embedded catalog, then drives it with ``httpx.AsyncClient``
+from this process:
 
 1. closed loop: ``--clients`` tasks, each sending ``POST /recommend`` (the 7B LoRA example
    workload, top 10) back to back for ``--seconds``: requests per second, p50 and p99;
@@ -38,11 +40,12 @@ WORKLOAD = tomllib.loads((ROOT / "examples" / "llm-lora-7b.toml").read_text())
 WORKLOAD = WORKLOAD.get("workload", WORKLOAD)
 
 
-def start(folder: Path, access_log: bool) -> tuple[subprocess.Popen[bytes], str]:
+def start(folder: Path, access_log: bool, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARTENIC_")}
     env.update(HOME=str(folder), ARTENIC_OPT_CONFIG=str(folder / "none.toml"))
     args = [sys.executable, "-m", "artenic_opt", "--state", str(folder / "state.db"), "serve"]
-    args += ["--port", "0", "--json"] + ([] if access_log else ["--no-access-log"])
+    args += ["--port", "0", "--json", "--workers", str(workers)]
+    args += [] if access_log else ["--no-access-log"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     assert proc.stdout is not None
     text = b""
@@ -138,12 +141,13 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--no-access-log", action="store_true")
+    parser.add_argument("--workers", type=int, default=1, help="serve --workers")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = start(Path(tmp), access_log=not args.no_access_log)
+        proc, url = start(Path(tmp), access_log=not args.no_access_log, workers=args.workers)
         try:
             print(
-                f"serve on {url}, {os.cpu_count()} CPUs, load average "
+                f"serve on {url}, {args.workers} worker(s), {os.cpu_count()} CPUs, load average "
                 f"{os.getloadavg()[0]:.1f}, access log {'off' if args.no_access_log else 'on'}"
             )
             latencies, rps = asyncio.run(closed_loop(url, args.clients, args.seconds))
