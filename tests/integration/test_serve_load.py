@@ -145,6 +145,10 @@ def test_feedback_from_8_clients_while_retraining(demo_state: Path, tmp_path: Pa
             status = client.get(f"{API}/status").json()
     finally:
         assert server.stop() == 0
+    print(  # shown with -s: the figures of this run
+        f"load: {len(load.outcome_ids)} outcomes from {CLIENTS} clients in {LOAD_SECONDS:g} s, "
+        f"{rounds} retrain rounds, retrain seen running {seen_running} times"
+    )
     assert rounds >= 2, rounds
     assert seen_running >= 1, (rounds, seen_running)
     # No 5xx, nothing but "created", and every record stored exactly once.
