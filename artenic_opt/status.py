@@ -92,6 +92,7 @@ def build_status(workspace: Workspace, *, probe_platform: bool = True) -> Optimi
         datasets=datasets,
         budgets=budgets,
         warnings=tuple(warnings),
+        retrain_running=_retrain_running(workspace),
     )
 
 
@@ -113,3 +114,9 @@ def _probe(workspace: Workspace) -> bool:
     finally:
         client.close()
     return True
+
+
+def _retrain_running(workspace: Workspace) -> bool:
+    from artenic_opt.state.locks import retrain_running
+
+    return retrain_running(workspace.state_path)

@@ -10,7 +10,6 @@ import typer
 from artenic_opt.cli.output import JsonOpt, emit, info
 from artenic_opt.cli.runtime import StateOpt, get_workspace
 from artenic_opt.cli.tables import Col, WideOpt, draw
-from artenic_opt.errors import InfeasibleError
 from artenic_opt.presentation import format as fmt
 
 if TYPE_CHECKING:
@@ -90,32 +89,17 @@ def list_offerings(
     wide: WideOpt = False,
 ) -> None:
     """List offerings, cheapest on-demand price first."""
-    from artenic_opt.catalog import filter_offerings, normalize_gpu_type
+    from artenic_opt.services.queries import catalog_offerings
 
-    runtime = get_workspace(ctx, state)
-    catalog = runtime.catalog()
-    gpu_type = normalize_gpu_type(gpu) if gpu else None
-    rows = filter_offerings(
-        catalog,
-        gpu=gpu_type,
+    rows = catalog_offerings(
+        get_workspace(ctx, state),
+        gpu=gpu,
         provider=provider,
         region=region,
         min_gpu_memory_gb=min_gpu_memory,
         spot_only=spot,
-        rates=runtime.rates(),
+        limit=limit,
     )
-    if not rows:
-        filters = {
-            "--gpu": gpu_type,
-            "--provider": provider,
-            "--region": region,
-            "--min-gpu-memory": min_gpu_memory,
-            "--spot": True if spot else None,
-        }
-        given = ", ".join(f"{k} {v}" for k, v in filters.items() if v is not None)
-        raise InfeasibleError(f"no offering matches {given}")
-    if limit is not None:
-        rows = rows[:limit]
 
     def render(out: Console) -> None:
         draw(out, f"{len(rows)} offerings", _OFFERING_COLUMNS, rows)
@@ -133,16 +117,9 @@ def list_gpus(
     wide: WideOpt = False,
 ) -> None:
     """Cheapest price per GPU-hour by GPU type, count and provider (like `sky show-gpus`)."""
-    from artenic_opt.catalog import gpu_price_summary, normalize_gpu_type
+    from artenic_opt.services.queries import gpu_prices
 
-    runtime = get_workspace(ctx, state)
-    catalog = runtime.catalog()
-    rows = gpu_price_summary(
-        catalog,
-        gpu=normalize_gpu_type(gpu) if gpu else None,
-        provider=provider,
-        rates=runtime.rates(),
-    )
+    rows = gpu_prices(get_workspace(ctx, state), gpu=gpu, provider=provider)
 
     def render(out: Console) -> None:
         draw(out, "Cheapest price per GPU-hour", _GPU_COLUMNS, rows)

@@ -88,6 +88,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "cost": ("cost",),
     "demo": ("demo",),
     "dashboard": ("dashboard",),
+    "serve": ("serve",),
 }
 _MODULE_OF = {name: module for module, names in COMMAND_MODULES.items() for name in names}
 

@@ -69,6 +69,7 @@ def status(
                 if model
                 else "none (heuristic ranking)",
             ),
+            *([("retrain", "running")] if result.retrain_running else []),
             (
                 "platform",
                 f"{result.platform_url} ("

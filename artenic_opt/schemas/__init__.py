@@ -396,6 +396,8 @@ class OptimizerStatus(_Frozen):
     datasets: int = 0
     budgets: int = 0
     warnings: tuple[str, ...] = ()
+    # --- serve (issue 15): a retrain holds the state's retrain lock (any process) ---
+    retrain_running: bool = False
 
 
 # --------------------------------------------------------------------------------------------

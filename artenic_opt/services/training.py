@@ -318,7 +318,26 @@ def import_outcomes(store: StateStore, settings: Settings, path: Path) -> Outcom
 
 
 def retrain(store: StateStore, settings: Settings, *, force: bool = False) -> RetrainResult:
-    """Train a new model version from every stored sample; the old model stays on failure."""
+    """Train a new model version from every stored sample; the old model stays on failure.
+
+    One retrain per state file at a time, across threads and processes (``state.locks``): a
+    retrain that finds another one running returns at once, untrained, so two retrains started
+    together give one model version.
+    """
+    from artenic_opt.state.locks import retrain_lock
+
+    with retrain_lock(Path(store.path)) as acquired:
+        if acquired:
+            return _retrain_now(store, settings, force=force)
+    return RetrainResult(
+        trained=False,
+        reason="another retrain of this state is running; its model becomes the new version",
+        model=active_model(store),
+        samples=count_training_samples(store),
+    )
+
+
+def _retrain_now(store: StateStore, settings: Settings, *, force: bool) -> RetrainResult:
     samples = list_training_samples(store, feature_schema_version=FEATURE_SCHEMA_VERSION)
     min_samples = settings.optimizer.ltr.min_samples
     current = active_model(store)
@@ -367,6 +386,16 @@ def retrain(store: StateStore, settings: Settings, *, force: bool = False) -> Re
         model=active_model(store),
         samples=len(samples),
     )
+
+
+def retrain_due(store: StateStore, settings: Settings) -> bool:
+    """Whether ``maybe_retrain`` would train now (a cheap count; ``retrain`` checks again)."""
+    ltr = settings.optimizer.ltr
+    samples = count_training_samples(store)
+    current = active_model(store)
+    if samples < ltr.min_samples:
+        return False
+    return current is None or samples - current.sample_count >= ltr.retrain_after
 
 
 def maybe_retrain(store: StateStore, settings: Settings) -> ModelInfo | None:

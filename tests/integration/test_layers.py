@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-HEAVY = ("lightgbm", "sklearn", "textual", "pyarrow")
+HEAVY = ("lightgbm", "sklearn", "textual", "pyarrow", "fastapi", "uvicorn", "starlette")
 UI = ("typer", "rich", "textual", "httpx", "click")
 
 
@@ -62,3 +63,22 @@ def test_package_root_is_light() -> None:
     loaded = modules_after("import artenic_opt")
     for name in (*UI, *HEAVY, "numpy"):
         assert name not in loaded
+
+
+def test_recommend_and_serve_help_import_no_server_library(tmp_path: Path) -> None:
+    """``recommend`` and ``serve --help`` run without FastAPI/uvicorn (the ``[serve]`` extra)."""
+    state = tmp_path / "s.db"
+    for args in (
+        ["--state", str(state), "recommend", "--params", "7B", "--dataset-gb", "10", "--json"],
+        ["serve", "--help"],
+    ):
+        code = (
+            "import sys\nfrom artenic_opt.cli.main import build_app, modules_for\n"
+            f"args = {args!r}\n"
+            "app = build_app(modules_for(args))\n"
+            "try:\n    app(args, prog_name='artenic-opt')\nexcept SystemExit as exc:\n"
+            "    assert exc.code == 0, exc.code\n"
+        )
+        loaded = modules_after(code)
+        for name in ("fastapi", "uvicorn", "starlette"):
+            assert name not in loaded, f"{args[-2:]} imported {name}"

@@ -1,0 +1,67 @@
+"""Read-only documents that several front ends serve: catalog listings and GPU prices.
+
+``catalog list`` / ``catalog gpus`` and the ``serve`` routes ``/catalog`` and ``/catalog/gpus``
+call these, so the CLI's ``--json`` and the HTTP response are the same document.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from artenic_opt.errors import InfeasibleError
+
+if TYPE_CHECKING:
+    from artenic_opt.catalog import GpuPriceRow
+    from artenic_opt.schemas import Offering
+    from artenic_opt.workspace import Workspace
+
+
+def catalog_offerings(
+    workspace: Workspace,
+    *,
+    gpu: str | None = None,
+    provider: str | None = None,
+    region: str | None = None,
+    min_gpu_memory_gb: float | None = None,
+    spot_only: bool = False,
+    limit: int | None = None,
+) -> list[Offering]:
+    """Offerings matching every filter, cheapest first; ``InfeasibleError`` names the filters
+    when nothing matches."""
+    from artenic_opt.catalog import filter_offerings, normalize_gpu_type
+
+    gpu_type = normalize_gpu_type(gpu) if gpu else None
+    rows = filter_offerings(
+        workspace.catalog(),
+        gpu=gpu_type,
+        provider=provider,
+        region=region,
+        min_gpu_memory_gb=min_gpu_memory_gb,
+        spot_only=spot_only,
+        rates=workspace.rates(),
+    )
+    if not rows:
+        filters = {
+            "--gpu": gpu_type,
+            "--provider": provider,
+            "--region": region,
+            "--min-gpu-memory": min_gpu_memory_gb,
+            "--spot": True if spot_only else None,
+        }
+        given = ", ".join(f"{k} {v}" for k, v in filters.items() if v is not None)
+        raise InfeasibleError(f"no offering matches {given}")
+    return rows if limit is None else rows[:limit]
+
+
+def gpu_prices(
+    workspace: Workspace, *, gpu: str | None = None, provider: str | None = None
+) -> list[GpuPriceRow]:
+    """Cheapest price per GPU-hour by GPU type, count and provider."""
+    from artenic_opt.catalog import gpu_price_summary, normalize_gpu_type
+
+    return gpu_price_summary(
+        workspace.catalog(),
+        gpu=normalize_gpu_type(gpu) if gpu else None,
+        provider=provider,
+        rates=workspace.rates(),
+    )
