@@ -156,7 +156,7 @@ def test_70b_full_fine_tune_on_one_gpu_is_infeasible_with_numbers() -> None:
         rank_offerings(full_70b(), CATALOG.arrays)
     message = str(caught.value)
     assert "no offering has enough GPU memory" in message
-    assert "per GPU" in message and "largest GPU" in message and "192" in message
+    assert "per GPU" in message and "largest GPU" in message and "268.60" in message
 
 
 def test_budget_below_cheapest_job_names_the_budget() -> None:
@@ -226,8 +226,8 @@ def test_gpu_workload_on_cpu_only_catalog() -> None:
 
 
 def test_unknown_gpu_throughput_is_excluded() -> None:
-    unknown = arrays(offering(gpu_type="B300", instance_type="b300"))
-    with pytest.raises(InfeasibleError, match=r"no throughput figure.*\(B300\)"):
+    unknown = arrays(offering(gpu_type="T4G", instance_type="g5g"))
+    with pytest.raises(InfeasibleError, match=r"no throughput figure.*\(T4G\)"):
         rank_offerings(lora_7b(), unknown)
 
 

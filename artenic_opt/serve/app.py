@@ -172,7 +172,7 @@ def create_app(options: ServeOptions, api_key: str | None) -> FastAPI:
     ctx = ServerContext.create(options, api_key)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         ctx.warm()
         yield
         ctx.shutdown(options.graceful_timeout_s)
@@ -197,7 +197,7 @@ def create_app(options: ServeOptions, api_key: str | None) -> FastAPI:
         return JSONResponse({"detail": exc.message}, status_code=status)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _validation_detail(exc.errors())}, status_code=422)
 
     @app.exception_handler(Exception)
