@@ -47,6 +47,13 @@ from artenic_opt._internal.money import ExchangeRates, normalize_currency
 from artenic_opt.catalog.loader import Catalog, CatalogArrays
 from artenic_opt.errors import InvalidInputError, ModelFileError
 from artenic_opt.estimate import assumptions as asm
+from artenic_opt.estimate.candidates import (
+    CandidateArrays,
+    CandidateEstimates,
+    as_exchange_rates,
+    build_candidates,
+    validate_reliability,
+)
 from artenic_opt.estimate.cost import validate_preemption_rates
 from artenic_opt.estimate.runtime import PeakSource
 from artenic_opt.schemas import (
@@ -55,13 +62,6 @@ from artenic_opt.schemas import (
     TrainingAdvice,
     WorkloadProfile,
     parse_model,
-)
-from artenic_opt.training_advisor.candidates import (
-    CandidateArrays,
-    CandidateEstimates,
-    as_exchange_rates,
-    build_candidates,
-    validate_reliability,
 )
 from artenic_opt.training_advisor.feature_extractor import (
     FEATURE_NAMES,

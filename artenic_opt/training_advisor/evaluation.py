@@ -94,6 +94,12 @@ from artenic_opt._internal.money import DEFAULT_RATES, ExchangeRates
 from artenic_opt.catalog.gpu_names import normalize_gpu_type_or_none
 from artenic_opt.catalog.loader import Catalog, CatalogArrays
 from artenic_opt.errors import InfeasibleError, InvalidInputError
+from artenic_opt.estimate.candidates import (
+    CandidateArrays,
+    CandidateEstimates,
+    build_candidates,
+    estimate_candidates,
+)
 from artenic_opt.schemas import GpuSpec, Offering, RankingMetrics, TrainingSample, WorkloadProfile
 from artenic_opt.simulate import (
     INELIGIBLE_REGRET,
@@ -104,12 +110,6 @@ from artenic_opt.simulate import (
     true_cost_table,
 )
 from artenic_opt.training_advisor.advisor import HYBRID_LTR_WEIGHT, TrainingAdvisor
-from artenic_opt.training_advisor.candidates import (
-    CandidateArrays,
-    CandidateEstimates,
-    build_candidates,
-    estimate_candidates,
-)
 from artenic_opt.training_advisor.feature_extractor import (
     FEATURE_NAMES,
     FEATURE_SCHEMA_VERSION,

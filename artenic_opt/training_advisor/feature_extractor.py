@@ -40,15 +40,15 @@ import numpy as np
 import numpy.typing as npt
 
 from artenic_opt.errors import InvalidInputError
-from artenic_opt.estimate.workload import WorkloadKind, describe_workload
-from artenic_opt.schemas import WorkloadProfile
-from artenic_opt.training_advisor.candidates import (
+from artenic_opt.estimate.candidates import (
     DESCRIPTOR_NAMES,
     UNKNOWN as _UNKNOWN,
     CandidateArrays,
     CandidateEstimates,
     estimate_candidates,
 )
+from artenic_opt.estimate.workload import WorkloadKind, describe_workload
+from artenic_opt.schemas import WorkloadProfile
 from artenic_opt.types import FineTuning, ModelFramework
 
 FloatArray = npt.NDArray[np.float64]
