@@ -83,8 +83,13 @@ def build_workload(file: str | None, overrides: dict[str, Any]) -> "WorkloadProf
         if isinstance(value, list | tuple) and not value:
             continue
         data[key] = value
-    if "model_params_m" not in data or "dataset_size_gb" not in data:
-        missing = [k for k in ("model_params_m", "dataset_size_gb") if k not in data]
+    # ``model_params_m`` may be left out where there is no model (the schema says when).
+    optional_params = data.get("gpu_required") is False or str(
+        data.get("framework", "")
+    ).lower() in {"lightgbm", "xgboost", "catboost", "sklearn"}
+    required = ("dataset_size_gb",) if optional_params else ("model_params_m", "dataset_size_gb")
+    if any(k not in data for k in required):
+        missing = [k for k in required if k not in data]
         flags = {"model_params_m": "--params", "dataset_size_gb": "--dataset-gb"}
         raise InvalidInputError(
             f"{context}: {', '.join(missing)} required "

@@ -156,7 +156,7 @@ def _workload_vector(workload: WorkloadProfile) -> FloatArray:
         work = facts.training_flops / 1e15
     vector = np.array(
         [
-            np.log10(max(workload.model_params_m, _TINY)),
+            np.log10(max(workload.model_params_m or 0.0, _TINY)),
             np.log10(max(facts.trainable_params / 1e6, _TINY)),
             np.log10(max(workload.dataset_size_gb, _TINY)),
             np.log10(max(workload.num_epochs, _TINY)),
