@@ -430,7 +430,7 @@ def runs_from_history(store: StateStore) -> list[ReplayRun]:
 def backtest_runs(
     runs: list[ReplayRun], catalog: Catalog, settings: Settings, rates: ExchangeRates
 ) -> BacktestReport:
-    from artenic_opt.training_advisor.evaluation import backtest
+    from artenic_opt.training_advisor.evaluation import DEFAULT_KSHOT, backtest
     from artenic_opt.training_advisor.ltr_ranker import RETRAIN_LTR_PARAMS
 
     return backtest(
@@ -439,4 +439,5 @@ def backtest_runs(
         params=RETRAIN_LTR_PARAMS,
         currency=settings.optimizer.display_currency,
         rates=rates,
+        kshot=DEFAULT_KSHOT,
     )

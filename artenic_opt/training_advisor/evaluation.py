@@ -40,6 +40,7 @@ Pure logic: no files, no database; the caller reads the replay file (``read_repl
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -74,6 +75,14 @@ from artenic_opt.training_advisor.heuristic_ranker import (
     rank_candidates,
 )
 from artenic_opt.training_advisor.ltr_ranker import RETRAIN_LTR_PARAMS, LTRParams, LTRRanker
+from artenic_opt.training_advisor.measured import (
+    config_features,
+    fit_cost_prior,
+    neighbour_prior,
+    next_to_measure,
+    posterior,
+    run_log_costs,
+)
 from artenic_opt.types import JobStatus, OptimizerMode
 
 FloatArray = npt.NDArray[np.float64]
@@ -149,6 +158,63 @@ class ModeReport(_Frozen):
         )
 
 
+#: Runs of the held-out workload revealed in the k-shot mode (chosen by ``suggest``'s rule).
+DEFAULT_KSHOT: tuple[int, ...] = (0, 1, 3, 6)
+#: Baselines scored on the same runs: what price-sorting tools pick, a random pick (its
+#: expected regret) and the median run.
+BASELINES: tuple[str, ...] = ("cheapest_price", "random", "median_run")
+
+
+class Pick(_Frozen):
+    """What one method picked for one workload, what it cost, and its regret."""
+
+    method: str = Field(description="Mode, baseline, or k-shot ('k=3')")
+    config: str | None = Field(
+        description="offering_id#nodes#kind of the pick; None for expectation baselines"
+    )
+    cost: float | None = Field(description="Measured cost of the pick (None: an expectation)")
+    regret: float = Field(ge=0, description="cost / best - 1 (failed or late: at least 1)")
+    heuristic_rank: int | None = Field(
+        default=None, description="Where the heuristic ranked this pick among the runs (1 = top)"
+    )
+
+
+class WorkloadBacktest(_Frozen):
+    """One held-out workload: its best measured run and every method's pick."""
+
+    query_id: str
+    name: str
+    runs: int = Field(ge=1)
+    best_cost: float = Field(ge=0)
+    best_config: str
+    picks: tuple[Pick, ...]
+
+
+class MethodSummary(_Frozen):
+    """Regret of one baseline or k-shot method over the scored workloads."""
+
+    method: str
+    workloads: int = Field(ge=0)
+    mean_regret: float
+    median_regret: float
+    within_5pct_share: float = Field(ge=0, le=1)
+
+
+def _summarise_method(method: str, regrets: Sequence[float]) -> MethodSummary:
+    values = np.asarray(regrets, dtype=np.float64)
+    if values.size == 0:
+        return MethodSummary(
+            method=method, workloads=0, mean_regret=0.0, median_regret=0.0, within_5pct_share=0.0
+        )
+    return MethodSummary(
+        method=method,
+        workloads=int(values.size),
+        mean_regret=float(values.mean()),
+        median_regret=float(np.median(values)),
+        within_5pct_share=float(np.mean(values <= WITHIN_SHARE + RATIO_TOLERANCE)),
+    )
+
+
 class BacktestReport(ModeReport):
     """Leave-one-workload-out backtest of measured runs."""
 
@@ -160,6 +226,11 @@ class BacktestReport(ModeReport):
     )
     infeasible_runs: int = Field(ge=0, description="Runs the advisor's hard filters reject")
     currency: str
+    baselines: tuple[MethodSummary, ...] = ()
+    kshot: tuple[MethodSummary, ...] = Field(
+        default=(), description="Regret after k runs of the held-out workload (k=0: none)"
+    )
+    per_workload: tuple[WorkloadBacktest, ...] = ()
 
     def table(self) -> str:
         title = (
@@ -172,6 +243,12 @@ class BacktestReport(ModeReport):
             if self.infeasible_runs
             else []
         )
+        extra = [*self.baselines, *self.kshot]
+        if extra:
+            notes.append(f"{'baseline / k-shot':<18} {'mean regret':>12} {'median regret':>14}")
+            notes.extend(
+                f"{m.method:<18} {m.mean_regret:>12.4f} {m.median_regret:>14.4f}" for m in extra
+            )
         return format_table(title, self.modes, notes)
 
     def __str__(self) -> str:
@@ -253,6 +330,28 @@ class _Group:
     grades: IntArray
     costs: FloatArray  # measured, ``currency``
     reference: float | None  # cheapest successful in-deadline cost
+    name: str = ""
+    #: ``offering_id#nodes#kind`` of each run: the same configuration across workloads.
+    configs: tuple[str, ...] = ()
+    #: Hourly price of each run's whole cluster (price per node x nodes), ``currency``.
+    hourly: FloatArray = dataclasses.field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def good(self) -> npt.NDArray[np.bool_]:
+        good: npt.NDArray[np.bool_] = self.grades > 0
+        return good
+
+    def regrets(self) -> FloatArray:
+        """Top-1 regret of each run if it were the pick (see ``_run_regret``)."""
+        assert self.reference is not None
+        reference = self.reference
+        return np.array(
+            [
+                _run_regret(float(c), bool(g), reference)
+                for c, g in zip(self.costs, self.good, strict=True)
+            ],
+            dtype=np.float64,
+        )
 
 
 def _canonical_offering(
@@ -404,6 +503,20 @@ def _prepare_group(
         dtype=np.float64,
     )
     grades, reference = run_grades(members, costs)
+    hourly = np.array(
+        [
+            rates.convert(
+                (r.offering.spot_price_per_hour or r.offering.price_per_hour)
+                if r.spot
+                else r.offering.price_per_hour,
+                r.offering.currency,
+                currency,
+            )
+            * r.nodes
+            for r in members
+        ],
+        dtype=np.float64,
+    )
     return _Group(
         query_id=query_id,
         runs=tuple(positions),
@@ -413,6 +526,12 @@ def _prepare_group(
         grades=grades,
         costs=costs,
         reference=reference,
+        name=workload.name,
+        configs=tuple(
+            f"{offerings[i].offering_id}#{r.nodes}#{'spot' if r.spot else 'on_demand'}"
+            for i, r in zip(positions, members, strict=True)
+        ),
+        hourly=hourly,
     )
 
 
@@ -484,10 +603,12 @@ def backtest(
     currency: str = "USD",
     rates: ExchangeRates | None = None,
     seed: int = 0,
+    kshot: Sequence[int] = (),
 ) -> BacktestReport:
     """Leave-one-workload-out backtest of measured runs (see the module docstring).
 
-    ``catalog_specs`` is the GPU spec table (``Catalog.gpu_specs``). Raises
+    ``catalog_specs`` is the GPU spec table (``Catalog.gpu_specs``); ``kshot`` the run counts of
+    the k-shot mode (``DEFAULT_KSHOT`` is what ``evaluate`` uses; empty: no k-shot). Raises
     ``InvalidInputError`` when there are fewer than ``min_train_groups + 1`` workloads, or a run's
     GPU type is unknown.
     """
@@ -513,8 +634,16 @@ def backtest(
         for query, positions in by_query.items()
     ]
     group_samples = [_samples_of(group) for group in groups]
+    ks = sorted({int(k) for k in kshot})
+    if any(k < 0 for k in ks):
+        raise InvalidInputError(f"kshot: run counts must be at least 0, got {list(kshot)}")
+    log_costs = [run_log_costs(g.costs, g.good) for g in groups]
 
     scores: dict[OptimizerMode, list[Score]] = {mode: [] for mode in EVALUATED_MODES}
+    method_regrets: dict[str, list[float]] = {
+        name: [] for name in (*BASELINES, *(f"k={k}" for k in ks))
+    }
+    per_workload: list[WorkloadBacktest] = []
     skipped = 0
     for index, group in enumerate(groups):
         if group.reference is None:
@@ -524,8 +653,29 @@ def backtest(
         ranker = new_ranker(params, holdout_share=0.0)
         ranker.train(training, seed=seed)
         ltr = np.asarray(ranker.predict(group.features), dtype=np.float64)
+        picks: list[Pick] = []
         for mode, mode_scores in _mode_scores(group, ltr).items():
             scores[mode].append(_score_runs(group, mode_scores))
+            picks.append(_mode_pick(group, mode.value, mode_scores))
+        picks.extend(_baseline_picks(group))
+        if ks:
+            others = [(groups[o], log_costs[o]) for o in range(len(groups)) if o != index]
+            picks.extend(_kshot_picks(group, log_costs[index], others, ks, seed=seed))
+        picks = _with_ranks(picks, group)
+        for pick in picks:
+            if pick.method in method_regrets:
+                method_regrets[pick.method].append(pick.regret)
+        best = int(np.argmin(np.where(group.good, group.costs, np.inf)))
+        per_workload.append(
+            WorkloadBacktest(
+                query_id=group.query_id,
+                name=group.name,
+                runs=len(group.runs),
+                best_cost=float(group.costs[best]),
+                best_config=group.configs[best],
+                picks=tuple(picks),
+            )
+        )
 
     return BacktestReport(
         runs=len(runs),
@@ -535,18 +685,141 @@ def backtest(
         infeasible_runs=int(sum(int((~g.feasible).sum()) for g in groups)),
         currency=currency,
         modes=tuple(summarise(mode, scores[mode]) for mode in EVALUATED_MODES),
+        baselines=tuple(_summarise_method(b, method_regrets[b]) for b in BASELINES),
+        kshot=tuple(_summarise_method(f"k={k}", method_regrets[f"k={k}"]) for k in ks),
+        per_workload=tuple(per_workload),
     )
+
+
+def _heuristic_ranks(group: _Group) -> IntArray:
+    """1-based rank of each run in the heuristic's order (infeasible runs after feasible ones)."""
+    keys = np.where(group.feasible, np.nan_to_num(group.heuristic, nan=0.0) + 2.0, 0.0)
+    order = np.argsort(-keys, kind="stable")
+    ranks = np.empty(len(order), dtype=np.int64)
+    ranks[order] = np.arange(1, len(order) + 1)
+    return ranks
+
+
+def _with_ranks(picks: Sequence[Pick], group: _Group) -> list[Pick]:
+    ranks = _heuristic_ranks(group)
+    row_of = {config: row for row, config in enumerate(group.configs)}
+    return [
+        p
+        if p.config is None
+        else p.model_copy(update={"heuristic_rank": int(ranks[row_of[p.config]])})
+        for p in picks
+    ]
+
+
+def _mode_pick(group: _Group, method: str, mode_scores: FloatArray) -> Pick:
+    """A mode's top-1 run (ties: the first shown, regret averaged over the tie)."""
+    keys = min_max_normalize(mode_scores) + np.where(group.feasible, 2.0, 0.0)
+    top = _tied_top(keys)
+    first = int(top[0])
+    return Pick(
+        method=method,
+        config=group.configs[first],
+        cost=float(group.costs[first]),
+        regret=float(group.regrets()[top].mean()),
+    )
+
+
+def _baseline_picks(group: _Group) -> list[Pick]:
+    regrets = group.regrets()
+    cheapest = np.flatnonzero(group.hourly <= group.hourly.min() * (1.0 + RATIO_TOLERANCE))
+    first = int(cheapest[0])
+    return [
+        Pick(
+            method="cheapest_price",
+            config=group.configs[first],
+            cost=float(group.costs[first]),
+            regret=float(regrets[cheapest].mean()),
+        ),
+        Pick(method="random", config=None, cost=None, regret=float(regrets.mean())),
+        Pick(method="median_run", config=None, cost=None, regret=float(np.median(regrets))),
+    ]
+
+
+def _kshot_picks(
+    group: _Group,
+    log_costs: FloatArray,
+    others: Sequence[tuple[_Group, FloatArray]],
+    ks: Sequence[int],
+    *,
+    seed: int,
+) -> list[Pick]:
+    """Reveal runs of the held-out workload one at a time, chosen as ``suggest`` chooses them.
+
+    The prior is what the other workloads taught (``fit_cost_prior``) re-weighted towards the
+    workloads whose costs match the runs seen so far (``neighbour_prior``); the posterior adds
+    the runs themselves (``posterior``). After k runs the pick is the best run measured (k = 0:
+    the predicted optimum). A workload with fewer than k runs stops at all of them.
+    """
+    prior_model = fit_cost_prior([(g.features, y) for g, y in others], seed=seed)
+    base = prior_model.predict(group.features)
+    position = {config: row for row, config in enumerate(group.configs)}
+    table = np.full((len(others), len(group.configs)), np.nan)
+    for index, (other, costs) in enumerate(others):
+        for config, value in zip(other.configs, costs, strict=True):
+            row = position.get(config)
+            if row is not None:
+                table[index, row] = (
+                    value if np.isnan(table[index, row]) else min(table[index, row], value)
+                )
+    configs = config_features(group.features)
+    regrets = group.regrets()
+    measured: list[int] = []
+    picks: list[Pick] = []
+
+    def pick_now(k: int) -> Pick:
+        if measured:
+            row = measured[int(np.argmin([float(log_costs[r]) for r in measured]))]
+        else:
+            row = int(np.argmin(base))
+        return Pick(
+            method=f"k={k}",
+            config=group.configs[row],
+            cost=float(group.costs[row]),
+            regret=float(regrets[row]),
+        )
+
+    for step in range(max(ks) + 1):
+        if step in ks:
+            picks.append(pick_now(step))
+        if len(measured) >= len(group.configs):
+            # Every run revealed: larger k pick the same.
+            picks.extend(pick_now(k) for k in ks if k > step)
+            break
+        if step == max(ks):
+            break
+        values = [float(log_costs[r]) for r in measured]
+        prior = neighbour_prior(base, table, measured, values)
+        post = posterior(prior, configs, measured, values)
+        choice = next_to_measure(post)
+        # Stopped (choice.row None): keep revealing the predicted cheapest unmeasured run.
+        row = (
+            choice.row
+            if choice.row is not None
+            else int(np.argmin(np.where(post.measured, np.inf, post.mean)))
+        )
+        measured.append(row)
+    return picks
 
 
 __all__ = [
     "BACKTEST_GRADE_BOUNDS",
+    "BASELINES",
+    "DEFAULT_KSHOT",
     "DEFAULT_MIN_TRAIN_GROUPS",
     "EVALUATED_MODES",
     "EVALUATION_LTR_PARAMS",
     "BacktestReport",
+    "MethodSummary",
     "ModeMetrics",
     "ModeReport",
+    "Pick",
     "Score",
+    "WorkloadBacktest",
     "backtest",
     "check_positive",
     "format_table",
