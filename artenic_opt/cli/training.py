@@ -471,7 +471,10 @@ def evaluate_command(
 
     Leave-one-workload-out: for each workload, a ranking model is trained on the others, that
     workload's runs are ranked by heuristic, ltr and hybrid, and each ranking is scored against
-    the measured outcomes (top-1 regret, share within 5% of the best, NDCG@5, MRR).
+    the measured outcomes (top-1 regret, share within 5% of the best, NDCG@5, MRR). Baselines on
+    the same runs (cheapest hourly price, a random pick, the median run) and a k-shot mode (the
+    pick after 0, 1, 3, 6 runs of the workload chosen as `suggest` would) come with it, and
+    each workload's picks with their regret.
     """
     from artenic_opt.services.training import backtest_runs, runs_from_history
 
@@ -511,6 +514,47 @@ def evaluate_command(
                 ),
             )
         )
+        if report.baselines or report.kshot:
+            out.print(
+                make_table(
+                    "baselines on the same runs, and k-shot (k runs of the workload revealed)",
+                    [
+                        "method",
+                        ("workloads", "right"),
+                        ("mean regret", "right"),
+                        ("median regret", "right"),
+                        ("top-1 within 5%", "right"),
+                    ],
+                    (
+                        (
+                            m.method,
+                            m.workloads,
+                            f"{m.mean_regret:.1%}",
+                            f"{m.median_regret:.1%}",
+                            f"{m.within_5pct_share:.0%}",
+                        )
+                        for m in (*report.baselines, *report.kshot)
+                    ),
+                )
+            )
+        if report.per_workload:
+            methods = [p.method for p in report.per_workload[0].picks if p.config is not None]
+            out.print(
+                make_table(
+                    f"per workload: regret of each pick (best run's cost in {report.currency})",
+                    ["workload", ("runs", "right"), ("best cost", "right")]
+                    + [(name, "right") for name in methods],
+                    (
+                        (
+                            w.name,
+                            w.runs,
+                            f"{w.best_cost:,.2f}",
+                            *(f"{p.regret:.0%}" for p in w.picks if p.config is not None),
+                        )
+                        for w in report.per_workload
+                    ),
+                )
+            )
 
     emit(report, render)
 
