@@ -175,11 +175,13 @@ def test_next_to_measure_starts_at_the_optimum_then_stops_within_tolerance() -> 
     fresh = next_to_measure(Posterior(mean, np.full(3, 0.5), np.zeros(3, dtype=bool)))
     assert fresh.row == 1 and not fresh.stop
     measured = np.array([False, True, False])
-    done = next_to_measure(Posterior(mean, np.array([0.5, 0.05, 0.5]), measured))
+    # One run only: too few to stop, even though it looks optimal.
+    early = next_to_measure(Posterior(mean, np.array([0.5, 0.05, 0.5]), measured))
+    assert not early.stop and early.row is not None
+    three = np.array([False, True, False, True, True])
+    done = next_to_measure(Posterior(np.array([1.0, 0.5, 2.0, 0.6, 0.7]), np.full(5, 0.05), three))
     assert done.stop and done.row is None and "within 10%" in done.reason
-    worse = next_to_measure(
-        Posterior(np.array([0.2, 0.5, 2.0]), np.array([0.5, 0.05, 0.5]), measured)
-    )
+    worse = next_to_measure(Posterior(np.array([0.2, 0.5, 2.0, 0.6, 0.7]), np.full(5, 0.05), three))
     assert not worse.stop and worse.row == 0
     everything = next_to_measure(Posterior(mean, np.full(3, 0.05), np.ones(3, dtype=bool)))
     assert everything.stop and everything.row is None

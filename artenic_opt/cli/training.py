@@ -185,7 +185,7 @@ recommend = make_workload_command(
                 OptimizerMode | None,
                 typer.Option(
                     "--mode",
-                    help="heuristic, ltr, hybrid (0.7 LTR + 0.3 heuristic) or auto "
+                    help="heuristic, ltr, hybrid (0.5 LTR + 0.5 heuristic) or auto "
                     "(default: the mode setting, auto).",
                 ),
             ],
@@ -542,8 +542,12 @@ def evaluate_command(
             out.print(
                 make_table(
                     f"per workload: regret of each pick (best run's cost in {report.currency})",
-                    ["workload", ("runs", "right"), ("best cost", "right")]
-                    + [(name, "right") for name in methods],
+                    [
+                        "workload",
+                        ("runs", "right"),
+                        ("best cost", "right"),
+                        *((name, "right") for name in methods),
+                    ],
                     (
                         (
                             w.name,
@@ -559,8 +563,96 @@ def evaluate_command(
     emit(report, render)
 
 
+def _suggest(
+    ctx: typer.Context,
+    workload_values: dict[str, Any],
+    *,
+    tolerance: float,
+    state: Path | None,
+    json: bool,
+) -> None:
+    """What configuration to measure next for a workload, learning from its measured runs.
+
+    Expected improvement on whole-job cost over the best run measured so far, from the
+    estimates blended with the stored outcomes of this workload (and of workloads whose runs
+    match). Each suggestion is stored: record its outcome with `feedback record ID --rank 1`,
+    then ask again. Stops when the best measured run is within --tolerance of the predicted
+    optimum.
+    """
+    from artenic_opt.cli.workload_input import workload_from_params
+    from artenic_opt.services.suggest import suggest
+    from artenic_opt.services.training import make_advisor
+
+    runtime = get_workspace(ctx, state)
+    settings = runtime.settings
+    workload = workload_from_params(
+        workload_values, display_currency=settings.optimizer.display_currency
+    )
+    store = runtime.store()
+    advisor = make_advisor(
+        store, runtime.catalog(), settings, runtime.rates(), mode=OptimizerMode.HEURISTIC
+    )
+    result = suggest(store, advisor, workload, runtime.rates(), tolerance=tolerance)
+
+    def line(config: Any) -> str:
+        cost = f"{config.predicted_cost:,.2f} {result.currency}"
+        measured = (
+            f", measured {config.measured_cost:,.2f}" if config.measured_cost is not None else ""
+        )
+        return f"{config.candidate_id} (predicted {cost}{measured})"
+
+    def render(out: "Console") -> None:
+        out.print(
+            f"{result.workload} (query {result.query_id}): {result.measured_runs} measured runs, "
+            f"{result.candidates} configurations"
+        )
+        if result.best_measured is not None:
+            out.print(f"best measured: {line(result.best_measured)}")
+        out.print(f"predicted optimum: {line(result.predicted_optimum)}")
+        if result.next is None:
+            out.print(f"stop: {result.reason}")
+        else:
+            short = (result.recommendation_id or "")[:12]
+            out.print(
+                f"next: {line(result.next)}; {result.reason}\n"
+                f"recommendation {result.recommendation_id}: record the run with "
+                f"`feedback record {short} --rank 1 --status ... --cost ... --hours ...`"
+            )
+
+    emit(result, render)
+
+
+suggest_command = make_workload_command(
+    _suggest,
+    [
+        inspect.Parameter(
+            "tolerance",
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=Annotated[
+                float,
+                typer.Option(
+                    "--tolerance",
+                    min=0.001,
+                    max=9.0,
+                    help="Stop when the best measured run is within this share of the "
+                    "predicted optimum (0.1 = 10%).",
+                ),
+            ],
+            default=0.1,
+        ),
+        inspect.Parameter(
+            "state", inspect.Parameter.KEYWORD_ONLY, annotation=StateOpt, default=None
+        ),
+        inspect.Parameter(
+            "json", inspect.Parameter.KEYWORD_ONLY, annotation=JsonOpt, default=False
+        ),
+    ],
+)
+
+
 def register(app: typer.Typer) -> None:
     app.command("recommend")(recommend)
+    app.command("suggest")(suggest_command)
     app.command("history")(history)
     app.add_typer(feedback_app, name="feedback")
     app.command("retrain")(retrain_command)

@@ -430,6 +430,48 @@ class OptimizerStatus(_Frozen):
 
 
 # --------------------------------------------------------------------------------------------
+# Suggest: what configuration to measure next (issue 14)
+# --------------------------------------------------------------------------------------------
+
+
+class SuggestedConfig(_Frozen):
+    """One configuration of a workload with its predicted and estimated whole-job cost."""
+
+    candidate_id: str = Field(description="offering_id#nodes#kind")
+    offering: Offering
+    nodes: int = Field(ge=1)
+    spot: bool
+    predicted_cost: float = Field(ge=0, description="From measured runs blended with the estimate")
+    estimated_cost: float = Field(ge=0, description="The estimator's whole-job cost")
+    estimated_hours: float = Field(ge=0)
+    measured_cost: float | None = Field(default=None, description="Best measured run, if any")
+
+
+class Suggestion(_Frozen):
+    """``suggest``: the next configuration to measure, or why measuring more is not worth it."""
+
+    query_id: str
+    workload: str
+    recommendation_id: str | None = Field(
+        description="Stored recommendation of the suggested run (rank 1): record its outcome "
+        "with `feedback record ID --rank 1`; None when stopping"
+    )
+    currency: str
+    candidates: int = Field(ge=0, description="Configurations considered")
+    measured_runs: int = Field(ge=0, description="Outcomes of this workload already stored")
+    other_workloads: int = Field(ge=0, description="Other workloads whose runs shaped the prior")
+    tolerance: float = Field(gt=0, description="Stop when the best run is this close (0.1 = 10%)")
+    stop: bool
+    reason: str
+    next: SuggestedConfig | None = None
+    expected_improvement: float = Field(
+        ge=0, description="Expected relative drop of the best measured cost from the next run"
+    )
+    predicted_optimum: SuggestedConfig
+    best_measured: SuggestedConfig | None = None
+
+
+# --------------------------------------------------------------------------------------------
 # Parsing helpers
 # --------------------------------------------------------------------------------------------
 

@@ -17,8 +17,9 @@ Two sources of knowledge, blended (issue 14, DESIGN §2 query id):
 
 ``expected_improvement`` scores what measuring a configuration should gain over the best measured
 run (on log cost, for minimisation) and ``next_to_measure`` picks the configuration to try, with
-the stopping rule: stop once the best measured run is within ``tolerance`` of the predicted
-optimum (no configuration is predicted cheaper than that by more than ``tolerance``).
+the stopping rule: stop once at least ``MIN_RUNS_BEFORE_STOP`` configurations were measured, the
+best measured run is within ``tolerance`` of the predicted optimum (no configuration is predicted
+cheaper by more than ``tolerance``) and no run is expected to improve on it by ``tolerance``.
 
 Decisions:
 
@@ -55,6 +56,10 @@ PRIOR_LOG_STD = 0.5
 RUN_LOG_NOISE = 0.05
 #: Default stopping tolerance of ``next_to_measure``: best measured within 10% of the optimum.
 DEFAULT_TOLERANCE = 0.10
+#: Fewest measured configurations before the stopping rule may stop: one run only shifts the
+#: level of every prediction (so it always looks optimal), two are the least a Gaussian process
+#: fits, a third tests its shape.
+MIN_RUNS_BEFORE_STOP = 3
 
 _COL = {name: i for i, name in enumerate(FEATURE_NAMES)}
 #: Feature columns made relative to their workload's mean before the prior model sees them.
@@ -191,7 +196,7 @@ def posterior(
         scale = x.std(axis=0)
         scale[scale == 0] = 1.0
         z = (x - x.mean(axis=0)) / scale
-        kernel = ConstantKernel(PRIOR_LOG_STD**2, (1e-3, 10.0)) * Matern(
+        kernel = ConstantKernel(PRIOR_LOG_STD**2, "fixed") * Matern(
             length_scale=np.ones(z.shape[1]), length_scale_bounds=(0.1, 10.0), nu=2.5
         ) + WhiteKernel(RUN_LOG_NOISE**2, (1e-5, 0.5))
         gp = GaussianProcessRegressor(kernel=kernel, normalize_y=False, random_state=0)
@@ -258,7 +263,15 @@ def next_to_measure(post: Posterior, *, tolerance: float = DEFAULT_TOLERANCE) ->
         return NextRun(
             None, 0.0, optimum_row, optimum, best_row, best, True, "every configuration measured"
         )
-    if best is not None and best <= optimum + math.log1p(tolerance):
+    ei = expected_improvement(post)
+    enough = int(np.unique(np.flatnonzero(post.measured)).size) >= MIN_RUNS_BEFORE_STOP
+    unmeasured_optimum = float(post.mean[unmeasured].min())
+    if (
+        best is not None
+        and enough
+        and best <= min(optimum, unmeasured_optimum) + math.log1p(tolerance)
+        and float(ei.max()) < math.log1p(tolerance)
+    ):
         return NextRun(
             None,
             0.0,
@@ -274,7 +287,6 @@ def next_to_measure(post: Posterior, *, tolerance: float = DEFAULT_TOLERANCE) ->
         return NextRun(
             optimum_row, 0.0, optimum_row, optimum, None, None, False, "no run measured yet"
         )
-    ei = expected_improvement(post)
     row = int(np.argmax(np.where(unmeasured, ei, -1.0)))
     return NextRun(
         row,
@@ -346,6 +358,7 @@ def neighbour_prior(
 __all__ = [
     "DEFAULT_TOLERANCE",
     "FAILED_COST_FACTOR",
+    "MIN_RUNS_BEFORE_STOP",
     "NEIGHBOUR_LEVEL_WEIGHT",
     "NEIGHBOUR_LOG_SCALE",
     "CostPrior",
