@@ -3,7 +3,7 @@ autoload -U +X bashcompinit && bashcompinit
 _artenic_opt_complete() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
     local path="" word i words=""
-    local paths="|catalog| |catalog gpus| |catalog import| |catalog list| |cost| |cost compare| |cost savings| |cost spot| |cost summary| |dashboard| |demo| |dispatch| |evaluate| |feedback| |feedback import| |feedback record| |history| |metrics| |recommend| |retrain| |status| |storage| |storage analyze| |storage import-access| |storage recommendations| |sync|"
+    local paths="|catalog| |catalog gpus| |catalog import| |catalog list| |cost| |cost compare| |cost savings| |cost spot| |cost summary| |dashboard| |demo| |dispatch| |evaluate| |feedback| |feedback import| |feedback record| |history| |metrics| |recommend| |retrain| |status| |storage| |storage analyze| |storage import-access| |storage recommendations| |suggest| |sync|"
     for ((i = 1; i < COMP_CWORD; i++)); do
         word="${COMP_WORDS[i]}"
         case "$word" in -*) continue ;; esac
@@ -16,7 +16,7 @@ _artenic_opt_complete() {
         "recommend|--goal") words="cost speed balanced" ;;
         "recommend|--mode") words="heuristic ltr hybrid auto" ;;
         *) case "$path" in
-            "") words="catalog cost dashboard demo dispatch evaluate feedback history metrics recommend retrain status storage sync --state --url --profile --timeout --version --help" ;;
+            "") words="catalog cost dashboard demo dispatch evaluate feedback history metrics recommend retrain status storage suggest sync --state --url --profile --timeout --version --help" ;;
             "catalog") words="gpus import list --help" ;;
             "catalog gpus") words="--gpu --provider --state --json --help" ;;
             "catalog import") words="--state --json --help" ;;
@@ -42,6 +42,7 @@ _artenic_opt_complete() {
             "storage analyze") words="--provider --region --state --json --help" ;;
             "storage import-access") words="--state --json --help" ;;
             "storage recommendations") words="--provider --region --state --json --help" ;;
+            "suggest") words="--workload -w --name --framework --params --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --tolerance --state --json --help" ;;
             "sync") words="--only --state --json --help" ;;
             esac ;;
     esac

@@ -3,7 +3,7 @@ function _artenic_complete
     set -l tokens (commandline -opc)
     set -l path ""
     set -l prev $tokens[-1]
-    set -l paths 'optimizer' 'optimizer catalog' 'optimizer catalog gpus' 'optimizer catalog import' 'optimizer catalog list' 'optimizer cost' 'optimizer cost compare' 'optimizer cost savings' 'optimizer cost spot' 'optimizer cost summary' 'optimizer dashboard' 'optimizer demo' 'optimizer dispatch' 'optimizer evaluate' 'optimizer feedback' 'optimizer feedback import' 'optimizer feedback record' 'optimizer history' 'optimizer metrics' 'optimizer recommend' 'optimizer retrain' 'optimizer status' 'optimizer storage' 'optimizer storage analyze' 'optimizer storage import-access' 'optimizer storage recommendations' 'optimizer sync'
+    set -l paths 'optimizer' 'optimizer catalog' 'optimizer catalog gpus' 'optimizer catalog import' 'optimizer catalog list' 'optimizer cost' 'optimizer cost compare' 'optimizer cost savings' 'optimizer cost spot' 'optimizer cost summary' 'optimizer dashboard' 'optimizer demo' 'optimizer dispatch' 'optimizer evaluate' 'optimizer feedback' 'optimizer feedback import' 'optimizer feedback record' 'optimizer history' 'optimizer metrics' 'optimizer recommend' 'optimizer retrain' 'optimizer status' 'optimizer storage' 'optimizer storage analyze' 'optimizer storage import-access' 'optimizer storage recommendations' 'optimizer suggest' 'optimizer sync'
     for word in $tokens[2..-1]
         if string match -q -- '-*' $word
             continue
@@ -28,7 +28,7 @@ function _artenic_complete
         case ''
             printf '%s\n' optimizer --help
         case 'optimizer'
-            printf '%s\n' catalog cost dashboard demo dispatch evaluate feedback history metrics recommend retrain status storage sync --state --url --profile --timeout --version --help
+            printf '%s\n' catalog cost dashboard demo dispatch evaluate feedback history metrics recommend retrain status storage suggest sync --state --url --profile --timeout --version --help
         case 'optimizer catalog'
             printf '%s\n' gpus import list --help
         case 'optimizer catalog gpus'
@@ -79,6 +79,8 @@ function _artenic_complete
             printf '%s\n' --state --json --help
         case 'optimizer storage recommendations'
             printf '%s\n' --provider --region --state --json --help
+        case 'optimizer suggest'
+            printf '%s\n' --workload -w --name --framework --params --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --tolerance --state --json --help
         case 'optimizer sync'
             printf '%s\n' --only --state --json --help
     end

@@ -3,7 +3,7 @@ autoload -U +X bashcompinit && bashcompinit
 _artenic_complete() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
     local path="" word i words=""
-    local paths="|optimizer| |optimizer catalog| |optimizer catalog gpus| |optimizer catalog import| |optimizer catalog list| |optimizer cost| |optimizer cost compare| |optimizer cost savings| |optimizer cost spot| |optimizer cost summary| |optimizer dashboard| |optimizer demo| |optimizer dispatch| |optimizer evaluate| |optimizer feedback| |optimizer feedback import| |optimizer feedback record| |optimizer history| |optimizer metrics| |optimizer recommend| |optimizer retrain| |optimizer status| |optimizer storage| |optimizer storage analyze| |optimizer storage import-access| |optimizer storage recommendations| |optimizer sync|"
+    local paths="|optimizer| |optimizer catalog| |optimizer catalog gpus| |optimizer catalog import| |optimizer catalog list| |optimizer cost| |optimizer cost compare| |optimizer cost savings| |optimizer cost spot| |optimizer cost summary| |optimizer dashboard| |optimizer demo| |optimizer dispatch| |optimizer evaluate| |optimizer feedback| |optimizer feedback import| |optimizer feedback record| |optimizer history| |optimizer metrics| |optimizer recommend| |optimizer retrain| |optimizer status| |optimizer storage| |optimizer storage analyze| |optimizer storage import-access| |optimizer storage recommendations| |optimizer suggest| |optimizer sync|"
     for ((i = 1; i < COMP_CWORD; i++)); do
         word="${COMP_WORDS[i]}"
         case "$word" in -*) continue ;; esac
@@ -17,7 +17,7 @@ _artenic_complete() {
         "optimizer recommend|--mode") words="heuristic ltr hybrid auto" ;;
         *) case "$path" in
             "") words="optimizer --help" ;;
-            "optimizer") words="catalog cost dashboard demo dispatch evaluate feedback history metrics recommend retrain status storage sync --state --url --profile --timeout --version --help" ;;
+            "optimizer") words="catalog cost dashboard demo dispatch evaluate feedback history metrics recommend retrain status storage suggest sync --state --url --profile --timeout --version --help" ;;
             "optimizer catalog") words="gpus import list --help" ;;
             "optimizer catalog gpus") words="--gpu --provider --state --json --help" ;;
             "optimizer catalog import") words="--state --json --help" ;;
@@ -43,6 +43,7 @@ _artenic_complete() {
             "optimizer storage analyze") words="--provider --region --state --json --help" ;;
             "optimizer storage import-access") words="--state --json --help" ;;
             "optimizer storage recommendations") words="--provider --region --state --json --help" ;;
+            "optimizer suggest") words="--workload -w --name --framework --params --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --tolerance --state --json --help" ;;
             "optimizer sync") words="--only --state --json --help" ;;
             esac ;;
     esac

@@ -96,7 +96,7 @@ def test_suggest_feedback_suggest_converges_on_a_seeded_simulated_workload(
     assert document["recommendation_id"] is None and "within 10%" in document["reason"]
     # The best run measured is close to the best the world offers among the candidates.
     best = document["best_measured"]
-    assert best is not None and best["measured_cost"] == min(measured) or best["measured_cost"]
+    assert (best is not None and best["measured_cost"] == min(measured)) or best["measured_cost"]
     catalog_candidates = invoke(
         "recommend",
         "--workload",
