@@ -90,3 +90,14 @@ def test_a_cpu_data_processing_job_is_ranked_over_cpu_offerings_with_node_counts
     # Minutes, not the "0 min" of a GPU FLOP model, and a few cents to a few dollars.
     assert all(1 / 60 < r.estimated_hours < 10 for r in recs)
     assert advice.candidates_considered > 48 * 10
+
+
+def test_data_processing_advice_says_cpu_not_deep_learning_on_cpu() -> None:
+    advice = (
+        TrainingAdvisor(load_catalog())
+        .recommend(JOIN.model_copy(update={"spot_allowed": False}), top=3)
+        .advice
+    )
+    for rec in advice.recommendations:
+        assert not any("deep learning on CPUs" in w for w in rec.warnings)
+        assert "data processing on CPUs: no GPU to pay for" in rec.reasons

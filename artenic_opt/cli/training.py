@@ -1,6 +1,5 @@
 """``recommend``, ``history``, ``feedback record|import``, ``retrain``, ``metrics``."""
 
-import inspect
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -19,7 +18,7 @@ from artenic_opt.cli.output import (
 )
 from artenic_opt.cli.platform import PlatformProviderOpt
 from artenic_opt.cli.runtime import StateOpt, get_workspace
-from artenic_opt.cli.workload_input import make_workload_command
+from artenic_opt.cli.workload_input import WorkloadFlags, workload_options
 from artenic_opt.types import JobStatus, OptimizationGoal, OptimizerMode
 
 if TYPE_CHECKING:
@@ -95,21 +94,41 @@ def render_advice(out: "Console", advice: "TrainingAdvice", *, explain: bool) ->
             )
 
 
-def _recommend(
+@workload_options
+def recommend(
     ctx: typer.Context,
-    workload_values: dict[str, Any],
-    *,
-    top: int,
-    goal: OptimizationGoal | None,
-    mode: OptimizerMode | None,
-    explain: bool,
-    dispatch: bool,
-    service: str | None,
-    model: str | None,
-    dispatch_rank: int,
-    platform_provider: str | None,
-    state: Path | None,
-    json: bool,
+    workload: WorkloadFlags,
+    top: Annotated[int, typer.Option("--top", min=1, max=1000, help="How many.")] = 10,
+    goal: Annotated[
+        OptimizationGoal | None,
+        typer.Option("--goal", help="Weighting preset: cost, speed or balanced."),
+    ] = None,
+    mode: Annotated[
+        OptimizerMode | None,
+        typer.Option(
+            "--mode",
+            help="heuristic, ltr, hybrid (0.5 LTR + 0.5 heuristic) or auto "
+            "(default: the mode setting, auto).",
+        ),
+    ] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Show the per-factor score breakdown.")
+    ] = False,
+    dispatch: Annotated[
+        bool, typer.Option("--dispatch", help="Submit the chosen offering to the platform.")
+    ] = False,
+    service: Annotated[
+        str | None, typer.Option("--service", help="Platform service (--dispatch).")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Platform model name (--dispatch).")
+    ] = None,
+    dispatch_rank: Annotated[
+        int, typer.Option("--rank", min=1, help="Which rank to dispatch (default 1).")
+    ] = 1,
+    platform_provider: PlatformProviderOpt = None,
+    state: StateOpt = None,
+    json: JsonOpt = False,
 ) -> None:
     """Rank every offering for a training workload: fit, time and whole-job cost.
 
@@ -117,7 +136,6 @@ def _recommend(
     (--workload -). Exits 4, naming the binding constraint, when nothing is feasible. Every
     recommendation is stored so that outcomes can be recorded against it (feedback record).
     """
-    from artenic_opt.cli.workload_input import workload_from_params
     from artenic_opt.services.training import make_advisor, recommend_and_store
 
     runtime = get_workspace(ctx, state)
@@ -126,14 +144,12 @@ def _recommend(
         from artenic_opt.errors import InvalidInputError
 
         raise InvalidInputError("--dispatch needs --service and --model")
-    workload = workload_from_params(
-        workload_values, display_currency=settings.optimizer.display_currency
-    )
+    profile = workload.to_workload(display_currency=settings.optimizer.display_currency)
     store = runtime.store()
     advisor = make_advisor(
         store, runtime.catalog(), settings, runtime.rates(), mode=mode, warn=warn
     )
-    result = recommend_and_store(store, advisor, workload, top=top, goal=goal)
+    result = recommend_and_store(store, advisor, profile, top=top, goal=goal)
     advice = result.advice
     for message in advice.warnings:
         warn(message)
@@ -147,6 +163,7 @@ def _recommend(
             dispatch_rank,
             service=service or "",
             model=model or "",
+            provider=platform_provider,
         )
 
     def render(out: "Console") -> None:
@@ -158,94 +175,6 @@ def _recommend(
             )
 
     emit(advice if dispatched is None else {"advice": advice, "dispatch": dispatched}, render)
-
-
-recommend = make_workload_command(
-    _recommend,
-    [
-        inspect.Parameter(
-            "top",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[int, typer.Option("--top", min=1, max=1000, help="How many.")],
-            default=10,
-        ),
-        inspect.Parameter(
-            "goal",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[
-                OptimizationGoal | None,
-                typer.Option("--goal", help="Weighting preset: cost, speed or balanced."),
-            ],
-            default=None,
-        ),
-        inspect.Parameter(
-            "mode",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[
-                OptimizerMode | None,
-                typer.Option(
-                    "--mode",
-                    help="heuristic, ltr, hybrid (0.5 LTR + 0.5 heuristic) or auto "
-                    "(default: the mode setting, auto).",
-                ),
-            ],
-            default=None,
-        ),
-        inspect.Parameter(
-            "explain",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[
-                bool, typer.Option("--explain", help="Show the per-factor score breakdown.")
-            ],
-            default=False,
-        ),
-        inspect.Parameter(
-            "dispatch",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[
-                bool,
-                typer.Option("--dispatch", help="Submit the chosen offering to the platform."),
-            ],
-            default=False,
-        ),
-        inspect.Parameter(
-            "service",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[
-                str | None, typer.Option("--service", help="Platform service (--dispatch).")
-            ],
-            default=None,
-        ),
-        inspect.Parameter(
-            "model",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[
-                str | None, typer.Option("--model", help="Platform model name (--dispatch).")
-            ],
-            default=None,
-        ),
-        inspect.Parameter(
-            "dispatch_rank",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[
-                int, typer.Option("--rank", min=1, help="Which rank to dispatch (default 1).")
-            ],
-            default=1,
-        ),
-        inspect.Parameter(
-            "platform_provider",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=PlatformProviderOpt,
-            default=None,
-        ),
-        inspect.Parameter(
-            "state", inspect.Parameter.KEYWORD_ONLY, annotation=StateOpt, default=None
-        ),
-        inspect.Parameter(
-            "json", inspect.Parameter.KEYWORD_ONLY, annotation=JsonOpt, default=False
-        ),
-    ],
-)
 
 
 def history(
@@ -385,7 +314,7 @@ def feedback_import(
     for error in result.errors:
         warn(f"{file}:{error.line}: {error.message}")
 
-    def render(out: "Console") -> None:
+    def render(_out: "Console") -> None:
         info(f"stored {result.stored} outcomes; {len(result.errors)} bad lines")
         if result.retrained:
             info(f"retrained: model v{result.retrained.version}")
@@ -563,13 +492,22 @@ def evaluate_command(
     emit(report, render)
 
 
-def _suggest(
+@workload_options
+def suggest_command(
     ctx: typer.Context,
-    workload_values: dict[str, Any],
-    *,
-    tolerance: float,
-    state: Path | None,
-    json: bool,
+    workload: WorkloadFlags,
+    tolerance: Annotated[
+        float,
+        typer.Option(
+            "--tolerance",
+            min=0.001,
+            max=9.0,
+            help="Stop when the best measured run is within this share of the predicted "
+            "optimum (0.1 = 10%).",
+        ),
+    ] = 0.1,
+    state: StateOpt = None,
+    json: JsonOpt = False,
 ) -> None:
     """What configuration to measure next for a workload, learning from its measured runs.
 
@@ -579,20 +517,17 @@ def _suggest(
     then ask again. Stops when the best measured run is within --tolerance of the predicted
     optimum.
     """
-    from artenic_opt.cli.workload_input import workload_from_params
     from artenic_opt.services.suggest import suggest
     from artenic_opt.services.training import make_advisor
 
     runtime = get_workspace(ctx, state)
     settings = runtime.settings
-    workload = workload_from_params(
-        workload_values, display_currency=settings.optimizer.display_currency
-    )
+    profile = workload.to_workload(display_currency=settings.optimizer.display_currency)
     store = runtime.store()
     advisor = make_advisor(
         store, runtime.catalog(), settings, runtime.rates(), mode=OptimizerMode.HEURISTIC
     )
-    result = suggest(store, advisor, workload, runtime.rates(), tolerance=tolerance)
+    result = suggest(store, advisor, profile, runtime.rates(), tolerance=tolerance)
 
     def line(config: Any) -> str:
         cost = f"{config.predicted_cost:,.2f} {result.currency}"
@@ -620,34 +555,6 @@ def _suggest(
             )
 
     emit(result, render)
-
-
-suggest_command = make_workload_command(
-    _suggest,
-    [
-        inspect.Parameter(
-            "tolerance",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[
-                float,
-                typer.Option(
-                    "--tolerance",
-                    min=0.001,
-                    max=9.0,
-                    help="Stop when the best measured run is within this share of the "
-                    "predicted optimum (0.1 = 10%).",
-                ),
-            ],
-            default=0.1,
-        ),
-        inspect.Parameter(
-            "state", inspect.Parameter.KEYWORD_ONLY, annotation=StateOpt, default=None
-        ),
-        inspect.Parameter(
-            "json", inspect.Parameter.KEYWORD_ONLY, annotation=JsonOpt, default=False
-        ),
-    ],
-)
 
 
 def register(app: typer.Typer) -> None:

@@ -430,6 +430,8 @@ def _reasons(
         reasons.append(f"{provider} completed {rate:.0%} of past runs")
     if workload.framework.is_cpu_bound and not candidates.gpu_count[row]:
         reasons.append(f"{workload.framework.value} runs on CPUs: no GPU to pay for")
+    elif workload.is_data_processing and not candidates.gpu_count[row]:
+        reasons.append("data processing on CPUs: no GPU to pay for")
     return tuple(reasons)
 
 
@@ -452,7 +454,11 @@ def _warnings(
             f"{gpu} has no published tensor-core figure: throughput estimated as "
             f"{asm.FP32_TO_TENSOR_FALLBACK_FACTOR:g} x its fp32 rate"
         )
-    elif source is PeakSource.CPU and not workload.framework.is_cpu_bound:
+    elif (
+        source is PeakSource.CPU
+        and not workload.framework.is_cpu_bound
+        and not workload.is_data_processing
+    ):
         warnings.append(
             "deep learning on CPUs only: estimated at "
             f"{asm.CPU_PEAK_GFLOPS_PER_VCPU:g} GFLOP/s per vCPU, expect it to be slow"
