@@ -115,3 +115,25 @@ def test_suggest_feedback_suggest_converges_on_a_seeded_simulated_workload(
     true_best = float(truth.cost[truth.best_index])
     print(f"suggest: {len(measured)} runs, best {min(measured):.3f}, true best {true_best:.3f}")
     assert min(measured) <= 1.5 * true_best, (min(measured), true_best)
+
+    # Workload identity: the same fields under another name are another query, whose prior
+    # the first workload's runs reshape; --same-as links it to the first one's outcomes.
+    renamed = invoke(
+        "suggest", "--workload", str(workload_file), "--name", "renamed", "--json", state=state
+    )
+    other = json.loads(renamed.stdout)
+    assert other["query_id"] != document["query_id"]
+    assert other["measured_runs"] == 0 and other["other_workloads"] == 1
+    linked = invoke(
+        "suggest",
+        "--workload",
+        str(workload_file),
+        "--name",
+        "renamed",
+        "--same-as",
+        document["query_id"],
+        "--json",
+        state=state,
+    )
+    same = json.loads(linked.stdout)
+    assert same["query_id"] == document["query_id"] and same["measured_runs"] == len(measured)
