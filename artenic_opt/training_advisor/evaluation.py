@@ -45,6 +45,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -61,10 +62,6 @@ from artenic_opt.estimate.candidates import (
     estimate_candidates,
 )
 from artenic_opt.schemas import GpuSpec, Offering, TrainingSample, WorkloadProfile
-from artenic_opt.simulate import (
-    INELIGIBLE_REGRET,
-    ReplayRun,
-)
 from artenic_opt.training_advisor.advisor import HYBRID_LTR_WEIGHT
 from artenic_opt.training_advisor.feature_extractor import (
     FEATURE_NAMES,
@@ -86,6 +83,43 @@ from artenic_opt.training_advisor.measured import (
 from artenic_opt.types import JobStatus, OptimizerMode
 
 FloatArray = npt.NDArray[np.float64]
+
+
+class MeasuredOutcome(Protocol):
+    """What a measured run's outcome must carry (``simulate.ReplayOutcome`` does)."""
+
+    @property
+    def status(self) -> JobStatus: ...
+    @property
+    def hours(self) -> float: ...
+    @property
+    def cost(self) -> float: ...
+    @property
+    def currency(self) -> str: ...
+
+
+class MeasuredRun(Protocol):
+    """One measured run: ``simulate.ReplayRun`` (a replay line), or a stored outcome as one.
+
+    A protocol rather than the replay class, so the pillar does not import the simulator
+    package (layer contract: pillars never use the simulated world).
+    """
+
+    @property
+    def workload(self) -> WorkloadProfile: ...
+    @property
+    def offering(self) -> Offering: ...
+    @property
+    def nodes(self) -> int: ...
+    @property
+    def spot(self) -> bool: ...
+    @property
+    def outcome(self) -> MeasuredOutcome: ...
+
+
+#: Regret of a failed or late pick at least: it was paid for and the job ran again elsewhere
+#: (the same rule as the simulator's ground truth, ``simulate.INELIGIBLE_REGRET``).
+INELIGIBLE_REGRET = 1.0
 IntArray = npt.NDArray[np.int64]
 
 #: The modes compared, in table order.
@@ -370,7 +404,7 @@ def _canonical_offering(
     return offering.model_copy(update={"gpu_type": canonical})
 
 
-def run_grades(runs: Sequence[ReplayRun], costs: FloatArray) -> tuple[IntArray, float | None]:
+def run_grades(runs: Sequence[MeasuredRun], costs: FloatArray) -> tuple[IntArray, float | None]:
     """Grades 0-4 of one workload's runs and the reference cost (see the module docstring)."""
     ok = np.array(
         [
@@ -447,7 +481,7 @@ def _reference_offering(spec: GpuSpec) -> Offering:
 def _prepare_group(
     query_id: str,
     positions: Sequence[int],
-    runs: Sequence[ReplayRun],
+    runs: Sequence[MeasuredRun],
     offerings: Sequence[Offering],
     specs: Mapping[str, GpuSpec],
     currency: str,
@@ -595,7 +629,7 @@ def _samples_of(group: _Group) -> list[TrainingSample]:
 
 
 def backtest(
-    runs: Sequence[ReplayRun],
+    runs: Sequence[MeasuredRun],
     *,
     catalog_specs: Mapping[str, GpuSpec],
     params: LTRParams | None = None,
