@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from artenic_opt.cli.main import build_app
@@ -19,6 +20,7 @@ def invoke(*args: str, state: Path) -> Any:
     return CliRunner().invoke(build_app(), ["--state", str(state), *args])
 
 
+@pytest.mark.slow
 def test_evaluate_json_reports_every_workload_against_its_schema(tmp_path: Path) -> None:
     replay = tmp_path / "measured.jsonl"
     write_replay_file(replay, measured_fixture())
@@ -45,6 +47,7 @@ def test_evaluate_json_reports_every_workload_against_its_schema(tmp_path: Path)
 SUGGEST_RUN_LIMIT = 10
 
 
+@pytest.mark.slow
 def test_suggest_feedback_suggest_converges_on_a_seeded_simulated_workload(
     tmp_path: Path,
 ) -> None:
