@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from artenic_opt.catalog import load_catalog
+from artenic_opt.evaluation.simulator import EVALUATION_LTR_PARAMS, evaluate_modes
 from artenic_opt.simulate import (
     World,
     generate_workloads,
@@ -31,11 +32,7 @@ from artenic_opt.simulate import (
     simulate_replay,
     write_replay_file,
 )
-from artenic_opt.training_advisor.evaluation import (
-    EVALUATION_LTR_PARAMS,
-    backtest,
-    evaluate_modes,
-)
+from artenic_opt.training_advisor.evaluation import backtest
 
 
 def main() -> None:

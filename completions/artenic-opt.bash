@@ -2,7 +2,7 @@
 _artenic_opt_complete() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
     local path="" word i words=""
-    local paths="|catalog| |catalog gpus| |catalog import| |catalog list| |cost| |cost compare| |cost savings| |cost spot| |cost summary| |dashboard| |demo| |dispatch| |evaluate| |feedback| |feedback import| |feedback record| |history| |metrics| |recommend| |retrain| |serve| |status| |storage| |storage analyze| |storage import-access| |storage recommendations| |sync|"
+    local paths="|catalog| |catalog gpus| |catalog import| |catalog list| |cost| |cost compare| |cost savings| |cost spot| |cost summary| |dashboard| |demo| |dispatch| |evaluate| |feedback| |feedback import| |feedback record| |history| |metrics| |recommend| |retrain| |serve| |status| |storage| |storage analyze| |storage import-access| |storage recommendations| |suggest| |sync|"
     for ((i = 1; i < COMP_CWORD; i++)); do
         word="${COMP_WORDS[i]}"
         case "$word" in -*) continue ;; esac
@@ -15,13 +15,13 @@ _artenic_opt_complete() {
         "recommend|--goal") words="cost speed balanced" ;;
         "recommend|--mode") words="heuristic ltr hybrid auto" ;;
         *) case "$path" in
-            "") words="catalog cost dashboard demo dispatch evaluate feedback history metrics recommend retrain serve status storage sync --state --url --profile --timeout --version --help" ;;
+            "") words="catalog cost dashboard demo dispatch evaluate feedback history metrics recommend retrain serve status storage suggest sync --state --url --profile --timeout --version --help" ;;
             "catalog") words="gpus import list --help" ;;
             "catalog gpus") words="--gpu --provider --state --json --wide --help" ;;
             "catalog import") words="--state --json --help" ;;
             "catalog list") words="--gpu --provider --region --min-gpu-memory --spot --limit --state --json --wide --help" ;;
             "cost") words="compare savings spot summary --help" ;;
-            "cost compare") words="--workload -w --name --framework --params --model --hf-config --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --frontier-only --state --json --wide --help" ;;
+            "cost compare") words="--workload -w --name --same-as --framework --params --model --hf-config --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --frontier-only --state --json --wide --help" ;;
             "cost savings") words="--period --state --json --wide --help" ;;
             "cost spot") words="--period --state --json --wide --help" ;;
             "cost summary") words="--period --by --state --json --wide --help" ;;
@@ -34,7 +34,7 @@ _artenic_opt_complete() {
             "feedback record") words="--rank --status --cost --hours --currency --preemptions --metric-before --metric-after --lower-is-better --job-id --state --json --help" ;;
             "history") words="--limit --show --state --json --wide --help" ;;
             "metrics") words="--state --json --help" ;;
-            "recommend") words="--workload -w --name --framework --params --model --hf-config --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --top --goal --mode --explain --dispatch --service --platform-model --rank --platform-provider --state --json --wide --help" ;;
+            "recommend") words="--workload -w --name --same-as --framework --params --model --hf-config --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --top --goal --mode --explain --dispatch --service --platform-model --rank --platform-provider --state --json --wide --help" ;;
             "retrain") words="--force --state --json --help" ;;
             "serve") words="--host --port --workers --api-key-file --cors-origin --max-body-bytes --data-root --access-log --no-access-log --state --json --help" ;;
             "status") words="--probe --no-probe --state --json --help" ;;
@@ -42,6 +42,7 @@ _artenic_opt_complete() {
             "storage analyze") words="--provider --region --state --json --wide --help" ;;
             "storage import-access") words="--state --json --help" ;;
             "storage recommendations") words="--provider --region --state --json --wide --help" ;;
+            "suggest") words="--workload -w --name --same-as --framework --params --model --hf-config --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --tolerance --state --json --help" ;;
             "sync") words="--only --state --json --wide --help" ;;
             esac ;;
     esac

@@ -3,7 +3,7 @@ function _artenic_opt_complete
     set -l tokens (commandline -opc)
     set -l path ""
     set -l prev $tokens[-1]
-    set -l paths 'catalog' 'catalog gpus' 'catalog import' 'catalog list' 'cost' 'cost compare' 'cost savings' 'cost spot' 'cost summary' 'dashboard' 'demo' 'dispatch' 'evaluate' 'feedback' 'feedback import' 'feedback record' 'history' 'metrics' 'recommend' 'retrain' 'serve' 'status' 'storage' 'storage analyze' 'storage import-access' 'storage recommendations' 'sync'
+    set -l paths 'catalog' 'catalog gpus' 'catalog import' 'catalog list' 'cost' 'cost compare' 'cost savings' 'cost spot' 'cost summary' 'dashboard' 'demo' 'dispatch' 'evaluate' 'feedback' 'feedback import' 'feedback record' 'history' 'metrics' 'recommend' 'retrain' 'serve' 'status' 'storage' 'storage analyze' 'storage import-access' 'storage recommendations' 'suggest' 'sync'
     for word in $tokens[2..-1]
         if string match -q -- '-*' $word
             continue
@@ -26,7 +26,7 @@ function _artenic_opt_complete
     end
     switch "$path"
         case ''
-            printf '%s\n' catalog cost dashboard demo dispatch evaluate feedback history metrics recommend retrain serve status storage sync --state --url --profile --timeout --version --help
+            printf '%s\n' catalog cost dashboard demo dispatch evaluate feedback history metrics recommend retrain serve status storage suggest sync --state --url --profile --timeout --version --help
         case 'catalog'
             printf '%s\n' gpus import list --help
         case 'catalog gpus'
@@ -38,7 +38,7 @@ function _artenic_opt_complete
         case 'cost'
             printf '%s\n' compare savings spot summary --help
         case 'cost compare'
-            printf '%s\n' --workload -w --name --framework --params --model --hf-config --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --frontier-only --state --json --wide --help
+            printf '%s\n' --workload -w --name --same-as --framework --params --model --hf-config --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --frontier-only --state --json --wide --help
         case 'cost savings'
             printf '%s\n' --period --state --json --wide --help
         case 'cost spot'
@@ -64,7 +64,7 @@ function _artenic_opt_complete
         case 'metrics'
             printf '%s\n' --state --json --help
         case 'recommend'
-            printf '%s\n' --workload -w --name --framework --params --model --hf-config --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --top --goal --mode --explain --dispatch --service --platform-model --rank --platform-provider --state --json --wide --help
+            printf '%s\n' --workload -w --name --same-as --framework --params --model --hf-config --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --top --goal --mode --explain --dispatch --service --platform-model --rank --platform-provider --state --json --wide --help
         case 'retrain'
             printf '%s\n' --force --state --json --help
         case 'serve'
@@ -79,6 +79,8 @@ function _artenic_opt_complete
             printf '%s\n' --state --json --help
         case 'storage recommendations'
             printf '%s\n' --provider --region --state --json --wide --help
+        case 'suggest'
+            printf '%s\n' --workload -w --name --same-as --framework --params --model --hf-config --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --tolerance --state --json --help
         case 'sync'
             printf '%s\n' --only --state --json --wide --help
     end

@@ -3,7 +3,7 @@ function _artenic_complete
     set -l tokens (commandline -opc)
     set -l path ""
     set -l prev $tokens[-1]
-    set -l paths 'optimizer' 'optimizer catalog' 'optimizer catalog gpus' 'optimizer catalog import' 'optimizer catalog list' 'optimizer cost' 'optimizer cost compare' 'optimizer cost savings' 'optimizer cost spot' 'optimizer cost summary' 'optimizer dashboard' 'optimizer demo' 'optimizer dispatch' 'optimizer evaluate' 'optimizer feedback' 'optimizer feedback import' 'optimizer feedback record' 'optimizer history' 'optimizer metrics' 'optimizer recommend' 'optimizer retrain' 'optimizer serve' 'optimizer status' 'optimizer storage' 'optimizer storage analyze' 'optimizer storage import-access' 'optimizer storage recommendations' 'optimizer sync'
+    set -l paths 'optimizer' 'optimizer catalog' 'optimizer catalog gpus' 'optimizer catalog import' 'optimizer catalog list' 'optimizer cost' 'optimizer cost compare' 'optimizer cost savings' 'optimizer cost spot' 'optimizer cost summary' 'optimizer dashboard' 'optimizer demo' 'optimizer dispatch' 'optimizer evaluate' 'optimizer feedback' 'optimizer feedback import' 'optimizer feedback record' 'optimizer history' 'optimizer metrics' 'optimizer recommend' 'optimizer retrain' 'optimizer serve' 'optimizer status' 'optimizer storage' 'optimizer storage analyze' 'optimizer storage import-access' 'optimizer storage recommendations' 'optimizer suggest' 'optimizer sync'
     for word in $tokens[2..-1]
         if string match -q -- '-*' $word
             continue
@@ -28,7 +28,7 @@ function _artenic_complete
         case ''
             printf '%s\n' optimizer --help
         case 'optimizer'
-            printf '%s\n' catalog cost dashboard demo dispatch evaluate feedback history metrics recommend retrain serve status storage sync --state --url --profile --timeout --version --help
+            printf '%s\n' catalog cost dashboard demo dispatch evaluate feedback history metrics recommend retrain serve status storage suggest sync --state --url --profile --timeout --version --help
         case 'optimizer catalog'
             printf '%s\n' gpus import list --help
         case 'optimizer catalog gpus'
@@ -40,7 +40,7 @@ function _artenic_complete
         case 'optimizer cost'
             printf '%s\n' compare savings spot summary --help
         case 'optimizer cost compare'
-            printf '%s\n' --workload -w --name --framework --params --model --hf-config --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --frontier-only --state --json --wide --help
+            printf '%s\n' --workload -w --name --same-as --framework --params --model --hf-config --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --frontier-only --state --json --wide --help
         case 'optimizer cost savings'
             printf '%s\n' --period --state --json --wide --help
         case 'optimizer cost spot'
@@ -66,7 +66,7 @@ function _artenic_complete
         case 'optimizer metrics'
             printf '%s\n' --state --json --help
         case 'optimizer recommend'
-            printf '%s\n' --workload -w --name --framework --params --model --hf-config --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --top --goal --mode --explain --dispatch --service --platform-model --rank --platform-provider --state --json --wide --help
+            printf '%s\n' --workload -w --name --same-as --framework --params --model --hf-config --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --top --goal --mode --explain --dispatch --service --platform-model --rank --platform-provider --state --json --wide --help
         case 'optimizer retrain'
             printf '%s\n' --force --state --json --help
         case 'optimizer serve'
@@ -81,6 +81,8 @@ function _artenic_complete
             printf '%s\n' --state --json --help
         case 'optimizer storage recommendations'
             printf '%s\n' --provider --region --state --json --wide --help
+        case 'optimizer suggest'
+            printf '%s\n' --workload -w --name --same-as --framework --params --model --hf-config --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --tolerance --state --json --help
         case 'optimizer sync'
             printf '%s\n' --only --state --json --wide --help
     end

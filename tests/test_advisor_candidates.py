@@ -1,4 +1,4 @@
-"""Candidate expansion and per-row estimates (artenic_opt.training_advisor.candidates)."""
+"""Candidate expansion and per-row estimates (artenic_opt.estimate.candidates)."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ import pytest
 from artenic_opt._internal.money import DEFAULT_RATES, ExchangeRates
 from artenic_opt.catalog import CatalogArrays, load_catalog
 from artenic_opt.errors import InvalidInputError
-from artenic_opt.schemas import Offering, WorkloadProfile
-from artenic_opt.training_advisor import TrainingAdvisor
-from artenic_opt.training_advisor.candidates import (
+from artenic_opt.estimate.candidates import (
     as_exchange_rates,
     build_candidates,
     estimate_candidates,
     resolve_reference,
 )
+from artenic_opt.schemas import Offering, WorkloadProfile
+from artenic_opt.training_advisor import TrainingAdvisor
 from artenic_opt.types import Precision
 
 CATALOG = load_catalog()

@@ -7,16 +7,19 @@ import pytest
 
 from artenic_opt.catalog import load_catalog
 from artenic_opt.errors import InfeasibleError, InvalidInputError
-from artenic_opt.schemas import WorkloadProfile
-from artenic_opt.simulate import World, generate_workloads
-from artenic_opt.training_advisor import TrainingAdvisor, evaluation as evaluation_module
-from artenic_opt.training_advisor.advisor import LTR_SHORTLIST
-from artenic_opt.training_advisor.evaluation import (
-    EVALUATED_MODES,
+from artenic_opt.evaluation import simulator as evaluation_module
+from artenic_opt.evaluation.simulator import (
     ModeEvaluation,
     collect_feedback,
     evaluate_modes,
     mode_orders,
+)
+from artenic_opt.schemas import WorkloadProfile
+from artenic_opt.simulate import World, generate_workloads
+from artenic_opt.training_advisor import TrainingAdvisor
+from artenic_opt.training_advisor.advisor import LTR_SHORTLIST
+from artenic_opt.training_advisor.evaluation import (
+    EVALUATED_MODES,
 )
 from artenic_opt.training_advisor.ltr_ranker import LTRParams
 from artenic_opt.types import OptimizerMode
@@ -89,7 +92,7 @@ def test_mode_orders_match_the_advisor() -> None:
         world, advisor, seed=3, train_jobs=60, runs_per_workload=3
     )
     assert jobs == len(samples) >= 60 and workloads >= 20
-    ranker = evaluation_module._new_ranker(LTRParams(n_estimators=20), holdout_share=0.0)
+    ranker = evaluation_module.new_ranker(LTRParams(n_estimators=20), holdout_share=0.0)
     ranker.train(samples)
     checked = 0
     for workload in generate_workloads(np.random.default_rng(77), 6):
@@ -112,7 +115,7 @@ def test_a_top_n_restriction_ranks_only_the_heuristic_shortlist() -> None:
     catalog = load_catalog()
     advisor = TrainingAdvisor(catalog)
     samples, _, _ = collect_feedback(World(4), advisor, seed=4, train_jobs=40)
-    ranker = evaluation_module._new_ranker(LTRParams(n_estimators=5), holdout_share=0.0)
+    ranker = evaluation_module.new_ranker(LTRParams(n_estimators=5), holdout_share=0.0)
     ranker.train(samples)
     workload = generate_workloads(11, 1, families=["llm-lora"])[0]
     full = mode_orders(workload, advisor, ranker)

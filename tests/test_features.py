@@ -10,12 +10,12 @@ from hypothesis import given, settings, strategies as st
 
 from artenic_opt.catalog import load_catalog
 from artenic_opt.errors import InvalidInputError
-from artenic_opt.schemas import WorkloadProfile
-from artenic_opt.training_advisor.candidates import (
+from artenic_opt.estimate.candidates import (
     DESCRIPTOR_NAMES,
     build_candidates,
     estimate_candidates,
 )
+from artenic_opt.schemas import WorkloadProfile
 from artenic_opt.training_advisor.feature_extractor import (
     FEATURE_NAMES,
     FEATURE_SCHEMA_VERSION,

@@ -11,8 +11,8 @@ from hypothesis import given, settings, strategies as st
 
 from artenic_opt.catalog import CatalogArrays, load_catalog
 from artenic_opt.errors import InfeasibleError, InvalidInputError
+from artenic_opt.estimate.candidates import build_candidates, estimate_candidates
 from artenic_opt.schemas import Offering, WorkloadProfile
-from artenic_opt.training_advisor.candidates import build_candidates, estimate_candidates
 from artenic_opt.training_advisor.heuristic_ranker import (
     FACTOR_NAMES,
     GOAL_WEIGHTS,

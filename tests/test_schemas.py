@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from hypothesis import given, strategies as st
+from pydantic import ValidationError
 
 from artenic_opt.errors import InvalidInputError
 from artenic_opt.schemas import JobOutcome, Offering, WorkloadProfile, parse_model
@@ -67,13 +68,29 @@ def test_provider_lists_accept_comma_strings() -> None:
     assert w.allowed_providers == ("AWS", "GCP")
 
 
-def test_query_id_ignores_name_and_constraints() -> None:
+def test_query_id_ignores_constraints_but_not_the_name() -> None:
     a = WorkloadProfile(**BASE, name="a")
-    b = WorkloadProfile(**BASE, name="b", budget=100, deadline_hours=5, allowed_providers=("AWS",))
-    c = WorkloadProfile(**{**BASE, "num_epochs": 2})
+    b = WorkloadProfile(**BASE, name="a", budget=100, deadline_hours=5, allowed_providers=("AWS",))
+    c = WorkloadProfile(**{**BASE, "num_epochs": 2}, name="a")
+    other = WorkloadProfile(**BASE, name="b")
     assert a.query_id == b.query_id
     assert a.query_id != c.query_id
+    # Two differently named workloads with the same fields are different queries...
+    assert other.query_id != a.query_id
     assert len(a.query_id) == 16
+    # ...unless the user says they are the same job.
+    linked = WorkloadProfile(**BASE, name="b", same_as=a.query_id)
+    assert linked.query_id == a.query_id
+
+
+def test_model_params_optional_only_where_there_is_no_model() -> None:
+    data = {"dataset_size_gb": 188.0, "gpu_required": False, "name": "join"}
+    job = WorkloadProfile(**data)  # type: ignore[arg-type]
+    assert job.model_params_m is None and job.is_data_processing
+    tabular = WorkloadProfile(dataset_size_gb=5.0, framework="xgboost")  # type: ignore[arg-type]
+    assert tabular.model_params_m is None and not tabular.is_data_processing
+    with pytest.raises(ValidationError, match="model_params_m"):
+        WorkloadProfile(dataset_size_gb=5.0)
 
 
 @given(

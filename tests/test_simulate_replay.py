@@ -211,3 +211,44 @@ def test_a_failed_write_leaves_no_file_behind(
     with pytest.raises(OSError, match="disk full"):
         write_replay_file(folder / "r.jsonl", [MINIMAL])
     assert list(folder.iterdir()) == []
+
+
+def test_replay_offerings_need_no_source_nor_price_date_and_runs_carry_attributes(
+    tmp_path: Path,
+) -> None:
+    record = json.loads(json.dumps(MINIMAL))
+    del record["offering"]["source"], record["offering"]["price_date"]
+    record["workload"] = {"name": "join", "dataset_size_gb": 187.6, "gpu_required": False}
+    record["offering"].update(gpu_type=None, gpu_count=0, gpu_memory_gb=None, vcpus=8)
+    record["run"] = {"input_size_gb": "187.6", "program": "ScalaSparkJoin"}
+    second = json.loads(json.dumps(record))
+    second["run"]["input_size_gb"] = 190.0
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps(record) + "\n" + json.dumps(second) + "\n")
+    first, other = read_replay_file(path)
+    assert first.offering.source and first.offering.price_date.year == 1970
+    assert first.attributes == {"input_size_gb": 187.6, "program": "ScalaSparkJoin"}
+    # A per-run measured field is a run attribute: both runs stay one workload (query).
+    assert first.workload.query_id == other.workload.query_id
+    assert first.workload.model_params_m is None
+    # Written back (JSONL and CSV) they read back the same.
+    for name in ("back.jsonl", "back.csv"):
+        write_replay_file(tmp_path / name, [first, other])
+        assert read_replay_file(tmp_path / name) == [first, other]
+
+
+@pytest.mark.parametrize(
+    ("run", "message"),
+    [
+        ([1], "run: must be an object"),
+        ({"x": [1]}, "run.x: must be a number or a string"),
+        ({"x": "y" * 201}, "run.x: longer than 200"),
+        ({"x": float("inf")}, "run.x: must be finite"),
+    ],
+)
+def test_bad_run_attributes_name_their_line(tmp_path: Path, run: object, message: str) -> None:
+    path = tmp_path / "bad.jsonl"
+    bad = {**MINIMAL, "run": run}
+    path.write_text(json.dumps(MINIMAL) + "\n" + json.dumps(bad) + "\n")
+    with pytest.raises(InvalidInputError, match=rf"bad.jsonl:2: {message}"):
+        read_replay_file(path)

@@ -81,7 +81,15 @@ def root(
 #: The command modules, in help order, with the top-level names each registers.
 COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "status": ("status",),
-    "training": ("recommend", "history", "feedback", "retrain", "metrics", "evaluate"),
+    "training": (
+        "recommend",
+        "suggest",
+        "history",
+        "feedback",
+        "retrain",
+        "metrics",
+        "evaluate",
+    ),
     "catalog": ("catalog",),
     "storage": ("storage",),
     "platform": ("sync", "dispatch"),

@@ -96,7 +96,7 @@ def recommend(
         OptimizerMode | None,
         typer.Option(
             "--mode",
-            help="heuristic, ltr, hybrid (0.7 LTR + 0.3 heuristic) or auto "
+            help="heuristic, ltr, hybrid (0.5 LTR + 0.5 heuristic) or auto "
             "(default: the mode setting, auto).",
         ),
     ] = None,
@@ -372,6 +372,41 @@ def metrics_command(
     emit(result, render)
 
 
+_METHOD_COLUMNS: "list[Col[Any]]" = [
+    Col("method", lambda m: m.method, min_width=10),
+    Col("mean regret", lambda m: fmt.percent(m.mean_regret, decimals=1), justify="right"),
+    Col("top-1 within 5%", lambda m: fmt.percent(m.within_5pct_share), justify="right"),
+    Col("workloads", lambda m: m.workloads, priority=1, justify="right"),
+    Col(
+        "median regret",
+        lambda m: fmt.percent(m.median_regret, decimals=1),
+        priority=2,
+        justify="right",
+    ),
+]
+
+
+def _per_workload_columns(methods: list[str]) -> "list[Col[Any]]":
+    def regret_of(method: str) -> Any:
+        def cell(w: Any) -> str:
+            for pick in w.picks:
+                if pick.method == method and pick.config is not None:
+                    return fmt.percent(pick.regret)
+            return fmt.DASH
+
+        return cell
+
+    return [
+        Col("workload", lambda w: w.name, min_width=10),
+        Col("best cost", lambda w: f"{w.best_cost:,.2f}", justify="right"),
+        *(
+            Col(name, regret_of(name), priority=1 + n, justify="right")
+            for n, name in enumerate(methods)
+        ),
+        Col("runs", lambda w: w.runs, priority=len(methods) + 1, justify="right"),
+    ]
+
+
 _EVALUATE_COLUMNS: "list[Col[Any]]" = [
     Col("mode", lambda m: m.mode.value),
     Col("mean regret", lambda m: fmt.percent(m.mean_regret, decimals=1), justify="right"),
@@ -406,7 +441,10 @@ def evaluate_command(
 
     Leave-one-workload-out: for each workload, a ranking model is trained on the others, that
     workload's runs are ranked by heuristic, ltr and hybrid, and each ranking is scored against
-    the measured outcomes (top-1 regret, share within 5% of the best, NDCG@5, MRR).
+    the measured outcomes (top-1 regret, share within 5% of the best, NDCG@5, MRR). Baselines on
+    the same runs (cheapest hourly price, a random pick, the median run) and a k-shot mode (the
+    pick after 0, 1, 3, 6 runs of the workload chosen as `suggest` would) come with it, and
+    each workload's picks with their regret.
     """
     from artenic_opt.services.training import backtest_runs, runs_from_history
 
@@ -421,12 +459,93 @@ def evaluate_command(
 
     def render(out: "Console") -> None:
         draw(out, report.table().splitlines()[0], _EVALUATE_COLUMNS, report.modes)
+        if report.baselines or report.kshot:
+            draw(
+                out,
+                "baselines on the same runs, and k-shot (k runs of the workload revealed)",
+                _METHOD_COLUMNS,
+                [*report.baselines, *report.kshot],
+            )
+        if report.per_workload:
+            methods = [p.method for p in report.per_workload[0].picks if p.config is not None]
+            draw(
+                out,
+                f"per workload: regret of each pick (best run's cost in {report.currency})",
+                _per_workload_columns(methods),
+                report.per_workload,
+            )
 
     emit(report, render)
 
 
+@workload_options
+def suggest_command(
+    ctx: typer.Context,
+    workload: WorkloadFlags,
+    tolerance: Annotated[
+        float,
+        typer.Option(
+            "--tolerance",
+            min=0.001,
+            max=9.0,
+            help="Stop when the best measured run is within this share of the predicted "
+            "optimum (0.1 = 10%).",
+        ),
+    ] = 0.1,
+    state: StateOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """What configuration to measure next for a workload, learning from its measured runs.
+
+    Expected improvement on whole-job cost over the best run measured so far, from the
+    estimates blended with the stored outcomes of this workload (and of workloads whose runs
+    match). Each suggestion is stored: record its outcome with `feedback record ID --rank 1`,
+    then ask again. Stops when the best measured run is within --tolerance of the predicted
+    optimum.
+    """
+    from artenic_opt.services.suggest import suggest
+    from artenic_opt.services.training import make_advisor
+
+    runtime = get_workspace(ctx, state)
+    settings = runtime.settings
+    profile = workload.to_workload(display_currency=settings.optimizer.display_currency)
+    store = runtime.store()
+    advisor = make_advisor(
+        store, runtime.catalog(), settings, runtime.rates(), mode=OptimizerMode.HEURISTIC
+    )
+    result = suggest(store, advisor, profile, runtime.rates(), tolerance=tolerance)
+
+    def line(config: Any) -> str:
+        cost = f"{config.predicted_cost:,.2f} {result.currency}"
+        measured = (
+            f", measured {config.measured_cost:,.2f}" if config.measured_cost is not None else ""
+        )
+        return f"{config.candidate_id} (predicted {cost}{measured})"
+
+    def render(out: "Console") -> None:
+        out.print(
+            f"{result.workload} (query {result.query_id}): {result.measured_runs} measured runs, "
+            f"{result.candidates} configurations"
+        )
+        if result.best_measured is not None:
+            out.print(f"best measured: {line(result.best_measured)}")
+        out.print(f"predicted optimum: {line(result.predicted_optimum)}")
+        if result.next is None:
+            out.print(f"stop: {result.reason}")
+        else:
+            short = (result.recommendation_id or "")[:12]
+            out.print(
+                f"next: {line(result.next)}; {result.reason}\n"
+                f"recommendation {result.recommendation_id}: record the run with "
+                f"`feedback record {short} --rank 1 --status ... --cost ... --hours ...`"
+            )
+
+    emit(result, render)
+
+
 def register(app: typer.Typer) -> None:
     app.command("recommend")(recommend)
+    app.command("suggest")(suggest_command)
     app.command("history")(history)
     app.add_typer(feedback_app, name="feedback")
     app.command("retrain")(retrain_command)

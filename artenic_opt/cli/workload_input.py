@@ -47,6 +47,13 @@ class WorkloadFlags:
         ),
     ] = None
     name: Annotated[str | None, typer.Option("--name", help="Workload name.")] = None
+    same_as: Annotated[
+        str | None,
+        typer.Option(
+            "--same-as",
+            help="Query id of a workload this one is the same job as (shares its outcomes).",
+        ),
+    ] = None
     framework: Annotated[
         str | None, typer.Option("--framework", help=f"One of: {_enum_values(ModelFramework)}.")
     ] = None
@@ -170,6 +177,7 @@ class WorkloadFlags:
 # Flags that map one-to-one onto a WorkloadProfile field (the rest are handled in to_workload).
 _FLAG_TO_FIELD: dict[str, str] = {
     "name": "name",
+    "same_as": "same_as",
     "framework": "framework",
     "dataset_gb": "dataset_size_gb",
     "epochs": "num_epochs",

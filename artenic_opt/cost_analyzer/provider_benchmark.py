@@ -39,6 +39,11 @@ from artenic_opt._internal.money import ExchangeRates
 from artenic_opt.catalog import CatalogArrays
 from artenic_opt.cost_analyzer.pareto import pick_frontier
 from artenic_opt.errors import InfeasibleError, InvalidInputError
+from artenic_opt.estimate.candidates import (
+    build_candidates,
+    estimate_candidates as run_estimators,
+)
+from artenic_opt.estimate.filters import apply_hard_filters
 from artenic_opt.schemas import (
     CostReport,
     FrontierPoint,
@@ -48,11 +53,6 @@ from artenic_opt.schemas import (
     RegionBenchmark,
     WorkloadProfile,
 )
-from artenic_opt.training_advisor.candidates import (
-    build_candidates,
-    estimate_candidates as run_estimators,
-)
-from artenic_opt.training_advisor.heuristic_ranker import apply_hard_filters
 
 AVAILABILITY_WEIGHTS = {"breadth": 0.5, "scale": 0.3, "spot_share": 0.2}
 #: GPUs in one instance that count as full scale (an HGX board: 8 GPUs).

@@ -4,6 +4,10 @@ Pure, vectorised functions: each takes the workload and numpy columns describing
 rows (one row per offering x node count) and returns arrays for every row at once, plus the
 inputs it used. They never open files or import the catalog: callers pass the columns.
 ``assumptions`` lists every constant with its source.
+
+``candidates`` (catalog columns -> candidate rows, and all estimators over them) and ``filters``
+(the hard filters) sit here, below the pillars that share them (training advisor, cost analyzer);
+they are imported by module, not re-exported, so importing ``estimate`` stays light.
 """
 
 from __future__ import annotations

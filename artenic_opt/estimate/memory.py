@@ -160,6 +160,14 @@ def estimate_memory(
         activations = tabular_working_set_gb(workload)
         overhead = np.full(n, asm.HOST_BASE_MEMORY_GB, dtype=np.float64)
         per_device = overhead + activations
+        if workload.is_data_processing:
+            # Issue 14: a data-processing job splits its working set over the nodes and spills
+            # what does not fit (``estimate.cluster`` charges the time), so only its share counts.
+            from artenic_opt.estimate.cluster import working_set_gb
+
+            activations = working_set_gb(workload)
+            node_share = np.maximum(np.asarray(nodes, dtype=np.float64), 1.0)
+            per_device = overhead + activations / node_share
         used = (*facts.inputs_used, "offering.memory_gb")
     else:
         on_gpu = gpus > 0
@@ -184,6 +192,8 @@ def estimate_memory(
     known = available == available
     usable = available * asm.USABLE_MEMORY_FRACTION
     fits = (per_device <= usable) | ~known
+    if facts.kind is WorkloadKind.TABULAR and workload.is_data_processing:
+        fits = (overhead <= usable) | ~known  # the rest spills (issue 14)
     # 1 - need/usable; no usable room (zero or unknown memory) divides to -inf, clipped to -1,
     # and unknown memory then reports 0.
     pressure = np.divide(per_device, usable, out=np.full(n, np.inf), where=usable > 0)

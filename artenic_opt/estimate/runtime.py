@@ -194,10 +194,12 @@ def estimate_hours(
     reference: ReferenceThroughput | None = None,
     facts: WorkloadFacts | None = None,
     mfu: float = asm.DEFAULT_MFU,
+    memory_gb: npt.ArrayLike | None = None,
 ) -> TimeArrays:
     """Wall-clock hours of the whole run on every row (on-demand, without preemptions).
 
     ``gpu_count`` is per node (0 for CPU-only rows) and ``nodes`` at least 1 on every row.
+    ``memory_gb`` (RAM per node, NaN unknown) is read by the data-processing cluster model only.
     """
     if not 0 < mfu <= 1:
         raise InvalidInputError(f"mfu: must be in (0, 1], got {mfu:g}")
@@ -210,6 +212,8 @@ def estimate_hours(
     # ``x > 0`` is False for NaN: an unpublished vCPU count.
     vcpus_known = cpu_count > 0
 
+    if facts.kind is WorkloadKind.TABULAR and workload.is_data_processing:
+        return _cluster_time(workload, facts, node_count, cpu_count, gpus, memory_gb)
     if facts.kind is WorkloadKind.TABULAR:
         effective_vcpus = np.where(
             vcpus_known,
@@ -286,4 +290,39 @@ def estimate_hours(
         calibrated=calibrated,
         inputs_used=used,
         notes=notes,
+    )
+
+
+# --- issue 14 hook: data-processing jobs use the cluster model of ``estimate.cluster`` ----------
+
+
+def _cluster_time(
+    workload: WorkloadProfile,
+    facts: WorkloadFacts,
+    node_count: FloatArray,
+    cpu_count: FloatArray,
+    gpus: FloatArray,
+    memory_gb: npt.ArrayLike | None,
+) -> TimeArrays:
+    from artenic_opt.estimate.cluster import CLUSTER_INPUTS, estimate_cluster
+
+    n = cpu_count.shape[0]
+    known = cpu_count > 0
+    default = np.where(
+        gpus > 0, gpus * asm.DEFAULT_VCPUS_PER_GPU, float(asm.DEFAULT_VCPUS_CPU_INSTANCE)
+    )
+    ram = np.full(n, np.nan) if memory_gb is None else np.asarray(memory_gb, dtype=np.float64)
+    cluster = estimate_cluster(
+        workload, nodes=node_count, vcpus=np.where(known, cpu_count, default), memory_gb=ram
+    )
+    return TimeArrays(
+        hours=cluster.hours,
+        peak_tflops=np.zeros(n, dtype=np.float64),
+        peak_source=np.full(n, PeakSource.CPU, dtype=np.int8),
+        throughput=cluster.gb_per_hour,
+        scaling_efficiency=cluster.parallel_efficiency,
+        vcpus_assumed=~known,
+        calibrated=False,
+        inputs_used=(*facts.inputs_used, *CLUSTER_INPUTS),
+        notes=facts.notes,
     )

@@ -75,7 +75,8 @@ _WEIGHT_BYTES: dict[Precision, float] = {
 
 def workload_kind(workload: WorkloadProfile) -> WorkloadKind:
     """Classify a workload; see the module docstring for the rule."""
-    if workload.framework.is_cpu_bound:
+    if workload.framework.is_cpu_bound or workload.is_data_processing:
+        # No model to size: data size and vCPUs decide (estimate.cluster, issue 14).
         return WorkloadKind.TABULAR
     if (
         workload.tokens is not None
@@ -109,7 +110,7 @@ def describe_workload(workload: WorkloadProfile) -> WorkloadFacts:
     set, feature row and recommendation made for it.
     """
     kind = workload_kind(workload)
-    params = workload.model_params_m * 1e6
+    params = (workload.model_params_m or 0.0) * 1e6
     layers, hidden = model_layers_hidden(params)
     precision = workload.precision
     used: list[str] = ["framework", "model_params_m", "precision"]

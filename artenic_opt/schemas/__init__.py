@@ -56,9 +56,12 @@ class _Frozen(BaseModel):
 # Workloads
 # --------------------------------------------------------------------------------------------
 
-#: Fields that define *what* is trained. Constraints (budget, deadline, providers) and the name do
-#: not change how a job behaves on an offering, so they are not part of the query id.
+#: Fields that define *what* is trained, with the workload's name (DESIGN §2, query id): two
+#: differently named workloads are different queries unless one says ``same_as`` the other.
+#: Constraints (budget, deadline, providers) do not change how a job behaves on an offering, so
+#: they are not part of the query id.
 QUERY_ID_FIELDS: tuple[str, ...] = (
+    "name",
     "framework",
     "model_params_m",
     "dataset_size_gb",
@@ -112,8 +115,15 @@ class WorkloadProfile(_Frozen):
 
     name: str = Field(default="workload", min_length=1, max_length=200)
     framework: ModelFramework = ModelFramework.PYTORCH
-    model_params_m: float = Field(
-        gt=0, le=100_000_000, allow_inf_nan=False, description="Model size, millions of params"
+    model_params_m: float | None = Field(
+        default=None,
+        gt=0,
+        le=100_000_000,
+        allow_inf_nan=False,
+        description=(
+            "Model size, millions of params; optional where there is no model to size "
+            "(CPU-bound frameworks, gpu_required = false data processing)"
+        ),
     )
     dataset_size_gb: float = Field(gt=0, le=100_000_000, allow_inf_nan=False)
     num_epochs: float = Field(default=1, gt=0, le=100_000, allow_inf_nan=False)
@@ -149,6 +159,13 @@ class WorkloadProfile(_Frozen):
     allowed_providers: tuple[str, ...] = ()
     allowed_regions: tuple[str, ...] = ()
     spot_allowed: bool = True
+    same_as: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Query id of a workload this one is the same job as (shares its outcomes)",
+    )
+
     # --- archdata (issue 12): named or config.json architecture ------------------------------
     model: str | None = Field(
         default=None, min_length=1, max_length=200, description="--model name, as given"
@@ -191,6 +208,11 @@ class WorkloadProfile(_Frozen):
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Self:
+        if self.model_params_m is None and self.gpu_required and not self.framework.is_cpu_bound:
+            raise ValueError(
+                "model_params_m: required for a GPU workload (omit it only for CPU-bound "
+                "frameworks or gpu_required = false data processing)"
+            )
         if self.max_nodes > 1 and not self.distributed:
             raise ValueError("max_nodes: more than one node needs distributed = true")
         if self.fine_tuning is FineTuning.QLORA and self.precision not in (
@@ -207,8 +229,18 @@ class WorkloadProfile(_Frozen):
         return self
 
     @property
+    def is_data_processing(self) -> bool:
+        """A job without a model to size: ``gpu_required = false`` and no ``model_params_m``."""
+        return self.model_params_m is None and not self.framework.is_cpu_bound
+
+    @property
     def query_id(self) -> str:
-        """Stable hash of the canonical fields: all outcomes of one workload share it."""
+        """The name plus a stable hash of the canonical fields, or ``same_as`` when given.
+
+        All outcomes of one query id form one learning group (DESIGN §2).
+        """
+        if self.same_as:
+            return self.same_as
         payload = self.model_dump(mode="json", include=set(QUERY_ID_FIELDS))
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
@@ -470,6 +502,48 @@ class OptimizerStatus(_Frozen):
     warnings: tuple[str, ...] = ()
     # --- serve (issue 15): a retrain holds the state's retrain lock (any process) ---
     retrain_running: bool = False
+
+
+# --------------------------------------------------------------------------------------------
+# Suggest: what configuration to measure next (issue 14)
+# --------------------------------------------------------------------------------------------
+
+
+class SuggestedConfig(_Frozen):
+    """One configuration of a workload with its predicted and estimated whole-job cost."""
+
+    candidate_id: str = Field(description="offering_id#nodes#kind")
+    offering: Offering
+    nodes: int = Field(ge=1)
+    spot: bool
+    predicted_cost: float = Field(ge=0, description="From measured runs blended with the estimate")
+    estimated_cost: float = Field(ge=0, description="The estimator's whole-job cost")
+    estimated_hours: float = Field(ge=0)
+    measured_cost: float | None = Field(default=None, description="Best measured run, if any")
+
+
+class Suggestion(_Frozen):
+    """``suggest``: the next configuration to measure, or why measuring more is not worth it."""
+
+    query_id: str
+    workload: str
+    recommendation_id: str | None = Field(
+        description="Stored recommendation of the suggested run (rank 1): record its outcome "
+        "with `feedback record ID --rank 1`; None when stopping"
+    )
+    currency: str
+    candidates: int = Field(ge=0, description="Configurations considered")
+    measured_runs: int = Field(ge=0, description="Outcomes of this workload already stored")
+    other_workloads: int = Field(ge=0, description="Other workloads whose runs shaped the prior")
+    tolerance: float = Field(gt=0, description="Stop when the best run is this close (0.1 = 10%)")
+    stop: bool
+    reason: str
+    next: SuggestedConfig | None = None
+    expected_improvement: float = Field(
+        ge=0, description="Expected relative drop of the best measured cost from the next run"
+    )
+    predicted_optimum: SuggestedConfig
+    best_measured: SuggestedConfig | None = None
 
 
 # --------------------------------------------------------------------------------------------

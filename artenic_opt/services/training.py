@@ -362,15 +362,14 @@ def _retrain_now(store: StateStore, settings: Settings, *, force: bool) -> Retra
                 model=current,
                 samples=len(samples),
             )
-    from artenic_opt.training_advisor.evaluation import EVALUATION_LTR_PARAMS
-    from artenic_opt.training_advisor.ltr_ranker import LTRRanker
+    from artenic_opt.training_advisor.ltr_ranker import RETRAIN_LTR_PARAMS, LTRRanker
 
     # The parameters the closed-loop evaluation was measured with (bench_feedback_loop.py).
     ranker = LTRRanker(
         feature_names=FEATURE_NAMES,
         feature_schema_version=FEATURE_SCHEMA_VERSION,
         min_samples=min_samples,
-        params=EVALUATION_LTR_PARAMS,
+        params=RETRAIN_LTR_PARAMS,
     )
     ranker.train(samples)
     version = next_model_version(store)
@@ -460,12 +459,14 @@ def runs_from_history(store: StateStore) -> list[ReplayRun]:
 def backtest_runs(
     runs: list[ReplayRun], catalog: Catalog, settings: Settings, rates: ExchangeRates
 ) -> BacktestReport:
-    from artenic_opt.training_advisor.evaluation import EVALUATION_LTR_PARAMS, backtest
+    from artenic_opt.training_advisor.evaluation import DEFAULT_KSHOT, backtest
+    from artenic_opt.training_advisor.ltr_ranker import RETRAIN_LTR_PARAMS
 
     return backtest(
         runs,
         catalog_specs=catalog.gpu_specs,
-        params=EVALUATION_LTR_PARAMS,
+        params=RETRAIN_LTR_PARAMS,
         currency=settings.optimizer.display_currency,
         rates=rates,
+        kshot=DEFAULT_KSHOT,
     )

@@ -164,7 +164,11 @@ def build_workload(file: str | None, overrides: dict[str, Any]) -> "WorkloadProf
     data.update(given)
     if given.keys() & _MODEL_KEYS:
         _architecture_fields(data, None, context, _FLAG_KEYS)  # paths relative to the cwd
-    has_size = "model_params_m" in data or data.get("architecture") is not None
+    # ``model_params_m`` may be left out where there is no model (the schema says when).
+    optional_params = data.get("gpu_required") is False or str(
+        data.get("framework", "")
+    ).lower() in {"lightgbm", "xgboost", "catboost", "sklearn"}
+    has_size = optional_params or "model_params_m" in data or data.get("architecture") is not None
     if not has_size or "dataset_size_gb" not in data:
         missing = [
             label

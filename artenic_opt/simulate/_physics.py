@@ -128,17 +128,22 @@ def hidden_size(params_m: float) -> float:
     return float((params_m * 1e6 * 128.0 / 12.0) ** (1.0 / 3.0))
 
 
+def _params_m(workload: WorkloadProfile) -> float:
+    """Model size in millions; a workload without a model (data processing) counts as tiny."""
+    return workload.model_params_m or 1e-3
+
+
 def layer_count(params_m: float) -> int:
     return max(2, round(hidden_size(params_m) / 128.0))
 
 
 def trainable_params(workload: WorkloadProfile) -> float:
     """Parameters that receive gradients: all of them, or the LoRA adapters (8 x r x h x layers)."""
-    total = workload.model_params_m * 1e6
+    total = _params_m(workload) * 1e6
     if workload.fine_tuning is FineTuning.FULL:
         return total
-    h = hidden_size(workload.model_params_m)
-    adapters = 8.0 * workload.lora_rank * h * layer_count(workload.model_params_m)
+    h = hidden_size(_params_m(workload))
+    adapters = 8.0 * workload.lora_rank * h * layer_count(_params_m(workload))
     return min(total, adapters)
 
 
@@ -179,7 +184,7 @@ class ModelStateGb:
 
 
 def model_state_gb(workload: WorkloadProfile) -> ModelStateGb:
-    params = workload.model_params_m * 1e6
+    params = _params_m(workload) * 1e6
     trainable = trainable_params(workload)
     if workload.fine_tuning is FineTuning.FULL:
         weights = params * workload.precision.bytes_per_param
@@ -207,8 +212,8 @@ def activations_gb(workload: WorkloadProfile) -> float:
     """Activation memory of one micro-batch on one GPU."""
     act_scale = 1.0 if _mixed_precision(workload) else 2.0
     if is_sequence_model(workload):
-        h = hidden_size(workload.model_params_m)
-        layers = layer_count(workload.model_params_m)
+        h = hidden_size(_params_m(workload))
+        layers = layer_count(_params_m(workload))
         tokens = workload.batch_size * workload.sequence_length
         # Korthikanti et al. (2022): ~34 h bytes per token per layer with flash attention; with
         # recomputation only each layer's input (2 h) is kept, plus one layer being recomputed.
@@ -217,7 +222,7 @@ def activations_gb(workload: WorkloadProfile) -> float:
         else:
             per_token = 34.0 * h * layers
         return tokens * per_token * act_scale / 1e9
-    per_sample = 0.08 * float((workload.model_params_m / 25.0) ** 0.6)
+    per_sample = 0.08 * float((_params_m(workload) / 25.0) ** 0.6)
     if workload.gradient_checkpointing:
         per_sample *= 0.4
     return workload.batch_size * per_sample * act_scale
@@ -280,7 +285,7 @@ def vcpus_of(offering: Offering) -> int:
 
 def training_flops(workload: WorkloadProfile) -> float:
     """FLOPs of the whole job: 6 x params x tokens (forward 2, backward 4), adjusted by method."""
-    params = workload.model_params_m * 1e6
+    params = _params_m(workload) * 1e6
     tokens = tokens_per_epoch(workload) * workload.num_epochs
     per_param_token = 6.0 if workload.fine_tuning is FineTuning.FULL else 4.0
     if workload.gradient_checkpointing:
@@ -305,7 +310,7 @@ def sustained_tflops_per_gpu(workload: WorkloadProfile, family: GpuFamily) -> fl
         mfu *= min(1.0, max(0.6, float((batch_tokens / 4096.0) ** 0.1)))
     else:
         mfu *= 0.35 * min(1.0, max(0.6, float((workload.batch_size / 64.0) ** 0.15)))
-    mfu *= min(1.0, max(0.4, float((workload.model_params_m / 1000.0) ** 0.12)))
+    mfu *= min(1.0, max(0.4, float((_params_m(workload) / 1000.0) ** 0.12)))
     return peak * mfu
 
 

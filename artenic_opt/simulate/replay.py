@@ -15,6 +15,11 @@ Decisions:
 * ``offering.spot`` (optional, default false) says whether the run used the spot price: spot and
   on-demand are distinct candidates (DESIGN §2) and a replayed spot run must be scored as one.
 * Missing optional fields take the schema defaults; unknown fields are errors, as everywhere.
+  ``offering.source`` and ``offering.price_date`` are optional here (measured data rarely says
+  where its prices came from): they default to ``REPLAY_SOURCE`` and ``REPLAY_PRICE_DATE``.
+* Per-run measured fields (input size, records, anything the job logged) go in an optional
+  ``run`` object (``run.<field>`` in CSV): numbers or short strings kept as the run's
+  ``attributes``. They describe that run, not the workload, so they never change its query id.
   Empty CSV cells count as missing, and list fields (``allowed_providers``) are comma-separated.
 * Reading stops at the first bad line with an ``InvalidInputError`` that names the file and line:
   a backtest on half a file would answer a different question than the one asked.
@@ -29,9 +34,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +57,13 @@ from artenic_opt.simulate.world import SimulatedOutcome, World
 from artenic_opt.types import JobStatus
 
 _SECTIONS = ("workload", "offering", "outcome")
+_OPTIONAL_SECTIONS = ("run",)
 _RUN_KEYS = ("nodes", "spot")
+#: ``offering.source`` of a replayed offering that does not say where its price came from.
+REPLAY_SOURCE = "replay file (price source not given)"
+#: ``offering.price_date`` of a replayed offering without one: unknown, so the earliest date.
+REPLAY_PRICE_DATE = date(1970, 1, 1)
+_MAX_ATTRIBUTES = 64
 
 
 class ReplayOutcome(BaseModel):
@@ -87,16 +100,21 @@ class ReplayRun(BaseModel):
     nodes: int = Field(default=1, ge=1, le=512)
     spot: bool = False
     outcome: ReplayOutcome
+    #: Per-run measured fields (``run`` object): input size and the like; not the workload's.
+    attributes: dict[str, float | str] = Field(default_factory=dict, max_length=_MAX_ATTRIBUTES)
 
     def to_record(self) -> dict[str, Any]:
         """The nested JSON object of one replay line."""
         offering = self.offering.model_dump(mode="json", exclude_none=True)
         offering.update(nodes=self.nodes, spot=self.spot)
-        return {
+        record: dict[str, Any] = {
             "workload": self.workload.model_dump(mode="json", exclude_none=True),
             "offering": offering,
             "outcome": self.outcome.model_dump(mode="json", exclude_none=True),
         }
+        if self.attributes:
+            record["run"] = dict(self.attributes)
+        return record
 
 
 def replay_run(
@@ -133,23 +151,28 @@ def parse_replay_record(record: Any, *, where: str) -> ReplayRun:
     """Validate one nested replay record; ``where`` (``file:line``) prefixes any error."""
     if not isinstance(record, Mapping):
         raise InvalidInputError(f"{where}: expected a JSON object with workload, offering, outcome")
-    unknown = sorted(set(record) - set(_SECTIONS))
+    unknown = sorted(set(record) - set(_SECTIONS) - set(_OPTIONAL_SECTIONS))
     missing = [name for name in _SECTIONS if name not in record]
     if unknown:
         raise InvalidInputError(
-            f"{where}: unknown key {unknown[0]!r}; expected {', '.join(_SECTIONS)}"
+            f"{where}: unknown key {unknown[0]!r}; expected {', '.join(_SECTIONS)} "
+            "and optionally run"
         )
     if missing:
         raise InvalidInputError(f"{where}: {missing[0]}: missing")
-    for name in _SECTIONS:
+    for name in (*_SECTIONS, *(n for n in _OPTIONAL_SECTIONS if n in record)):
         if not isinstance(record[name], Mapping):
             raise InvalidInputError(f"{where}: {name}: must be an object")
     offering = dict(record["offering"])
     run = {key: offering.pop(key) for key in _RUN_KEYS if key in offering}
+    offering.setdefault("source", REPLAY_SOURCE)
+    offering.setdefault("price_date", REPLAY_PRICE_DATE.isoformat())
+    attributes = {str(k): _attribute(v, where, str(k)) for k, v in record.get("run", {}).items()}
     data = {
         "workload": record["workload"],
         "offering": offering,
         "outcome": record["outcome"],
+        "attributes": attributes,
         **run,
     }
     try:
@@ -158,20 +181,41 @@ def parse_replay_record(record: Any, *, where: str) -> ReplayRun:
         raise InvalidInputError(format_validation_error(exc, context=where)) from None
 
 
+def _attribute(value: Any, where: str, name: str) -> float | str:
+    """A run attribute: a finite number (numeric text converts) or a short string."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise InvalidInputError(f"{where}: run.{name}: must be a number or a string")
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            if len(value) > 200:
+                raise InvalidInputError(
+                    f"{where}: run.{name}: longer than 200 characters"
+                ) from None
+            return value
+        value = number
+    if not math.isfinite(value):
+        raise InvalidInputError(f"{where}: run.{name}: must be finite")
+    return float(value)
+
+
 def _unflatten(row: Mapping[str, str | None], where: str) -> dict[str, dict[str, Any]]:
-    nested: dict[str, dict[str, Any]] = {name: {} for name in _SECTIONS}
+    nested: dict[str, dict[str, Any]] = {name: {} for name in (*_SECTIONS, *_OPTIONAL_SECTIONS)}
     for header, value in row.items():
         if header is None:
             raise InvalidInputError(f"{where}: more cells than headers")
         section, _, field = header.strip().partition(".")
         if section not in nested or not field:
             raise InvalidInputError(
-                f"{where}: column {header!r} must be workload.<field>, offering.<field> "
-                "or outcome.<field>"
+                f"{where}: column {header!r} must be workload.<field>, offering.<field>, "
+                "outcome.<field> or run.<field>"
             )
         if value is None or value.strip() == "":
             continue
         nested[section][field] = value.strip()
+    if not nested["run"]:
+        del nested["run"]
     return nested
 
 
@@ -217,8 +261,8 @@ def read_replay_file(path: str | os.PathLike[str]) -> list[ReplayRun]:
 
 def _flatten(record: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
     flat: dict[str, str] = {}
-    for section in _SECTIONS:
-        for field, value in record[section].items():
+    for section in (*_SECTIONS, *_OPTIONAL_SECTIONS):
+        for field, value in record.get(section, {}).items():
             if isinstance(value, (list, tuple)):
                 text = ",".join(str(v) for v in value)
             elif isinstance(value, bool):

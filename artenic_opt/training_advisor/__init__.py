@@ -1,8 +1,8 @@
 """Training advisor: rank where to train a workload, explain why, and learn from outcomes.
 
-* ``candidates``: offerings x node counts x spot/on-demand as numpy columns, with estimates.
 * ``feature_extractor``: the learning-to-rank feature rows (``FEATURE_NAMES``, schema version).
-* ``heuristic_ranker``: hard filters, weighted score, deterministic order.
+* ``heuristic_ranker``: hard filters (``estimate.filters``), weighted score, deterministic order.
+  Candidates are built in ``estimate.candidates`` (shared with the cost analyzer).
 * ``advisor``: ``TrainingAdvisor.recommend`` -> ``AdviceResult`` (the advice and its feature rows).
 * ``ltr_ranker`` and ``feedback_collector``: the learning side (LightGBM loads lazily there).
 
@@ -11,17 +11,17 @@ Importing this package loads numpy and pydantic only.
 
 from __future__ import annotations
 
+from artenic_opt.estimate.candidates import (
+    CandidateArrays,
+    CandidateEstimates,
+    build_candidates,
+    estimate_candidates,
+)
 from artenic_opt.training_advisor.advisor import (
     HYBRID_LTR_WEIGHT,
     AdviceResult,
     RankingScorer,
     TrainingAdvisor,
-)
-from artenic_opt.training_advisor.candidates import (
-    CandidateArrays,
-    CandidateEstimates,
-    build_candidates,
-    estimate_candidates,
 )
 from artenic_opt.training_advisor.feature_extractor import (
     FEATURE_NAMES,

@@ -1,46 +1,7 @@
-"""How good is each ranking mode? End-to-end evaluation on the simulator, and backtesting.
+"""How good is each ranking mode? Backtesting measured runs.
 
 Two questions, two entry points, one report shape (``ModeMetrics`` per mode: heuristic, ltr,
 hybrid):
-
-``evaluate_modes(seed)``: *does the feedback loop improve rankings?* On the simulated world of
-``seed``:
-
-1. **Feedback loop.** Training workloads are drawn from the seed stream ``[seed, 1]``. For each,
-   the heuristic advisor recommends its top ``explore_top`` (10); the rank-1 pick is run, plus
-   ``runs_per_workload - 1`` exploratory picks drawn uniformly among ranks 2..10, each one job
-   in ``World.run`` (a fresh ``trial`` per job, so repeated candidates get fresh noise). Every
-   outcome becomes a labelled sample through ``FeedbackCollector`` with its default cost
-   reference (the rank-1 estimate), exactly as recorded outcomes would. Workloads keep coming
-   until ``train_jobs`` jobs have run. The loop collects with the heuristic only (the bootstrap
-   phase of ``auto`` mode), so every mode is later judged on what the heuristic taught.
-2. **Training.** One ``LTRRanker`` on all samples, with ``EVALUATION_LTR_PARAMS`` unless
-   ``params`` is given.
-3. **Held-out test.** ``test_workloads`` fresh workloads from the stream ``[seed, 2]`` (never
-   seen in training) on the same world. Each mode ranks the *same* set, so no mode chooses the
-   set it is judged on: by default (``eval_top=10``) the heuristic's top 10, the shortlist
-   ``recommend`` shows and the neighbourhood the loop explores; ``eval_top=None`` ranks every
-   candidate the hard filters keep. Features, the ``order_by_score`` tie-break and the hybrid
-   weights are those of ``TrainingAdvisor.recommend`` (min-max over the set ranked); a test pins
-   that, over all feasible candidates, the orders equal ``recommend``'s. Ground truth is
-   ``true_cost_table`` over that set: top-1 regret (``TrueCostTable.regret``: expected cost over
-   the cheapest eligible candidate's in the set, an ineligible pick at least 1.0), within-5%
-   share (regret <= 0.05), and NDCG@5 and MRR of the mode's order against
-   ``TrueCostTable.relevance()`` grades. Orders are scored as positions (n, n-1, ...), so the
-   metric sees the exact order the advisor would show, tie-break included. Workloads that are
-   infeasible for the advisor or have no eligible candidate in the world are skipped (and
-   counted): they have no best to compare with, for any mode.
-
-Tuning (300 jobs, 80 held-out workloads, seeds 0-2; bench/bench_feedback_loop.py prints the
-tables). Four runs per workload within the heuristic's top 10 with ``EVALUATION_LTR_PARAMS``
-(100 trees at 0.05, 15 leaves, 20 samples per leaf, 80% row and column sampling): hybrid beats
-the heuristic on NDCG@5 for all three seeds and on mean regret averaged over them, but not on
-mean regret for seed 0, nor on MRR or the within-5% share for seeds 0 and 2. ``LTRParams()``
-(100 trees at 0.1, 31 leaves, 5 per leaf) overfits a few hundred samples: hybrid then loses
-NDCG@5 on seed 0. Six runs per workload helped NDCG but not regret; exploring the top 30 helped
-both. Ranked over *all* feasible candidates (``eval_top=None``, ~140 per workload) hybrid loses
-to the heuristic on NDCG@5 for seeds 0 and 2: a model that only ever saw the heuristic's top 10
-extrapolates badly to the long tail, so a learned score is only trustworthy on the shortlist.
 
 ``backtest(runs)``: *how good would the optimizer have been on these measured jobs?* Runs are
 grouped into workloads by query id (the hash of the workload's canonical fields). For each
@@ -57,7 +18,7 @@ workload's own runs are ranked by each mode and scored against what was measured
   workload's own offerings (``CatalogArrays.from_offerings`` with the given GPU spec table, then
   ``build_candidates`` and ``rank_candidates``): heuristic = the advisor's heuristic score;
   ltr = the model's score of the run's feature row (features computed over the workload's
-  feasible candidates, as the advisor does); hybrid = 0.7 x min-max(ltr) + 0.3 x min-max(heuristic)
+  feasible candidates, as the advisor does); hybrid = 0.5 x min-max(ltr) + 0.5 x min-max(heuristic)
   over the feasible runs. A run the advisor's hard filters reject (or that is no candidate at all,
   e.g. spot on a workload that refuses spot) ranks after every feasible run in every mode: the
   advisor would never have recommended it.
@@ -79,11 +40,12 @@ Pure logic: no files, no database; the caller reads the replay file (``read_repl
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -92,39 +54,72 @@ from pydantic import BaseModel, ConfigDict, Field
 from artenic_opt._internal.math_utils import min_max_normalize, ndcg_at_k, reciprocal_rank
 from artenic_opt._internal.money import DEFAULT_RATES, ExchangeRates
 from artenic_opt.catalog.gpu_names import normalize_gpu_type_or_none
-from artenic_opt.catalog.loader import Catalog, CatalogArrays
+from artenic_opt.catalog.loader import CatalogArrays
 from artenic_opt.errors import InfeasibleError, InvalidInputError
-from artenic_opt.schemas import GpuSpec, Offering, RankingMetrics, TrainingSample, WorkloadProfile
-from artenic_opt.simulate import (
-    INELIGIBLE_REGRET,
-    ReplayRun,
-    RunSpec,
-    World,
-    generate_workloads,
-    true_cost_table,
-)
-from artenic_opt.training_advisor.advisor import HYBRID_LTR_WEIGHT, TrainingAdvisor
-from artenic_opt.training_advisor.candidates import (
+from artenic_opt.estimate.candidates import (
     CandidateArrays,
-    CandidateEstimates,
     build_candidates,
     estimate_candidates,
 )
+from artenic_opt.schemas import GpuSpec, Offering, TrainingSample, WorkloadProfile
+from artenic_opt.training_advisor.advisor import HYBRID_LTR_WEIGHT
 from artenic_opt.training_advisor.feature_extractor import (
     FEATURE_NAMES,
     FEATURE_SCHEMA_VERSION,
     extract_features,
 )
-from artenic_opt.training_advisor.feedback_collector import CandidateRecord, FeedbackCollector
 from artenic_opt.training_advisor.heuristic_ranker import (
-    order_by_score,
     rank_candidates,
-    weights_for_goal,
 )
-from artenic_opt.training_advisor.ltr_ranker import LTRParams, LTRRanker
-from artenic_opt.types import JobStatus, OptimizationGoal, OptimizerMode
+from artenic_opt.training_advisor.ltr_ranker import RETRAIN_LTR_PARAMS, LTRParams, LTRRanker
+from artenic_opt.training_advisor.measured import (
+    config_features,
+    fit_cost_prior,
+    neighbour_prior,
+    next_to_measure,
+    posterior,
+    run_log_costs,
+)
+from artenic_opt.types import JobStatus, OptimizerMode
 
 FloatArray = npt.NDArray[np.float64]
+
+
+class MeasuredOutcome(Protocol):
+    """What a measured run's outcome must carry (``simulate.ReplayOutcome`` does)."""
+
+    @property
+    def status(self) -> JobStatus: ...
+    @property
+    def hours(self) -> float: ...
+    @property
+    def cost(self) -> float: ...
+    @property
+    def currency(self) -> str: ...
+
+
+class MeasuredRun(Protocol):
+    """One measured run: ``simulate.ReplayRun`` (a replay line), or a stored outcome as one.
+
+    A protocol rather than the replay class, so the pillar does not import the simulator
+    package (layer contract: pillars never use the simulated world).
+    """
+
+    @property
+    def workload(self) -> WorkloadProfile: ...
+    @property
+    def offering(self) -> Offering: ...
+    @property
+    def nodes(self) -> int: ...
+    @property
+    def spot(self) -> bool: ...
+    @property
+    def outcome(self) -> MeasuredOutcome: ...
+
+
+#: Regret of a failed or late pick at least: it was paid for and the job ran again elsewhere
+#: (the same rule as the simulator's ground truth, ``simulate.INELIGIBLE_REGRET``).
+INELIGIBLE_REGRET = 1.0
 IntArray = npt.NDArray[np.int64]
 
 #: The modes compared, in table order.
@@ -137,31 +132,13 @@ EVALUATED_MODES: tuple[OptimizerMode, ...] = (
 WITHIN_SHARE = 0.05
 #: Cut-off of the NDCG reported.
 NDCG_K = 5
-#: Exploratory picks are drawn among the heuristic's top this many.
-DEFAULT_EXPLORE_TOP = 10
-#: Jobs per training workload: the rank-1 pick plus three exploratory picks.
-DEFAULT_RUNS_PER_WORKLOAD = 4
-#: The evaluation ranks the heuristic's top this many (``None``: every feasible candidate).
-DEFAULT_EVAL_TOP = 10
-#: LightGBM settings tuned on the simulator's loop (see "Tuning" in the module docstring): a few
-#: hundred noisy samples call for a gentler, more regularised model than ``LTRParams()``.
-EVALUATION_LTR_PARAMS = LTRParams(
-    n_estimators=100,
-    learning_rate=0.05,
-    num_leaves=15,
-    min_child_samples=20,
-    subsample=0.8,
-    colsample_bytree=0.8,
-)
+#: The LightGBM settings retraining and the evaluations use (defined with the ranker).
+EVALUATION_LTR_PARAMS = RETRAIN_LTR_PARAMS
 #: Backtest: fewest other workloads a fold trains on.
 DEFAULT_MIN_TRAIN_GROUPS = 5
 #: Backtest grades: (upper bound of measured cost / reference, grade), best first.
 BACKTEST_GRADE_BOUNDS: tuple[tuple[float, int], ...] = ((1.05, 4), (1.5, 3), (2.0, 2))
-_RATIO_TOLERANCE = 1e-9
-# Seed streams of ``evaluate_modes``: training and test workloads never share draws.
-_TRAIN_STREAM = 1
-_TEST_STREAM = 2
-_EXPLORE_STREAM = 3
+RATIO_TOLERANCE = 1e-9
 
 
 # --------------------------------------------------------------------------------------------
@@ -185,7 +162,7 @@ class ModeMetrics(_Frozen):
     mrr: float = Field(ge=0, le=1)
 
 
-def _format_table(title: str, modes: Sequence[ModeMetrics], notes: Sequence[str]) -> str:
+def format_table(title: str, modes: Sequence[ModeMetrics], notes: Sequence[str]) -> str:
     header = (
         f"{'mode':<10} {'workloads':>9} {'mean regret':>12} {'median regret':>14} "
         f"{'within 5%':>10} {'NDCG@5':>7} {'MRR':>6}"
@@ -200,7 +177,7 @@ def _format_table(title: str, modes: Sequence[ModeMetrics], notes: Sequence[str]
     return "\n".join(lines)
 
 
-class _ModeReport(_Frozen):
+class ModeReport(_Frozen):
     modes: tuple[ModeMetrics, ...]
 
     def mode(self, mode: OptimizerMode | str) -> ModeMetrics:
@@ -215,41 +192,64 @@ class _ModeReport(_Frozen):
         )
 
 
-class ModeEvaluation(_ModeReport):
-    """Heuristic vs ltr vs hybrid on held-out simulated workloads, against the ground truth."""
+#: Runs of the held-out workload revealed in the k-shot mode (chosen by ``suggest``'s rule).
+DEFAULT_KSHOT: tuple[int, ...] = (0, 1, 3, 6)
+#: Baselines scored on the same runs: what price-sorting tools pick, a random pick (its
+#: expected regret) and the median run.
+BASELINES: tuple[str, ...] = ("cheapest_price", "random", "median_run")
 
-    seed: int
-    train_jobs: int = Field(ge=0, description="Simulated jobs run by the feedback loop")
-    train_workloads: int = Field(ge=0)
-    samples: int = Field(ge=0)
-    label_counts: tuple[int, ...] = Field(description="Training samples per label 0..4")
-    runs_per_workload: int = Field(ge=1)
-    explore_top: int = Field(ge=1)
-    eval_top: int | None = Field(default=None, description="Candidates ranked (None: all)")
-    test_workloads: int = Field(ge=0, description="Held-out workloads drawn")
-    skipped_workloads: int = Field(ge=0, description="Held-out workloads with nothing to score")
-    mean_candidates: float = Field(ge=0, description="Mean candidates ranked per test workload")
-    ltr_holdout: RankingMetrics | None = Field(
-        default=None, description="The ranker's own metrics on held-out feedback groups"
+
+class Pick(_Frozen):
+    """What one method picked for one workload, what it cost, and its regret."""
+
+    method: str = Field(description="Mode, baseline, or k-shot ('k=3')")
+    config: str | None = Field(
+        description="offering_id#nodes#kind of the pick; None for expectation baselines"
     )
-    params: dict[str, Any] = Field(default_factory=dict, description="LTRParams used")
+    cost: float | None = Field(description="Measured cost of the pick (None: an expectation)")
+    regret: float = Field(ge=0, description="cost / best - 1 (failed or late: at least 1)")
+    heuristic_rank: int | None = Field(
+        default=None, description="Where the heuristic ranked this pick among the runs (1 = top)"
+    )
 
-    def table(self) -> str:
-        title = (
-            f"seed {self.seed}: {self.train_jobs} training jobs on {self.train_workloads} "
-            f"workloads ({self.runs_per_workload} runs each, top {self.explore_top}), "
-            f"{self.samples} samples; {self.modes[0].workloads if self.modes else 0} "
-            f"held-out workloads scored ({self.skipped_workloads} skipped), ranking "
-            + ("all feasible" if self.eval_top is None else f"the heuristic's top {self.eval_top}")
-            + f" ({self.mean_candidates:.0f} candidates each)"
+
+class WorkloadBacktest(_Frozen):
+    """One held-out workload: its best measured run and every method's pick."""
+
+    query_id: str
+    name: str
+    runs: int = Field(ge=1)
+    best_cost: float = Field(ge=0)
+    best_config: str
+    picks: tuple[Pick, ...]
+
+
+class MethodSummary(_Frozen):
+    """Regret of one baseline or k-shot method over the scored workloads."""
+
+    method: str
+    workloads: int = Field(ge=0)
+    mean_regret: float
+    median_regret: float
+    within_5pct_share: float = Field(ge=0, le=1)
+
+
+def _summarise_method(method: str, regrets: Sequence[float]) -> MethodSummary:
+    values = np.asarray(regrets, dtype=np.float64)
+    if values.size == 0:
+        return MethodSummary(
+            method=method, workloads=0, mean_regret=0.0, median_regret=0.0, within_5pct_share=0.0
         )
-        return _format_table(title, self.modes, ())
+    return MethodSummary(
+        method=method,
+        workloads=int(values.size),
+        mean_regret=float(values.mean()),
+        median_regret=float(np.median(values)),
+        within_5pct_share=float(np.mean(values <= WITHIN_SHARE + RATIO_TOLERANCE)),
+    )
 
-    def __str__(self) -> str:
-        return self.table()
 
-
-class BacktestReport(_ModeReport):
+class BacktestReport(ModeReport):
     """Leave-one-workload-out backtest of measured runs."""
 
     runs: int = Field(ge=0)
@@ -260,6 +260,11 @@ class BacktestReport(_ModeReport):
     )
     infeasible_runs: int = Field(ge=0, description="Runs the advisor's hard filters reject")
     currency: str
+    baselines: tuple[MethodSummary, ...] = ()
+    kshot: tuple[MethodSummary, ...] = Field(
+        default=(), description="Regret after k runs of the held-out workload (k=0: none)"
+    )
+    per_workload: tuple[WorkloadBacktest, ...] = ()
 
     def table(self) -> str:
         title = (
@@ -272,7 +277,13 @@ class BacktestReport(_ModeReport):
             if self.infeasible_runs
             else []
         )
-        return _format_table(title, self.modes, notes)
+        extra = [*self.baselines, *self.kshot]
+        if extra:
+            notes.append(f"{'baseline / k-shot':<18} {'mean regret':>12} {'median regret':>14}")
+            notes.extend(
+                f"{m.method:<18} {m.mean_regret:>12.4f} {m.median_regret:>14.4f}" for m in extra
+            )
+        return format_table(title, self.modes, notes)
 
     def __str__(self) -> str:
         return self.table()
@@ -284,14 +295,14 @@ class BacktestReport(_ModeReport):
 
 
 @dataclass(frozen=True, slots=True)
-class _Score:
+class Score:
     regret: float
     within: float
     ndcg: float
     rr: float
 
 
-def _summarise(mode: OptimizerMode, scores: Sequence[_Score]) -> ModeMetrics:
+def summarise(mode: OptimizerMode, scores: Sequence[Score]) -> ModeMetrics:
     if not scores:
         return ModeMetrics(
             mode=mode,
@@ -314,14 +325,14 @@ def _summarise(mode: OptimizerMode, scores: Sequence[_Score]) -> ModeMetrics:
     )
 
 
-def _hybrid(ltr: FloatArray, heuristic: FloatArray) -> FloatArray:
+def hybrid_scores(ltr: FloatArray, heuristic: FloatArray) -> FloatArray:
     mixed: FloatArray = HYBRID_LTR_WEIGHT * min_max_normalize(ltr) + (
         1.0 - HYBRID_LTR_WEIGHT
     ) * min_max_normalize(heuristic)
     return mixed
 
 
-def _new_ranker(params: LTRParams | None, *, holdout_share: float) -> LTRRanker:
+def new_ranker(params: LTRParams | None, *, holdout_share: float) -> LTRRanker:
     return LTRRanker(
         feature_names=FEATURE_NAMES,
         feature_schema_version=FEATURE_SCHEMA_VERSION,
@@ -331,237 +342,9 @@ def _new_ranker(params: LTRParams | None, *, holdout_share: float) -> LTRRanker:
     )
 
 
-# --------------------------------------------------------------------------------------------
-# End-to-end evaluation on the simulator
-# --------------------------------------------------------------------------------------------
-
-
-def _check_positive(name: str, value: int, least: int = 1) -> None:
+def check_positive(name: str, value: int, least: int = 1) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < least:
         raise InvalidInputError(f"{name}: must be an integer of at least {least}, got {value!r}")
-
-
-def collect_feedback(
-    world: World,
-    advisor: TrainingAdvisor,
-    *,
-    seed: int,
-    train_jobs: int,
-    runs_per_workload: int = DEFAULT_RUNS_PER_WORKLOAD,
-    explore_top: int = DEFAULT_EXPLORE_TOP,
-    providers: Sequence[str] = (),
-    max_workloads: int | None = None,
-) -> tuple[list[TrainingSample], int, int]:
-    """Run the feedback loop until ``train_jobs`` jobs ran: ``(samples, jobs, workloads)``.
-
-    Per workload: the advisor's rank-1 pick plus ``runs_per_workload - 1`` exploratory picks
-    among its top ``explore_top``; each pick is one ``World.run`` labelled by
-    ``FeedbackCollector``. ``max_workloads`` (default ``20 x train_jobs``) bounds the loop when
-    almost every workload is infeasible.
-    """
-    _check_positive("train_jobs", train_jobs)
-    _check_positive("runs_per_workload", runs_per_workload)
-    _check_positive("explore_top", explore_top)
-    limit = max_workloads if max_workloads is not None else 20 * train_jobs
-    workload_rng = np.random.default_rng([seed, _TRAIN_STREAM])
-    explore_rng = np.random.default_rng([seed, _EXPLORE_STREAM])
-    collector = FeedbackCollector(feature_schema_version=FEATURE_SCHEMA_VERSION)
-    samples: list[TrainingSample] = []
-    jobs = 0
-    workloads = 0
-    drawn = 0
-    while jobs < train_jobs:
-        if drawn >= limit:
-            raise InfeasibleError(
-                f"train_jobs: only {jobs} of {train_jobs} jobs could run on {drawn} workloads; "
-                "the catalog has nothing feasible for most of them"
-            )
-        workload = generate_workloads(workload_rng, 1, providers=providers)[0]
-        drawn += 1
-        try:
-            result = advisor.recommend(workload, top=explore_top)
-        except InfeasibleError:
-            continue
-        workloads += 1
-        recs = result.advice.recommendations
-        extra = min(runs_per_workload - 1, len(recs) - 1)
-        picks = [0]
-        if extra > 0:
-            chosen = explore_rng.choice(np.arange(1, len(recs)), size=extra, replace=False)
-            picks.extend(int(p) for p in chosen)
-        for position in picks:
-            pick = recs[position]
-            outcome = world.run(workload, pick.offering, pick.nodes, pick.spot, trial=jobs)
-            job = outcome.in_currency(pick.currency).to_job_outcome(
-                result.advice.recommendation_id, pick.rank
-            )
-            stored = CandidateRecord.from_row(
-                query_id=result.advice.query_id,
-                recommendation_id=result.advice.recommendation_id,
-                rank=pick.rank,
-                candidate_id=result.candidate_ids[position],
-                features=result.feature_rows[position],
-                feature_schema_version=result.feature_schema_version,
-                estimated_cost=pick.estimated_cost,
-                estimated_hours=pick.estimated_hours,
-                currency=pick.currency,
-                recommended_cost=recs[0].estimated_cost,
-            )
-            samples.append(collector.collect(job, stored))
-            jobs += 1
-    return samples, jobs, workloads
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class ModeOrders:
-    """The feasible candidates of one workload and each mode's order over them (best first)."""
-
-    candidates: CandidateArrays
-    estimates: CandidateEstimates
-    orders: Mapping[OptimizerMode, IntArray]
-
-
-def mode_orders(
-    workload: WorkloadProfile,
-    advisor: TrainingAdvisor,
-    model: LTRRanker,
-    *,
-    top: int | None = None,
-) -> ModeOrders:
-    """Each mode's order of the advisor's feasible candidates, as ``recommend`` computes it.
-
-    One pass of estimates and features serves the three modes. Raises ``InfeasibleError`` when
-    the hard filters leave nothing.
-    """
-    candidates = build_candidates(
-        workload,
-        advisor.arrays,
-        currency=advisor.display_currency,
-        rates=advisor.rates,
-        reliability=advisor.reliability,
-        preemption_rates=advisor.preemption_rates,
-    )
-    weights = advisor.weights or weights_for_goal(OptimizationGoal.BALANCED)
-    ranking = rank_candidates(workload, candidates, weights=weights)
-    index = ranking.feasible_index
-    subset = candidates.take(index)
-    estimates = ranking.estimates.take(index)
-    features = extract_features(workload, subset, estimates=estimates).values
-    heuristic = ranking.scores
-    heuristic_order = ranking.order
-    if top is not None and top < len(subset):
-        keep = np.sort(ranking.order[:top])
-        subset = subset.take(keep)
-        estimates = estimates.take(keep)
-        features = features[keep]
-        heuristic = heuristic[keep]
-        heuristic_order = order_by_score(heuristic, subset, estimates)
-    ltr = np.asarray(model.predict(features), dtype=np.float64)
-    orders = {
-        OptimizerMode.HEURISTIC: heuristic_order,
-        OptimizerMode.LTR: order_by_score(ltr, subset, estimates),
-        OptimizerMode.HYBRID: order_by_score(_hybrid(ltr, heuristic), subset, estimates),
-    }
-    return ModeOrders(candidates=subset, estimates=estimates, orders=orders)
-
-
-def _score_order(order: IntArray, regret: FloatArray, grades: IntArray) -> _Score:
-    n = order.shape[0]
-    positions = np.empty(n, dtype=np.float64)
-    positions[order] = np.arange(n, 0, -1, dtype=np.float64)
-    top = float(regret[int(order[0])])
-    return _Score(
-        regret=top,
-        within=float(top <= WITHIN_SHARE + _RATIO_TOLERANCE),
-        ndcg=ndcg_at_k(grades, positions, k=NDCG_K),
-        rr=reciprocal_rank(grades, positions),
-    )
-
-
-def evaluate_modes(
-    seed: int,
-    *,
-    train_jobs: int = 300,
-    test_workloads: int = 80,
-    runs_per_workload: int = DEFAULT_RUNS_PER_WORKLOAD,
-    explore_top: int = DEFAULT_EXPLORE_TOP,
-    eval_top: int | None = DEFAULT_EVAL_TOP,
-    catalog: Catalog | CatalogArrays | None = None,
-    params: LTRParams | None = None,
-) -> ModeEvaluation:
-    """Run the feedback loop on the simulator, train LTR, and compare the modes on held-out
-    workloads against the ground truth (see the module docstring)."""
-    _check_positive("seed", seed, least=0)
-    _check_positive("test_workloads", test_workloads)
-    if catalog is None:
-        from artenic_opt.catalog import load_catalog
-
-        catalog = load_catalog()
-    arrays = catalog.arrays if isinstance(catalog, Catalog) else catalog
-    providers = tuple(sorted({str(p) for p in arrays.provider.tolist()}, key=str.casefold))
-    world = World(seed)
-    advisor = TrainingAdvisor(arrays)
-    samples, jobs, workloads = collect_feedback(
-        world,
-        advisor,
-        seed=seed,
-        train_jobs=train_jobs,
-        runs_per_workload=runs_per_workload,
-        explore_top=explore_top,
-        providers=providers,
-    )
-    if eval_top is not None:
-        _check_positive("eval_top", eval_top)
-    ranker = _new_ranker(params or EVALUATION_LTR_PARAMS, holdout_share=0.2)
-    holdout = ranker.train(samples, seed=seed)
-
-    scores: dict[OptimizerMode, list[_Score]] = {mode: [] for mode in EVALUATED_MODES}
-    skipped = 0
-    ranked = 0
-    test_rng = np.random.default_rng([seed, _TEST_STREAM])
-    for workload in generate_workloads(test_rng, test_workloads, providers=providers):
-        try:
-            result = mode_orders(workload, advisor, ranker, top=eval_top)
-        except InfeasibleError:
-            skipped += 1
-            continue
-        subset = result.candidates
-        specs = [
-            RunSpec(subset.offering(i), int(subset.nodes[i]), bool(subset.spot[i]))
-            for i in range(len(subset))
-        ]
-        truth = true_cost_table(world, workload, specs, currency=subset.currency)
-        if truth.best_index is None:
-            skipped += 1
-            continue
-        regret = np.array([truth.regret(i) for i in range(len(subset))], dtype=np.float64)
-        grades = truth.relevance()
-        ranked += len(subset)
-        for mode in EVALUATED_MODES:
-            scores[mode].append(_score_order(result.orders[mode], regret, grades))
-
-    scored = len(scores[OptimizerMode.HEURISTIC])
-    labels = np.bincount([s.label for s in samples], minlength=5)
-    return ModeEvaluation(
-        seed=seed,
-        train_jobs=jobs,
-        train_workloads=workloads,
-        samples=len(samples),
-        label_counts=tuple(int(c) for c in labels),
-        runs_per_workload=runs_per_workload,
-        explore_top=explore_top,
-        eval_top=eval_top,
-        test_workloads=test_workloads,
-        skipped_workloads=skipped,
-        mean_candidates=ranked / scored if scored else 0.0,
-        ltr_holdout=holdout,
-        params=_params_dict(ranker.params),
-        modes=tuple(_summarise(mode, scores[mode]) for mode in EVALUATED_MODES),
-    )
-
-
-def _params_dict(params: LTRParams) -> dict[str, Any]:
-    return {name: getattr(params, name) for name in params.__dataclass_fields__}
 
 
 # --------------------------------------------------------------------------------------------
@@ -581,6 +364,28 @@ class _Group:
     grades: IntArray
     costs: FloatArray  # measured, ``currency``
     reference: float | None  # cheapest successful in-deadline cost
+    name: str = ""
+    #: ``offering_id#nodes#kind`` of each run: the same configuration across workloads.
+    configs: tuple[str, ...] = ()
+    #: Hourly price of each run's whole cluster (price per node x nodes), ``currency``.
+    hourly: FloatArray = dataclasses.field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def good(self) -> npt.NDArray[np.bool_]:
+        good: npt.NDArray[np.bool_] = self.grades > 0
+        return good
+
+    def regrets(self) -> FloatArray:
+        """Top-1 regret of each run if it were the pick (see ``_run_regret``)."""
+        assert self.reference is not None
+        reference = self.reference
+        return np.array(
+            [
+                _run_regret(float(c), bool(g), reference)
+                for c, g in zip(self.costs, self.good, strict=True)
+            ],
+            dtype=np.float64,
+        )
 
 
 def _canonical_offering(
@@ -599,7 +404,7 @@ def _canonical_offering(
     return offering.model_copy(update={"gpu_type": canonical})
 
 
-def run_grades(runs: Sequence[ReplayRun], costs: FloatArray) -> tuple[IntArray, float | None]:
+def run_grades(runs: Sequence[MeasuredRun], costs: FloatArray) -> tuple[IntArray, float | None]:
     """Grades 0-4 of one workload's runs and the reference cost (see the module docstring)."""
     ok = np.array(
         [
@@ -616,7 +421,7 @@ def run_grades(runs: Sequence[ReplayRun], costs: FloatArray) -> tuple[IntArray, 
     ratio = costs / reference if reference > 0 else np.where(costs <= 0, 1.0, np.inf)
     grades[ok] = 1
     for bound, grade in reversed(BACKTEST_GRADE_BOUNDS):
-        grades[ok & (ratio <= bound * (1.0 + _RATIO_TOLERANCE))] = grade
+        grades[ok & (ratio <= bound * (1.0 + RATIO_TOLERANCE))] = grade
     return grades, reference
 
 
@@ -676,7 +481,7 @@ def _reference_offering(spec: GpuSpec) -> Offering:
 def _prepare_group(
     query_id: str,
     positions: Sequence[int],
-    runs: Sequence[ReplayRun],
+    runs: Sequence[MeasuredRun],
     offerings: Sequence[Offering],
     specs: Mapping[str, GpuSpec],
     currency: str,
@@ -732,6 +537,20 @@ def _prepare_group(
         dtype=np.float64,
     )
     grades, reference = run_grades(members, costs)
+    hourly = np.array(
+        [
+            rates.convert(
+                (r.offering.spot_price_per_hour or r.offering.price_per_hour)
+                if r.spot
+                else r.offering.price_per_hour,
+                r.offering.currency,
+                currency,
+            )
+            * r.nodes
+            for r in members
+        ],
+        dtype=np.float64,
+    )
     return _Group(
         query_id=query_id,
         runs=tuple(positions),
@@ -741,6 +560,12 @@ def _prepare_group(
         grades=grades,
         costs=costs,
         reference=reference,
+        name=workload.name,
+        configs=tuple(
+            f"{offerings[i].offering_id}#{r.nodes}#{'spot' if r.spot else 'on_demand'}"
+            for i, r in zip(positions, members, strict=True)
+        ),
+        hourly=hourly,
     )
 
 
@@ -750,7 +575,7 @@ def _tied_top(keys: FloatArray) -> IntArray:
     return top
 
 
-def _score_runs(group: _Group, mode_scores: FloatArray) -> _Score:
+def _score_runs(group: _Group, mode_scores: FloatArray) -> Score:
     """Score one mode's run scores; infeasible runs are pushed below every feasible one."""
     reference = group.reference
     assert reference is not None  # only scored groups get here
@@ -764,9 +589,9 @@ def _score_runs(group: _Group, mode_scores: FloatArray) -> _Score:
     )
     top = _tied_top(keys)
     top_regrets = regrets[top]
-    return _Score(
+    return Score(
         regret=float(top_regrets.mean()),
-        within=float(np.mean(top_regrets <= WITHIN_SHARE + _RATIO_TOLERANCE)),
+        within=float(np.mean(top_regrets <= WITHIN_SHARE + RATIO_TOLERANCE)),
         ndcg=ndcg_at_k(group.grades, keys, k=NDCG_K),
         rr=reciprocal_rank(group.grades, keys),
     )
@@ -777,7 +602,7 @@ def _mode_scores(group: _Group, ltr: FloatArray) -> dict[OptimizerMode, FloatArr
     heuristic = np.where(feasible, group.heuristic, 0.0)
     hybrid = np.zeros(len(ltr), dtype=np.float64)
     if feasible.any():
-        hybrid[feasible] = _hybrid(ltr[feasible], heuristic[feasible])
+        hybrid[feasible] = hybrid_scores(ltr[feasible], heuristic[feasible])
     if (~feasible).any():
         # Infeasible runs have no heuristic score; among themselves they keep the model's order.
         hybrid[~feasible] = min_max_normalize(ltr[~feasible])
@@ -804,7 +629,7 @@ def _samples_of(group: _Group) -> list[TrainingSample]:
 
 
 def backtest(
-    runs: Sequence[ReplayRun],
+    runs: Sequence[MeasuredRun],
     *,
     catalog_specs: Mapping[str, GpuSpec],
     params: LTRParams | None = None,
@@ -812,14 +637,16 @@ def backtest(
     currency: str = "USD",
     rates: ExchangeRates | None = None,
     seed: int = 0,
+    kshot: Sequence[int] = (),
 ) -> BacktestReport:
     """Leave-one-workload-out backtest of measured runs (see the module docstring).
 
-    ``catalog_specs`` is the GPU spec table (``Catalog.gpu_specs``). Raises
+    ``catalog_specs`` is the GPU spec table (``Catalog.gpu_specs``); ``kshot`` the run counts of
+    the k-shot mode (``DEFAULT_KSHOT`` is what ``evaluate`` uses; empty: no k-shot). Raises
     ``InvalidInputError`` when there are fewer than ``min_train_groups + 1`` workloads, or a run's
     GPU type is unknown.
     """
-    _check_positive("min_train_groups", min_train_groups)
+    check_positive("min_train_groups", min_train_groups)
     if not runs:
         raise InvalidInputError("runs: no measured runs to backtest")
     table = rates or DEFAULT_RATES
@@ -841,19 +668,48 @@ def backtest(
         for query, positions in by_query.items()
     ]
     group_samples = [_samples_of(group) for group in groups]
+    ks = sorted({int(k) for k in kshot})
+    if any(k < 0 for k in ks):
+        raise InvalidInputError(f"kshot: run counts must be at least 0, got {list(kshot)}")
+    log_costs = [run_log_costs(g.costs, g.good) for g in groups]
 
-    scores: dict[OptimizerMode, list[_Score]] = {mode: [] for mode in EVALUATED_MODES}
+    scores: dict[OptimizerMode, list[Score]] = {mode: [] for mode in EVALUATED_MODES}
+    method_regrets: dict[str, list[float]] = {
+        name: [] for name in (*BASELINES, *(f"k={k}" for k in ks))
+    }
+    per_workload: list[WorkloadBacktest] = []
     skipped = 0
     for index, group in enumerate(groups):
         if group.reference is None:
             skipped += 1
             continue
         training = [s for other, chunk in enumerate(group_samples) if other != index for s in chunk]
-        ranker = _new_ranker(params, holdout_share=0.0)
+        ranker = new_ranker(params, holdout_share=0.0)
         ranker.train(training, seed=seed)
         ltr = np.asarray(ranker.predict(group.features), dtype=np.float64)
+        picks: list[Pick] = []
         for mode, mode_scores in _mode_scores(group, ltr).items():
             scores[mode].append(_score_runs(group, mode_scores))
+            picks.append(_mode_pick(group, mode.value, mode_scores))
+        picks.extend(_baseline_picks(group))
+        if ks:
+            others = [(groups[o], log_costs[o]) for o in range(len(groups)) if o != index]
+            picks.extend(_kshot_picks(group, log_costs[index], others, ks, seed=seed))
+        picks = _with_ranks(picks, group)
+        for pick in picks:
+            if pick.method in method_regrets:
+                method_regrets[pick.method].append(pick.regret)
+        best = int(np.argmin(np.where(group.good, group.costs, np.inf)))
+        per_workload.append(
+            WorkloadBacktest(
+                query_id=group.query_id,
+                name=group.name,
+                runs=len(group.runs),
+                best_cost=float(group.costs[best]),
+                best_config=group.configs[best],
+                picks=tuple(picks),
+            )
+        )
 
     return BacktestReport(
         runs=len(runs),
@@ -862,25 +718,147 @@ def backtest(
         skipped_workloads=skipped,
         infeasible_runs=int(sum(int((~g.feasible).sum()) for g in groups)),
         currency=currency,
-        modes=tuple(_summarise(mode, scores[mode]) for mode in EVALUATED_MODES),
+        modes=tuple(summarise(mode, scores[mode]) for mode in EVALUATED_MODES),
+        baselines=tuple(_summarise_method(b, method_regrets[b]) for b in BASELINES),
+        kshot=tuple(_summarise_method(f"k={k}", method_regrets[f"k={k}"]) for k in ks),
+        per_workload=tuple(per_workload),
     )
+
+
+def _heuristic_ranks(group: _Group) -> IntArray:
+    """1-based rank of each run in the heuristic's order (infeasible runs after feasible ones)."""
+    keys = np.where(group.feasible, np.nan_to_num(group.heuristic, nan=0.0) + 2.0, 0.0)
+    order = np.argsort(-keys, kind="stable")
+    ranks = np.empty(len(order), dtype=np.int64)
+    ranks[order] = np.arange(1, len(order) + 1)
+    return ranks
+
+
+def _with_ranks(picks: Sequence[Pick], group: _Group) -> list[Pick]:
+    ranks = _heuristic_ranks(group)
+    row_of = {config: row for row, config in enumerate(group.configs)}
+    return [
+        p
+        if p.config is None
+        else p.model_copy(update={"heuristic_rank": int(ranks[row_of[p.config]])})
+        for p in picks
+    ]
+
+
+def _mode_pick(group: _Group, method: str, mode_scores: FloatArray) -> Pick:
+    """A mode's top-1 run (ties: the first shown, regret averaged over the tie)."""
+    keys = min_max_normalize(mode_scores) + np.where(group.feasible, 2.0, 0.0)
+    top = _tied_top(keys)
+    first = int(top[0])
+    return Pick(
+        method=method,
+        config=group.configs[first],
+        cost=float(group.costs[first]),
+        regret=float(group.regrets()[top].mean()),
+    )
+
+
+def _baseline_picks(group: _Group) -> list[Pick]:
+    regrets = group.regrets()
+    cheapest = np.flatnonzero(group.hourly <= group.hourly.min() * (1.0 + RATIO_TOLERANCE))
+    first = int(cheapest[0])
+    return [
+        Pick(
+            method="cheapest_price",
+            config=group.configs[first],
+            cost=float(group.costs[first]),
+            regret=float(regrets[cheapest].mean()),
+        ),
+        Pick(method="random", config=None, cost=None, regret=float(regrets.mean())),
+        Pick(method="median_run", config=None, cost=None, regret=float(np.median(regrets))),
+    ]
+
+
+def _kshot_picks(
+    group: _Group,
+    log_costs: FloatArray,
+    others: Sequence[tuple[_Group, FloatArray]],
+    ks: Sequence[int],
+    *,
+    seed: int,
+) -> list[Pick]:
+    """Reveal runs of the held-out workload one at a time, chosen as ``suggest`` chooses them.
+
+    The prior is what the other workloads taught (``fit_cost_prior``) re-weighted towards the
+    workloads whose costs match the runs seen so far (``neighbour_prior``); the posterior adds
+    the runs themselves (``posterior``). After k runs the pick is the best run measured (k = 0:
+    the predicted optimum). A workload with fewer than k runs stops at all of them.
+    """
+    prior_model = fit_cost_prior([(g.features, y) for g, y in others], seed=seed)
+    base = prior_model.predict(group.features)
+    position = {config: row for row, config in enumerate(group.configs)}
+    table = np.full((len(others), len(group.configs)), np.nan)
+    for index, (other, costs) in enumerate(others):
+        for config, value in zip(other.configs, costs, strict=True):
+            row = position.get(config)
+            if row is not None:
+                table[index, row] = (
+                    value if np.isnan(table[index, row]) else min(table[index, row], value)
+                )
+    configs = config_features(group.features)
+    regrets = group.regrets()
+    measured: list[int] = []
+    picks: list[Pick] = []
+
+    def pick_now(k: int) -> Pick:
+        if measured:
+            row = measured[int(np.argmin([float(log_costs[r]) for r in measured]))]
+        else:
+            row = int(np.argmin(base))
+        return Pick(
+            method=f"k={k}",
+            config=group.configs[row],
+            cost=float(group.costs[row]),
+            regret=float(regrets[row]),
+        )
+
+    for step in range(max(ks) + 1):
+        if step in ks:
+            picks.append(pick_now(step))
+        if len(measured) >= len(group.configs):
+            # Every run revealed: larger k pick the same.
+            picks.extend(pick_now(k) for k in ks if k > step)
+            break
+        if step == max(ks):
+            break
+        values = [float(log_costs[r]) for r in measured]
+        prior = neighbour_prior(base, table, measured, values)
+        post = posterior(prior, configs, measured, values)
+        choice = next_to_measure(post)
+        # Stopped (choice.row None): keep revealing the predicted cheapest unmeasured run.
+        row = (
+            choice.row
+            if choice.row is not None
+            else int(np.argmin(np.where(post.measured, np.inf, post.mean)))
+        )
+        measured.append(row)
+    return picks
 
 
 __all__ = [
     "BACKTEST_GRADE_BOUNDS",
-    "DEFAULT_EVAL_TOP",
-    "DEFAULT_EXPLORE_TOP",
+    "BASELINES",
+    "DEFAULT_KSHOT",
     "DEFAULT_MIN_TRAIN_GROUPS",
-    "DEFAULT_RUNS_PER_WORKLOAD",
     "EVALUATED_MODES",
     "EVALUATION_LTR_PARAMS",
     "BacktestReport",
-    "ModeEvaluation",
+    "MethodSummary",
     "ModeMetrics",
-    "ModeOrders",
+    "ModeReport",
+    "Pick",
+    "Score",
+    "WorkloadBacktest",
     "backtest",
-    "collect_feedback",
-    "evaluate_modes",
-    "mode_orders",
+    "check_positive",
+    "format_table",
+    "hybrid_scores",
+    "new_ranker",
     "run_grades",
+    "summarise",
 ]

@@ -40,15 +40,15 @@ import numpy as np
 import numpy.typing as npt
 
 from artenic_opt.errors import InvalidInputError
-from artenic_opt.estimate.workload import WorkloadKind, describe_workload
-from artenic_opt.schemas import WorkloadProfile
-from artenic_opt.training_advisor.candidates import (
+from artenic_opt.estimate.candidates import (
     DESCRIPTOR_NAMES,
     UNKNOWN as _UNKNOWN,
     CandidateArrays,
     CandidateEstimates,
     estimate_candidates,
 )
+from artenic_opt.estimate.workload import WorkloadKind, describe_workload
+from artenic_opt.schemas import WorkloadProfile
 from artenic_opt.types import FineTuning, ModelFramework
 
 FloatArray = npt.NDArray[np.float64]
@@ -156,7 +156,7 @@ def _workload_vector(workload: WorkloadProfile) -> FloatArray:
         work = facts.training_flops / 1e15
     vector = np.array(
         [
-            np.log10(max(workload.model_params_m, _TINY)),
+            np.log10(max(workload.model_params_m or 0.0, _TINY)),
             np.log10(max(facts.trainable_params / 1e6, _TINY)),
             np.log10(max(workload.dataset_size_gb, _TINY)),
             np.log10(max(workload.num_epochs, _TINY)),

@@ -123,6 +123,20 @@ class LTRParams:
         }
 
 
+#: LightGBM settings production retraining uses (and the evaluations measure): a few hundred noisy
+#: samples call for a gentler, more regularised model than ``LTRParams()`` (100 trees at 0.05, 15
+#: leaves, 20 samples per leaf, 80% row and column sampling). Tuned on the simulator's closed
+#: loop (``evaluation.simulator``; bench/bench_feedback_loop.py prints the tables).
+RETRAIN_LTR_PARAMS = LTRParams(
+    n_estimators=100,
+    learning_rate=0.05,
+    num_leaves=15,
+    min_child_samples=20,
+    subsample=0.8,
+    colsample_bytree=0.8,
+)
+
+
 class ModelMetadata(BaseModel):
     """The JSON file stored beside a LightGBM text model."""
 

@@ -137,7 +137,10 @@ def workload_summary(workload: WorkloadProfile) -> tuple[tuple[str, str], ...]:
     """The workload fields worth reading in a detail header, as (label, value) pairs."""
     pairs = [
         ("framework", workload.framework.value),
-        ("parameters", _quantity(workload.model_params_m * 1e6)),
+        (
+            "parameters",
+            "-" if workload.model_params_m is None else _quantity(workload.model_params_m * 1e6),
+        ),
         ("dataset", f"{workload.dataset_size_gb:g} GB"),
         ("epochs", f"{workload.num_epochs:g}"),
         ("precision", workload.precision.value),

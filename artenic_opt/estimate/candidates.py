@@ -396,6 +396,7 @@ def estimate_candidates(
         reference=candidates.reference,
         facts=facts,
         mfu=mfu,
+        memory_gb=candidates.memory_gb,
     )
     cost = estimate_cost(
         time.hours,

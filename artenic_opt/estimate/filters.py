@@ -1,0 +1,280 @@
+"""Hard filters: which candidates can run the workload at all, and why none can.
+
+Shared by the training advisor (``recommend``, evaluation) and the cost analyzer
+(``cost compare``), so it lives below both pillars. Applied in this order; when one leaves
+nothing, ``InfeasibleError`` names it with the numbers that bind (what the job needs against the
+best the remaining offerings have):
+
+1. allowed providers, then allowed regions (case-insensitive);
+2. compute: deep-learning workloads with ``gpu_required`` need GPU offerings with at least
+   ``num_workers`` GPUs per node; CPU-bound frameworks and ``gpu_required = false`` workloads may
+   also use CPU-only offerings;
+3. a known throughput (GPU types without any datasheet figure cannot be estimated);
+4. device memory (GPU memory per GPU, or host RAM where the job runs on CPUs), with the 90%
+   headroom rule of ``estimate.memory``;
+5. the workload's ``min_system_memory_gb``;
+6. spot candidates whose expected preemptions make the run endless;
+7. the deadline (estimated wall-clock hours, spot retries included);
+8. the budget (whole-job cost, converted to the display currency with the candidates' rates).
+
+Spot candidates exist only when the workload allows spot (``build_candidates``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from artenic_opt.errors import InfeasibleError
+from artenic_opt.estimate.candidates import CandidateArrays, CandidateEstimates
+from artenic_opt.schemas import WorkloadProfile
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.2f}" if value < 1000 else f"{value:,.0f}"
+
+
+def _lower_set(names: tuple[str, ...]) -> list[str]:
+    return sorted({name.strip().lower() for name in names})
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    workload: WorkloadProfile
+    candidates: CandidateArrays
+    estimates: CandidateEstimates
+    budget: float | None
+
+
+_Filter = tuple[str, Callable[[_Context], BoolArray], Callable[[_Context, IntArray], str]]
+
+
+def _provider_mask(ctx: _Context) -> BoolArray:
+    allowed = _lower_set(ctx.workload.allowed_providers)
+    if not allowed:
+        return np.ones(len(ctx.candidates), dtype=np.bool_)
+    return np.isin(np.char.lower(ctx.candidates.provider), allowed)
+
+
+def _provider_message(ctx: _Context, rows: IntArray) -> str:
+    present = sorted({str(p) for p in ctx.candidates.provider[rows].tolist()}, key=str.lower)
+    return (
+        f"no offering from the allowed providers ({', '.join(ctx.workload.allowed_providers)}); "
+        f"the catalog has: {', '.join(present)}"
+    )
+
+
+def _region_mask(ctx: _Context) -> BoolArray:
+    allowed = _lower_set(ctx.workload.allowed_regions)
+    if not allowed:
+        return np.ones(len(ctx.candidates), dtype=np.bool_)
+    return np.isin(np.char.lower(ctx.candidates.region), allowed)
+
+
+def _region_message(ctx: _Context, rows: IntArray) -> str:
+    present = sorted({str(r) for r in ctx.candidates.region[rows].tolist()}, key=str.lower)
+    shown = ", ".join(present[:12]) + (", ..." if len(present) > 12 else "")
+    return (
+        f"no offering in the allowed regions ({', '.join(ctx.workload.allowed_regions)}) "
+        f"among the allowed providers; available regions: {shown}"
+    )
+
+
+def _needs_gpu(workload: WorkloadProfile) -> bool:
+    return workload.gpu_required and not workload.framework.is_cpu_bound
+
+
+def _compute_mask(ctx: _Context) -> BoolArray:
+    if not _needs_gpu(ctx.workload):
+        return np.ones(len(ctx.candidates), dtype=np.bool_)
+    return ctx.candidates.gpu_count >= max(1, ctx.workload.num_workers)
+
+
+def _compute_message(ctx: _Context, rows: IntArray) -> str:
+    most = int(ctx.candidates.gpu_count[rows].max()) if rows.size else 0
+    if most == 0:
+        return (
+            "no GPU offering among the allowed offerings, and the workload needs a GPU "
+            "(set gpu_required = false to allow CPU-only machines)"
+        )
+    return (
+        f"no offering has {ctx.workload.num_workers} GPUs per node (num_workers); the most "
+        f"among the allowed offerings is {most}"
+    )
+
+
+def _throughput_mask(ctx: _Context) -> BoolArray:
+    hours = ctx.estimates.time.hours
+    mask: BoolArray = hours == hours
+    return mask
+
+
+def _throughput_message(ctx: _Context, rows: IntArray) -> str:
+    gpus = sorted({str(g) for g in ctx.candidates.gpu_type[rows].tolist() if g})
+    return (
+        "no throughput figure is known for the GPUs of the remaining offerings "
+        f"({', '.join(gpus)}), so their run time cannot be estimated"
+    )
+
+
+def _memory_mask(ctx: _Context) -> BoolArray:
+    return ctx.estimates.memory.fits
+
+
+def _memory_message(ctx: _Context, rows: IntArray) -> str:
+    memory = ctx.estimates.memory
+    candidates = ctx.candidates
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pressure = memory.needed_gb[rows] / memory.usable_gb[rows]
+    best = int(rows[int(np.argmin(np.where(np.isfinite(pressure), pressure, np.inf)))])
+    needed = float(memory.needed_gb[best])
+    usable = float(memory.usable_gb[best])
+    on_gpu = bool(memory.on_gpu[best])
+    if not on_gpu:
+        largest = float(np.nanmax(memory.available_gb[rows]))
+        return (
+            f"no offering has enough memory: the job needs {_fmt(needed)} GB of RAM per node "
+            f"and the largest machine among the allowed offerings has {_fmt(largest)} GB "
+            f"({_fmt(largest * 0.9)} GB usable at 90%)"
+        )
+    parts = memory.breakdown(best)
+    detail = (
+        f"weights {_fmt(parts.weights_gb)} + gradients {_fmt(parts.gradients_gb)} + optimizer "
+        f"{_fmt(parts.optimizer_gb)} + activations {_fmt(parts.activations_gb)} + overhead "
+        f"{_fmt(parts.overhead_gb)} GB"
+    )
+    gpu_rows = rows[memory.on_gpu[rows]]
+    largest_gpu = float(memory.available_gb[gpu_rows].max())
+    if ctx.workload.distributed:
+        nodes = int(candidates.nodes[best])
+        gpus = int(candidates.gpu_count[best])
+        return (
+            f"no offering has enough GPU memory: the job needs "
+            f"{_fmt(memory.model_states_total_gb)} GB of model states sharded over all GPUs "
+            f"plus {_fmt(parts.activations_gb + parts.overhead_gb)} GB per GPU; the closest "
+            f"candidate, {candidates.candidate_id(best).split('#')[0]} on {nodes} node(s) of "
+            f"{gpus} x {candidates.gpu_type[best]} {_fmt(float(memory.available_gb[best]))} GB, "
+            f"would need {_fmt(needed)} GB per GPU of {_fmt(usable)} GB usable "
+            "(allow more nodes, or lower batch_size or enable gradient_checkpointing)"
+        )
+    return (
+        f"no offering has enough GPU memory: the job needs {_fmt(needed)} GB per GPU "
+        f"({detail}) and the largest GPU among the allowed offerings has "
+        f"{_fmt(largest_gpu)} GB ({_fmt(largest_gpu * 0.9)} GB usable at 90%)"
+    )
+
+
+def _host_mask(ctx: _Context) -> BoolArray:
+    return ctx.estimates.memory.host_fits
+
+
+def _host_message(ctx: _Context, rows: IntArray) -> str:
+    largest = float(np.nanmax(ctx.candidates.memory_gb[rows]))
+    return (
+        f"no offering has the {_fmt(ctx.estimates.memory.host_min_gb)} GB of system memory the "
+        f"workload asks for (min_system_memory_gb); the largest has {_fmt(largest)} GB"
+    )
+
+
+def _spot_mask(ctx: _Context) -> BoolArray:
+    return np.isfinite(ctx.estimates.total_cost)
+
+
+def _spot_message(ctx: _Context, rows: IntArray) -> str:
+    return (
+        "only spot candidates remain and preemptions are expected too often for the run to "
+        "finish; enable checkpointing or shorten checkpoint_interval_hours"
+    )
+
+
+def _deadline_mask(ctx: _Context) -> BoolArray:
+    deadline = ctx.workload.deadline_hours
+    if deadline is None:
+        return np.ones(len(ctx.candidates), dtype=np.bool_)
+    mask: BoolArray = ctx.estimates.hours <= deadline
+    return mask
+
+
+def _deadline_message(ctx: _Context, rows: IntArray) -> str:
+    hours = ctx.estimates.hours[rows]
+    fastest = int(rows[int(np.argmin(hours))])
+    return (
+        f"deadline {ctx.workload.deadline_hours:g} h is shorter than the fastest feasible job, "
+        f"{_fmt(float(ctx.estimates.hours[fastest]))} h "
+        f"({ctx.candidates.candidate_id(fastest).split('#')[0]})"
+    )
+
+
+def _budget_mask(ctx: _Context) -> BoolArray:
+    if ctx.budget is None:
+        return np.ones(len(ctx.candidates), dtype=np.bool_)
+    mask: BoolArray = ctx.estimates.total_cost <= ctx.budget
+    return mask
+
+
+def _budget_message(ctx: _Context, rows: IntArray) -> str:
+    costs = ctx.estimates.total_cost[rows]
+    cheapest = int(rows[int(np.argmin(costs))])
+    currency = ctx.candidates.currency
+    workload = ctx.workload
+    budget = f"budget {workload.budget:g} {workload.budget_currency}"
+    if workload.budget_currency != currency and ctx.budget is not None:
+        budget += f" ({_fmt(ctx.budget)} {currency})"
+    kind = "spot" if ctx.candidates.spot[cheapest] else "on-demand"
+    return (
+        f"{budget} is below the cheapest feasible job, "
+        f"{_fmt(float(ctx.estimates.total_cost[cheapest]))} {currency} "
+        f"({ctx.candidates.candidate_id(cheapest).split('#')[0]}, {kind})"
+    )
+
+
+_FILTERS: tuple[_Filter, ...] = (
+    ("provider", _provider_mask, _provider_message),
+    ("region", _region_mask, _region_message),
+    ("compute", _compute_mask, _compute_message),
+    ("throughput", _throughput_mask, _throughput_message),
+    ("memory", _memory_mask, _memory_message),
+    ("system_memory", _host_mask, _host_message),
+    ("spot", _spot_mask, _spot_message),
+    ("deadline", _deadline_mask, _deadline_message),
+    ("budget", _budget_mask, _budget_message),
+)
+
+
+def budget_in_currency(workload: WorkloadProfile, candidates: CandidateArrays) -> float | None:
+    """The workload's budget in the candidates' currency (``CurrencyError`` without a rate)."""
+    if workload.budget is None:
+        return None
+    return candidates.rates.convert(workload.budget, workload.budget_currency, candidates.currency)
+
+
+def apply_hard_filters(
+    workload: WorkloadProfile,
+    candidates: CandidateArrays,
+    estimates: CandidateEstimates,
+) -> tuple[BoolArray, dict[str, int]]:
+    """The feasible mask and how many candidates each filter removed.
+
+    Raises ``InfeasibleError`` naming the first filter that leaves no candidate.
+    """
+    ctx = _Context(workload, candidates, estimates, budget_in_currency(workload, candidates))
+    if len(candidates) == 0:
+        raise InfeasibleError("no offering to rank: the catalog is empty")
+    alive = np.ones(len(candidates), dtype=np.bool_)
+    excluded: dict[str, int] = {}
+    for name, mask_of, message_of in _FILTERS:
+        survivors = alive & mask_of(ctx)
+        excluded[name] = int(np.count_nonzero(alive)) - int(np.count_nonzero(survivors))
+        if not survivors.any():
+            raise InfeasibleError(message_of(ctx, np.flatnonzero(alive)))
+        alive = survivors
+    return alive, excluded
+
+
+__all__ = ["apply_hard_filters", "budget_in_currency"]

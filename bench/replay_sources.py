@@ -1,0 +1,227 @@
+"""Public measured-run data sets as replay runs (bench helper, not part of the package).
+
+Two sources, read from a local folder (``ARTENIC_REPLAY_DATA``, default
+``/work/shared/replay-data``) or, when that folder lacks them, downloaded from GitHub; ``None``
+when neither works (offline), so that the bench skips the data set instead of failing.
+
+* **scout** (analytics): the Scout multi-node data set, github.com/oxhead/scout
+  ``dataset/osr_multiple_nodes`` (MIT licence): 18 Hadoop/Spark workloads (9 programs x 2
+  inputs) on 69 AWS configurations ({4..48} x c4/m4/r4 .large, {4..24} x .xlarge,
+  {4..12} x .2xlarge), one run each, 2-hour timeout. Workload = program + input size, declared as
+  a data-processing job (``gpu_required = false``, no model); the measured input size of each run
+  is a run attribute.
+* **lynceus-tensorflow** (ML training): TensorFlow CNN, multilayer-perceptron and RNN training
+  runs on AWS t2 instances with 1-112 workers and one parameter server, files ``t2_*.csv`` of
+  github.com/marialcasimiro/Lynceus-ICDCS (ICDCS 2020). Workload = model + learning rate + batch
+  size + synchronism (each a different job); nodes = workers + the parameter server. No licence
+  file: fetched at run time only, never shipped.
+
+Prices (USD per instance-hour, AWS us-east-1 on-demand Linux, as used by the Lynceus authors for
+these data sets): ``lynceus/aws/AWSDirectory.java`` ``costPerConfigPerMinute`` (c4/m4/r4) and
+``lynceus/tensorflow/TensorflowConfigCostGenerator.java`` (t2). vCPUs and memory: the same
+``AWSDirectory.java`` (c4/m4/r4) and github.com/AjitTK/aws-emr-configuration ``index.js`` (t2).
+Cost of a run = measured hours x nodes x price.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import statistics
+import urllib.request
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from artenic_opt.schemas import Offering, WorkloadProfile
+from artenic_opt.simulate.replay import ReplayOutcome, ReplayRun
+from artenic_opt.types import JobStatus
+
+DATA = Path(os.environ.get("ARTENIC_REPLAY_DATA", "/work/shared/replay-data"))
+_RAW = "https://raw.githubusercontent.com"
+_SCOUT_APPS = (
+    "join_spark",
+    "kmeans_spark1.5",
+    "lr_spark",
+    "naive-bayes_spark1.5",
+    "pagerank_hadoop",
+    "pagerank_spark",
+    "regression_spark1.5",
+    "terasort_hadoop",
+    "wordcount_hadoop",
+)
+_SCOUT_SHAPES = {
+    "large": ((4, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48), 2),
+    "xlarge": ((4, 6, 8, 10, 12, 16, 20, 24), 4),
+    "2xlarge": ((4, 6, 8, 10, 12), 8),
+}
+# (price USD/h, GiB of RAM) per instance type; see the module docstring for the sources.
+_AWS: dict[str, tuple[float, float]] = {
+    "c4.large": (0.1, 3.75),
+    "c4.xlarge": (0.199, 7.5),
+    "c4.2xlarge": (0.398, 15.0),
+    "m4.large": (0.1, 8.0),
+    "m4.xlarge": (0.2, 16.0),
+    "m4.2xlarge": (0.4, 32.0),
+    "r4.large": (0.133, 15.25),
+    "r4.xlarge": (0.266, 30.5),
+    "r4.2xlarge": (0.532, 61.0),
+}
+_T2: dict[str, tuple[float, int, float]] = {
+    "t2.small": (0.023, 1, 2.0),
+    "t2.medium": (0.0464, 2, 4.0),
+    "t2.xlarge": (0.1856, 4, 16.0),
+    "t2.2xlarge": (0.3712, 8, 32.0),
+}
+_PRICE_SOURCE = "AWS us-east-1 on-demand as used by the Lynceus authors (ICDCS 2020)"
+_PRICE_DATE = date(2018, 1, 1)
+_LYNCEUS = "marialcasimiro/Lynceus-ICDCS/c5f83fc8d0a4fe57cc4724c1ebce725d605f0a0a"
+
+
+def _download(url: str) -> bytes | None:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            data: bytes = response.read()
+            return data
+    except OSError:
+        return None
+
+
+def _offering(instance: str, vcpus: int, memory: float, price: float) -> Offering:
+    return Offering(
+        provider="AWS",
+        region="us-east-1",
+        instance_type=instance,
+        vcpus=vcpus,
+        memory_gb=memory * 1.073741824,  # GiB -> GB
+        price_per_hour=price,
+        source=_PRICE_SOURCE,
+        price_date=_PRICE_DATE,
+    )
+
+
+def _scout_reports() -> dict[str, dict[str, Any]] | None:
+    folder = DATA / "scout"
+    reports: dict[str, dict[str, Any]] = {}
+    if folder.is_dir():
+        for file in sorted(folder.glob("*.json")):
+            reports[file.stem] = json.loads(file.read_text())
+        return reports or None
+    for size, (counts, _) in _SCOUT_SHAPES.items():
+        for family in ("c4", "m4", "r4"):
+            for nodes in counts:
+                for app in _SCOUT_APPS:
+                    for data_size in ("bigdata", "huge"):
+                        run = f"{nodes}_{family}.{size}_{app}_{data_size}_1"
+                        raw = _download(
+                            f"{_RAW}/oxhead/scout/master/dataset/osr_multiple_nodes/{run}/report.json"
+                        )
+                        if raw is None:
+                            return None
+                        reports[run] = json.loads(raw)
+    return reports
+
+
+def scout_runs() -> list[ReplayRun] | None:
+    """The Scout runs as replay runs, or None when the data cannot be had."""
+    reports = _scout_reports()
+    if reports is None:
+        return None
+    by_workload: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}
+    for run, report in reports.items():
+        nodes_text, instance, rest = run.split("_", 2)
+        workload = rest.rsplit("_", 1)[0]  # app_framework_input
+        by_workload.setdefault(workload, []).append((int(nodes_text), instance, report))
+    runs: list[ReplayRun] = []
+    for name, members in sorted(by_workload.items()):
+        sizes = [float(r["input_size"]) / 1e9 for _, _, r in members if float(r["input_size"]) > 0]
+        workload = WorkloadProfile(
+            name=f"scout-{name}",
+            framework="custom",
+            gpu_required=False,
+            # Only some programs report their input size (-1 otherwise): a nominal 1 GB then,
+            # which scales every configuration's estimate alike.
+            dataset_size_gb=round(statistics.median(sizes), 3) if sizes else 1.0,
+            distributed=True,
+            max_nodes=48,
+            spot_allowed=False,
+        )
+        for nodes, instance, report in members:
+            price, memory = _AWS[instance]
+            vcpus = _SCOUT_SHAPES[instance.split(".")[1]][1]
+            hours = float(report["elapsed_time"]) / 3600.0
+            completed = (
+                str(report.get("completed", "")).lower() == "true"
+                or report.get("completed") is True
+            )
+            runs.append(
+                ReplayRun(
+                    workload=workload,
+                    offering=_offering(instance, vcpus, memory, price),
+                    nodes=nodes,
+                    outcome=ReplayOutcome(
+                        status=JobStatus.COMPLETED if completed else JobStatus.FAILED,
+                        hours=hours,
+                        cost=hours * nodes * price,
+                    ),
+                    attributes={"input_size_gb": max(float(report["input_size"]), 0.0) / 1e9},
+                )
+            )
+    return runs
+
+
+def _tensorflow_text(name: str) -> str | None:
+    local = DATA / "lynceus-tensorflow" / f"{name}.csv"
+    if local.is_file():
+        return local.read_text()
+    raw = _download(f"{_RAW}/{_LYNCEUS}/files/{name}.csv")
+    return None if raw is None else raw.decode()
+
+
+def tensorflow_runs() -> list[ReplayRun] | None:
+    """The Lynceus TensorFlow runs as replay runs, or None when the data cannot be had."""
+    runs: list[ReplayRun] = []
+    for model, name in (
+        ("cnn", "t2_cnn_intermediate_values"),
+        ("mlp", "t2_multilayer_intermediate_values"),
+        ("rnn", "t2_rnn"),
+    ):
+        text = _tensorflow_text(name)
+        if text is None:
+            return None
+        for row in csv.DictReader(io.StringIO(text)):
+            workers, ps = int(row["n_workers"]), int(row["n_ps"])
+            price, vcpus, memory = _T2[row["vm_flavor"]]
+            batch = int(row["batch_size"])
+            workload = WorkloadProfile(
+                name=f"tf-{model}-lr{row['learning_rate']}-b{batch}-{row['synchronism']}",
+                framework="tensorflow",
+                gpu_required=False,
+                # The data sets do not state their size; one nominal size for every job.
+                dataset_size_gb=0.1,
+                batch_size=batch,
+                distributed=True,
+                max_nodes=128,
+                spot_allowed=False,
+            )
+            hours = float(row["training_time"]) / 3600.0
+            nodes = workers + ps
+            runs.append(
+                ReplayRun(
+                    workload=workload,
+                    offering=_offering(row["vm_flavor"], vcpus, memory, price),
+                    nodes=nodes,
+                    outcome=ReplayOutcome(
+                        status=JobStatus.COMPLETED,
+                        hours=hours,
+                        cost=hours * nodes * price,
+                    ),
+                    attributes={"accuracy": float(row["acc"])},
+                )
+            )
+    return runs
+
+
+SOURCES = {"scout": scout_runs, "lynceus-tensorflow": tensorflow_runs}
