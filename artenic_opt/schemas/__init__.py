@@ -436,6 +436,7 @@ if TYPE_CHECKING:
     from artenic_opt.schemas.cost import (
         ANOMALY_METRICS as ANOMALY_METRICS,
         SAVINGS_ACTION_KINDS as SAVINGS_ACTION_KINDS,
+        SETUP_CHANGES as SETUP_CHANGES,
         SPEND_DIMENSIONS as SPEND_DIMENSIONS,
         CostAnomaly as CostAnomaly,
         CostReport as CostReport,
@@ -447,6 +448,7 @@ if TYPE_CHECKING:
         SavingsAction as SavingsAction,
         SavingsRecord as SavingsRecord,
         SavingsReport as SavingsReport,
+        Setup as Setup,
         SpendGroup as SpendGroup,
         SpendingSummary as SpendingSummary,
         SpendRecord as SpendRecord,
@@ -540,6 +542,9 @@ _LAZY: dict[str, str] = {
     "SpendingSummary": "cost",
     "SavingsRecord": "cost",
     "SavingsAction": "cost",
+    # refactor (issue 13): typed savings actions.
+    "Setup": "cost",
+    "SETUP_CHANGES": "cost",
     "SavingsReport": "cost",
 }
 
