@@ -23,7 +23,17 @@ Decisions:
   score falls back to ``(x - median) / (1.253314 x MeanAD)`` with MeanAD the mean absolute
   deviation from the median, the usual companion formula; when that is 0 too, every run is
   identical and nothing is flagged. Groups need at least ``min_comparable_runs`` runs (default
-  5). Three quantities are checked:
+  5). **A run is an anomaly only when it is both statistically and materially unusual**: its
+  ``|z|`` exceeds 3.5 *and* its value is at least 25% away from the group's median
+  (``|x - median| >= 0.25 x median``; any non-zero value when the median is 0). A tight group
+  gives large z-scores to trivial differences (a run at 1.04x the median of five identical runs
+  scores z = +inf in theory, +13 with the MeanAD fallback); the materiality floor keeps those
+  out, as AWS Cost Anomaly Detection separates detection from a minimum impact
+  (``ANOMALY_TOTAL_IMPACT_PERCENTAGE``/``_ABSOLUTE`` thresholds of an AnomalySubscription,
+  docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_AnomalySubscription.html,
+  read 2026-12-04). The 25% floor is this tool's choice, not a measured figure: it is above the
+  spread of list-price changes within a quarter and below the 1.5x that feedback already labels
+  "poor". Three quantities are checked:
 
   - cost per hour, against runs with the same provider, region, instance type, node count and
     pricing (spot or on-demand): the price paid should not depend on the workload;
@@ -66,6 +76,8 @@ if TYPE_CHECKING:
 
 #: Iglewicz-Hoaglin cut-off for the modified z-score.
 ANOMALY_Z_THRESHOLD = 3.5
+#: Materiality floor: an anomaly is at least this far from the median, as a share of it.
+ANOMALY_MIN_RELATIVE_DEVIATION = 0.25
 DEFAULT_MIN_COMPARABLE_RUNS = 5
 _MAD_SCALE = 0.6745
 _MEAN_AD_SCALE = 1.253314
@@ -530,8 +542,12 @@ def detect_anomalies(
     currency: str,
     min_comparable_runs: int = DEFAULT_MIN_COMPARABLE_RUNS,
     z_threshold: float = ANOMALY_Z_THRESHOLD,
+    min_relative_deviation: float = ANOMALY_MIN_RELATIVE_DEVIATION,
 ) -> list[CostAnomaly]:
-    """Runs whose modified z-score exceeds ``z_threshold`` in a group of comparable runs.
+    """Runs both statistically and materially unusual in a group of comparable runs.
+
+    Statistically: the modified z-score exceeds ``z_threshold``. Materially: the value is at least
+    ``min_relative_deviation`` of the median away from it.
 
     ``costs`` maps record id to cost in ``currency`` (already converted). Ordered by the size of
     the score, largest first, then by time.
@@ -540,6 +556,8 @@ def detect_anomalies(
         raise InvalidInputError("min_comparable_runs: must be at least 2")
     if not z_threshold > 0:
         raise InvalidInputError("z_threshold: must be greater than 0")
+    if not min_relative_deviation >= 0:
+        raise InvalidInputError("min_relative_deviation: must be 0 or more")
     found: list[CostAnomaly] = []
     for check in _CHECKS:
         valued: list[tuple[Hashable, SpendRecord, float]] = []
@@ -556,9 +574,18 @@ def detect_anomalies(
                 z = stats.z(value)
                 if z is None or abs(z) <= z_threshold:
                     continue
+                if not _material(value, stats.median, min_relative_deviation):
+                    continue
                 found.append(_anomaly(check, record, value, z, stats, len(members), currency))
     found.sort(key=lambda a: (-abs(a.robust_z), a.timestamp, a.record_id, a.metric))
     return found
+
+
+def _material(value: float, median: float, min_relative_deviation: float) -> bool:
+    """Far enough from the median to matter (see the module's rule)."""
+    if median == 0:
+        return value != 0
+    return abs(value - median) >= min_relative_deviation * abs(median)
 
 
 def _anomaly(
