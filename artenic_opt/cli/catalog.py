@@ -28,7 +28,8 @@ def register(app: typer.Typer) -> None:
 def list_offerings(
     ctx: typer.Context,
     gpu: Annotated[
-        str | None, typer.Option("--gpu", help="GPU type, e.g. H100, A100-80GB.")
+        str | None,
+        typer.Option("--gpu", help="GPU type or family, e.g. H100 (all H100s), A100-80GB."),
     ] = None,
     provider: Annotated[str | None, typer.Option("--provider", help="Provider name.")] = None,
     region: Annotated[str | None, typer.Option("--region", help="Region name.")] = None,
@@ -44,14 +45,13 @@ def list_offerings(
     json: JsonOpt = False,
 ) -> None:
     """List offerings, cheapest on-demand price first."""
-    from artenic_opt.catalog import filter_offerings, normalize_gpu_type
+    from artenic_opt.catalog import filter_offerings
 
     runtime = get_workspace(ctx, state)
     catalog = runtime.catalog()
-    gpu_type = normalize_gpu_type(gpu) if gpu else None
     rows = filter_offerings(
         catalog,
-        gpu=gpu_type,
+        gpu=gpu or None,
         provider=provider,
         region=region,
         min_gpu_memory_gb=min_gpu_memory,
@@ -60,7 +60,7 @@ def list_offerings(
     )
     if not rows:
         filters = {
-            "--gpu": gpu_type,
+            "--gpu": gpu or None,
             "--provider": provider,
             "--region": region,
             "--min-gpu-memory": min_gpu_memory,
@@ -114,13 +114,13 @@ def list_gpus(
     json: JsonOpt = False,
 ) -> None:
     """Cheapest price per GPU-hour by GPU type, count and provider (like `sky show-gpus`)."""
-    from artenic_opt.catalog import gpu_price_summary, normalize_gpu_type
+    from artenic_opt.catalog import gpu_price_summary
 
     runtime = get_workspace(ctx, state)
     catalog = runtime.catalog()
     rows = gpu_price_summary(
         catalog,
-        gpu=normalize_gpu_type(gpu) if gpu else None,
+        gpu=gpu or None,
         provider=provider,
         rates=runtime.rates(),
     )
