@@ -9,20 +9,22 @@ import pytest
 from hypothesis import given, strategies as st
 
 from artenic_opt._internal.money import ExchangeRates
-from artenic_opt.cost_analyzer.historical_analyzer import (
+from artenic_opt.cost_analyzer._common import NOTHING_RECORDED
+from artenic_opt.cost_analyzer.anomalies import (
     ANOMALY_Z_THRESHOLD,
-    NOTHING_RECORDED,
+    detect_anomalies,
+    robust_stats,
+    robust_z_scores,
+)
+from artenic_opt.cost_analyzer.periods import (
     LookbackWindow,
     auto_bucket,
     bucket_label,
     bucket_start,
-    detect_anomalies,
     parse_period,
-    robust_stats,
-    robust_z_scores,
-    savings_against_recommendations,
-    summarize_spending,
 )
+from artenic_opt.cost_analyzer.savings import savings_against_recommendations
+from artenic_opt.cost_analyzer.spending import summarize_spending
 from artenic_opt.errors import CurrencyError, InvalidInputError
 from artenic_opt.schemas import SpendRecord
 from artenic_opt.types import JobStatus, Period
@@ -432,7 +434,6 @@ def test_spend_record_validation() -> None:
 
 
 def test_floating_point_noise_is_not_a_spread() -> None:
-    from artenic_opt.cost_analyzer.historical_analyzer import robust_stats
 
     values = [4.0, 4.0 + 4e-16, 4.0 - 4e-16, 4.0, 4.0 + 8e-16]
     stats = robust_stats(values)

@@ -52,16 +52,14 @@ import numpy as np
 
 from artenic_opt._internal.money import DEFAULT_RATES, ExchangeRates
 from artenic_opt.catalog import Catalog, CatalogArrays
-from artenic_opt.cost_analyzer._common import Converter, fmt_amount, fmt_pct, group_by
-from artenic_opt.cost_analyzer.historical_analyzer import (
-    LookbackWindow,
-    now_utc,
-    parse_period,
-    savings_against_recommendations,
-    select_window,
-    summarize_spending,
+from artenic_opt.cost_analyzer._common import (
+    Converter,
+    fmt_amount,
+    fmt_pct,
+    group_by,
     workload_label,
 )
+from artenic_opt.cost_analyzer.periods import LookbackWindow, now_utc, parse_period, select_window
 from artenic_opt.cost_analyzer.provider_benchmark import (
     CandidateTable,
     IntArray,
@@ -69,6 +67,8 @@ from artenic_opt.cost_analyzer.provider_benchmark import (
     estimate_candidates,
     provider_spot_discounts,
 )
+from artenic_opt.cost_analyzer.savings import savings_against_recommendations
+from artenic_opt.cost_analyzer.spending import summarize_spending
 from artenic_opt.cost_analyzer.spot_advisor import (
     DEFAULT_RESTART_OVERHEAD_HOURS,
     SpotScenario,

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from artenic_opt.cost_analyzer.historical_analyzer import bucket_label, bucket_start
+from artenic_opt.cost_analyzer.periods import bucket_label, bucket_start
 from artenic_opt.errors import InfeasibleError, NotFoundError
 from artenic_opt.schemas import (
     CostReport,
