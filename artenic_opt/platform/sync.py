@@ -61,10 +61,12 @@ from artenic_opt.platform.models import (
     Budget,
     BudgetSpending,
     DatasetFile,
-    DerivedOutcome,
-    GpuLookup,
     PlatformDataset,
     PlatformJob,
+)
+from artenic_opt.platform.translation import (
+    DerivedOutcome,
+    GpuLookup,
     catalog_rows_to_offerings,
     catalog_tier_to_storage_price,
     derive_outcome,

@@ -21,13 +21,9 @@ from pydantic import BaseModel, ConfigDict
 
 from artenic_opt.catalog import normalize_gpu_type_or_none
 from artenic_opt.errors import InvalidInputError
-from artenic_opt.platform.models import (
-    DerivedOutcome,
-    PlatformJob,
-    dispatch_config,
-    make_gpu_lookup,
-)
+from artenic_opt.platform.models import PlatformJob
 from artenic_opt.platform.sync import SyncReport, sync
+from artenic_opt.platform.translation import DerivedOutcome, dispatch_config, make_gpu_lookup
 from artenic_opt.schemas import JobOutcome
 from artenic_opt.services.training import maybe_retrain, record_outcome, stored_advice
 from artenic_opt.state import UNLINKED, insert_outcome, set_dispatch
