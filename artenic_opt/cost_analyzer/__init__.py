@@ -30,7 +30,7 @@ from artenic_opt.cost_analyzer.periods import LookbackWindow, parse_period
 from artenic_opt.cost_analyzer.provider_benchmark import (
     CandidateTable,
     benchmark_providers,
-    estimate_candidates,
+    build_candidate_table,
     gpu_availability,
     provider_spot_discounts,
 )
@@ -47,9 +47,9 @@ __all__ = [
     "advise_group",
     "advise_spot",
     "benchmark_providers",
+    "build_candidate_table",
     "detect_anomalies",
     "dominates",
-    "estimate_candidates",
     "gpu_availability",
     "pareto_frontier",
     "pareto_mask",

@@ -64,7 +64,7 @@ from artenic_opt.cost_analyzer.provider_benchmark import (
     CandidateTable,
     IntArray,
     benchmark_providers,
-    estimate_candidates,
+    build_candidate_table,
     provider_spot_discounts,
 )
 from artenic_opt.cost_analyzer.savings import savings_against_recommendations
@@ -136,7 +136,7 @@ class CostAnalyzer:
         """Estimated candidates of ``workload`` over the catalog (cached per workload)."""
         table = self._tables.get(workload)
         if table is None:
-            table = estimate_candidates(
+            table = build_candidate_table(
                 workload,
                 self.arrays,
                 currency=self.display_currency,

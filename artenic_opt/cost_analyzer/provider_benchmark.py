@@ -5,7 +5,7 @@ Decisions:
 
 * The benchmark works on a ``CandidateTable``: one row per candidate (an offering, a node count,
   spot or on-demand) with its feasibility, price per hour of all nodes, estimated hours and
-  whole-job cost, all in the display currency. ``estimate_candidates`` builds it with the
+  whole-job cost, all in the display currency. ``build_candidate_table`` builds it with the
   training advisor's candidate expansion, estimators and hard filters, so ``cost compare`` and
   ``recommend`` agree on what is feasible, what it costs and, when nothing fits, why.
 * *Best per region*: the feasible candidate with the lowest estimated cost; ties go to the
@@ -174,7 +174,7 @@ class CandidateTable:
         return np.flatnonzero(ok).astype(np.int64)
 
 
-def estimate_candidates(
+def build_candidate_table(
     workload: WorkloadProfile,
     arrays: CatalogArrays,
     *,
