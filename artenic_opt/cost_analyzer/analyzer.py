@@ -50,6 +50,7 @@ from typing import Final
 
 import numpy as np
 
+from artenic_opt._internal.arrays import IntArray
 from artenic_opt._internal.money import DEFAULT_RATES, ExchangeRates
 from artenic_opt.catalog import Catalog, CatalogArrays
 from artenic_opt.cost_analyzer._common import (
@@ -62,7 +63,6 @@ from artenic_opt.cost_analyzer._common import (
 from artenic_opt.cost_analyzer.periods import LookbackWindow, now_utc, parse_period, select_window
 from artenic_opt.cost_analyzer.provider_benchmark import (
     CandidateTable,
-    IntArray,
     benchmark_providers,
     build_candidate_table,
     provider_spot_discounts,

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from artenic_opt._internal.arrays import BoolArray, FloatArray, IntArray, StrArray
 from artenic_opt._internal.money import ExchangeRates
 from artenic_opt.catalog import CatalogArrays
 from artenic_opt.cost_analyzer.pareto import pick_frontier
@@ -57,11 +58,6 @@ from artenic_opt.training_advisor.heuristic_ranker import apply_hard_filters
 AVAILABILITY_WEIGHTS = {"breadth": 0.5, "scale": 0.3, "spot_share": 0.2}
 #: GPUs in one instance that count as full scale (an HGX board: 8 GPUs).
 FULL_SCALE_GPUS = 8
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
-StrArray = npt.NDArray[np.str_]
 
 
 @dataclass(frozen=True, eq=False)
