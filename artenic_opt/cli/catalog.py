@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
 
 
 @catalog_app.command("list")
-def list_offerings(
+def catalog_list_command(
     ctx: typer.Context,
     gpu: Annotated[
         str | None,
@@ -106,7 +106,7 @@ def list_offerings(
 
 
 @catalog_app.command("gpus")
-def list_gpus(
+def catalog_gpus_command(
     ctx: typer.Context,
     gpu: Annotated[str | None, typer.Option("--gpu", help="Only this GPU type.")] = None,
     provider: Annotated[str | None, typer.Option("--provider", help="Only this provider.")] = None,
@@ -158,7 +158,7 @@ def list_gpus(
 
 
 @catalog_app.command("import")
-def import_offerings(
+def catalog_import_command(
     ctx: typer.Context,
     file: Annotated[
         Path,

@@ -35,7 +35,7 @@ def _analyzer(ctx: typer.Context, state: Path | None) -> tuple[Any, Any]:
 
 
 @workload_options
-def compare(
+def cost_compare_command(
     ctx: typer.Context,
     workload: WorkloadFlags,
     frontier_only: Annotated[
@@ -120,7 +120,7 @@ def compare(
 
 
 @cost_app.command("summary")
-def summary(
+def cost_summary_command(
     ctx: typer.Context,
     period: PeriodOpt = "30d",
     by: Annotated[
@@ -188,7 +188,7 @@ def _render_summary(out: Console, result: Any) -> None:
 
 
 @cost_app.command("savings")
-def savings(
+def cost_savings_command(
     ctx: typer.Context,
     period: PeriodOpt = "90d",
     state: StateOpt = None,
@@ -243,7 +243,7 @@ def savings(
 
 
 @cost_app.command("spot")
-def spot(
+def cost_spot_command(
     ctx: typer.Context,
     period: Annotated[
         str | None, typer.Option("--period", help="Only runs in this window (e.g. 90d).")
@@ -297,7 +297,7 @@ def spot(
     emit(advice, render)
 
 
-cost_app.command("compare")(compare)
+cost_app.command("compare")(cost_compare_command)
 
 
 def register(app: typer.Typer) -> None:

@@ -22,10 +22,10 @@ if TYPE_CHECKING:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("dashboard")(dashboard)
+    app.command("dashboard")(dashboard_command)
 
 
-def dashboard(
+def dashboard_command(
     ctx: typer.Context,
     state: StateOpt = None,
     demo: Annotated[

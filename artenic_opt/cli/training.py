@@ -95,7 +95,7 @@ def render_advice(out: "Console", advice: "TrainingAdvice", *, explain: bool) ->
 
 
 @workload_options
-def recommend(
+def recommend_command(
     ctx: typer.Context,
     workload: WorkloadFlags,
     top: Annotated[int, typer.Option("--top", min=1, max=1000, help="How many.")] = 10,
@@ -177,7 +177,7 @@ def recommend(
     emit(advice if dispatched is None else {"advice": advice, "dispatch": dispatched}, render)
 
 
-def history(
+def history_command(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 20,
     show: Annotated[
@@ -238,7 +238,7 @@ def history(
 
 
 @feedback_app.command("record")
-def feedback_record(
+def feedback_record_command(
     ctx: typer.Context,
     recommendation_id: Annotated[str, typer.Argument(help="Recommendation id (or prefix).")],
     rank: Annotated[int, typer.Option("--rank", min=1, help="Which rank was run.")] = 1,
@@ -300,7 +300,7 @@ def feedback_record(
 
 
 @feedback_app.command("import")
-def feedback_import(
+def feedback_import_command(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="JSON Lines, one JobOutcome object per line.")],
     state: StateOpt = None,
@@ -445,8 +445,8 @@ def evaluate_command(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("recommend")(recommend)
-    app.command("history")(history)
+    app.command("recommend")(recommend_command)
+    app.command("history")(history_command)
     app.add_typer(feedback_app, name="feedback")
     app.command("retrain")(retrain_command)
     app.command("metrics")(metrics_command)
