@@ -491,6 +491,14 @@ if TYPE_CHECKING:
         data_format_from_name as data_format_from_name,
     )
 
+# refactor (issue 16): result documents of the services.
+if TYPE_CHECKING:
+    from artenic_opt.schemas.results import (
+        DemoSummary as DemoSummary,
+        ReplayWritten as ReplayWritten,
+        StorageAnalysis as StorageAnalysis,
+    )
+
 _LAZY: dict[str, str] = {
     "BYTES_PER_MB": "storage",
     "BYTES_PER_GB": "storage",
@@ -545,6 +553,10 @@ _LAZY: dict[str, str] = {
     # refactor (issue 13): typed savings actions.
     "Setup": "cost",
     "SETUP_CHANGES": "cost",
+    # refactor (issue 16): result documents of the services.
+    "DemoSummary": "results",
+    "ReplayWritten": "results",
+    "StorageAnalysis": "results",
     "SavingsReport": "cost",
 }
 
