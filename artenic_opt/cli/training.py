@@ -158,7 +158,8 @@ def recommend_command(
         from artenic_opt.services.platform import dispatch_recommendation
 
         dispatched = dispatch_recommendation(
-            runtime,
+            store,
+            settings,
             advice.recommendation_id,
             dispatch_rank,
             service=service or "",
