@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from datetime import date
 
 import pytest
 
@@ -20,6 +19,7 @@ from artenic_opt.catalog import (
 )
 from artenic_opt.errors import InvalidInputError
 from artenic_opt.schemas import Offering
+from tests.factories import make_offering
 
 
 def usd(o: Offering) -> float:
@@ -33,7 +33,6 @@ def catalog() -> Catalog:
 
 def offering(provider: str, price: float, currency: str = "USD", **extra: object) -> Offering:
     values: dict[str, object] = {
-        "provider": provider,
         "region": "r1",
         "instance_type": f"box-{price}",
         "gpu_type": "L4",
@@ -41,11 +40,9 @@ def offering(provider: str, price: float, currency: str = "USD", **extra: object
         "gpu_memory_gb": 24.0,
         "price_per_hour": price,
         "currency": currency,
-        "source": "test",
-        "price_date": date(2026, 1, 1),
     }
     values.update(extra)
-    return Offering.model_validate(values)
+    return make_offering(provider, **values)
 
 
 def test_no_filter_lists_everything_sorted_by_price(catalog: Catalog) -> None:

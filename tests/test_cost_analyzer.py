@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,27 +13,15 @@ from artenic_opt.catalog import CatalogArrays, load_catalog
 from artenic_opt.cost_analyzer.analyzer import DAYS_PER_MONTH, CostAnalyzer
 from artenic_opt.cost_analyzer.spot_advisor import SpotScenario
 from artenic_opt.errors import CurrencyError, InfeasibleError, InvalidInputError
-from artenic_opt.schemas import Offering, SpendRecord, SpotThresholds, WorkloadProfile
+from artenic_opt.schemas import SpendRecord, SpotThresholds, WorkloadProfile
+from tests.factories import make_offering
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
-def offering(provider: str, region: str, instance: str, **kw: Any) -> Offering:
-    base: dict[str, Any] = {
-        "provider": provider,
-        "region": region,
-        "instance_type": instance,
-        "price_per_hour": 1.0,
-        "source": "test",
-        "price_date": date(2026, 1, 1),
-    }
-    base.update(kw)
-    return Offering(**base)
-
-
 ARRAYS = CatalogArrays.from_offerings(
     (
-        offering(
+        make_offering(
             "P1",
             "r1",
             "h100x8",
@@ -43,7 +31,7 @@ ARRAYS = CatalogArrays.from_offerings(
             price_per_hour=10.0,
             spot_price_per_hour=4.0,
         ),
-        offering(
+        make_offering(
             "P2", "r1", "a10", gpu_type="A10", gpu_count=1, gpu_memory_gb=24, price_per_hour=1.0
         ),
     ),
@@ -248,9 +236,9 @@ SPECS = load_catalog().gpu_specs
 A100 = {"gpu_type": "A100 80GB", "gpu_memory_gb": 80.0, "vcpus": 12, "memory_gb": 120.0}
 GPU_ARRAYS = CatalogArrays.from_offerings(
     (
-        offering("P1", "r1", "a100", gpu_count=1, price_per_hour=4.0, **A100),
-        offering("P2", "r1", "a100", gpu_count=1, price_per_hour=2.0, **A100),
-        offering("P1", "r1", "a100x8", gpu_count=8, price_per_hour=32.0, **A100),
+        make_offering("P1", "r1", "a100", gpu_count=1, price_per_hour=4.0, **A100),
+        make_offering("P2", "r1", "a100", gpu_count=1, price_per_hour=2.0, **A100),
+        make_offering("P1", "r1", "a100x8", gpu_count=8, price_per_hour=32.0, **A100),
     ),
     SPECS,
 )
@@ -321,8 +309,8 @@ def test_right_size_and_overlap() -> None:
     p1_only = CostAnalyzer(
         CatalogArrays.from_offerings(
             (
-                offering("P1", "r1", "a100", gpu_count=1, price_per_hour=4.0, **A100),
-                offering("P1", "r1", "a100x8", gpu_count=8, price_per_hour=32.0, **A100),
+                make_offering("P1", "r1", "a100", gpu_count=1, price_per_hour=4.0, **A100),
+                make_offering("P1", "r1", "a100x8", gpu_count=8, price_per_hour=32.0, **A100),
             ),
             SPECS,
         )
@@ -414,8 +402,8 @@ def test_same_provider_in_another_case_is_not_a_provider_switch() -> None:
     # cheaper AWS instance in the same region is an instance change, never "switch provider".
     arrays = CatalogArrays.from_offerings(
         (
-            offering("AWS", "us-east-1", "p4d", gpu_count=1, price_per_hour=4.0, **A100),
-            offering("AWS", "us-east-1", "p4e", gpu_count=1, price_per_hour=2.0, **A100),
+            make_offering("AWS", "us-east-1", "p4d", gpu_count=1, price_per_hour=4.0, **A100),
+            make_offering("AWS", "us-east-1", "p4e", gpu_count=1, price_per_hour=2.0, **A100),
         ),
         SPECS,
     )
@@ -432,8 +420,8 @@ def test_same_provider_in_another_case_is_not_a_provider_switch() -> None:
 def test_another_region_is_a_region_change() -> None:
     arrays = CatalogArrays.from_offerings(
         (
-            offering("P1", "r1", "a100", gpu_count=1, price_per_hour=4.0, **A100),
-            offering("P1", "r2", "a100", gpu_count=1, price_per_hour=2.0, **A100),
+            make_offering("P1", "r1", "a100", gpu_count=1, price_per_hour=4.0, **A100),
+            make_offering("P1", "r2", "a100", gpu_count=1, price_per_hour=2.0, **A100),
         ),
         SPECS,
     )
@@ -452,9 +440,9 @@ def test_cpu_job_is_never_moved_to_a_gpu_machine() -> None:
     cpu = {"vcpus": 32, "memory_gb": 64.0}
     arrays = CatalogArrays.from_offerings(
         (
-            offering("AWS", "us-east-1", "c6i.8xlarge", price_per_hour=1.36, **cpu),
-            offering("AWS", "us-east-1", "c6a.8xlarge", price_per_hour=1.22, **cpu),
-            offering(
+            make_offering("AWS", "us-east-1", "c6i.8xlarge", price_per_hour=1.36, **cpu),
+            make_offering("AWS", "us-east-1", "c6a.8xlarge", price_per_hour=1.22, **cpu),
+            make_offering(
                 "RunPod",
                 "us",
                 "a4000-pod",
