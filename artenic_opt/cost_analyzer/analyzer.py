@@ -67,7 +67,12 @@ from artenic_opt.cost_analyzer.provider_benchmark import (
     build_candidate_table,
     provider_spot_discounts,
 )
-from artenic_opt.cost_analyzer.savings import savings_against_recommendations
+from artenic_opt.cost_analyzer.savings import (
+    VERBS,
+    action_kind,
+    best_per_run,
+    savings_against_recommendations,
+)
 from artenic_opt.cost_analyzer.spending import summarize_spending
 from artenic_opt.cost_analyzer.spot_advisor import (
     DEFAULT_RESTART_OVERHEAD_HOURS,
@@ -288,7 +293,7 @@ class CostAnalyzer:
                 continue
             actions.extend(self._workload_actions(runs, month_factor))
         actions.extend(self._spot_actions(records, month_factor))
-        return _best_per_run(actions)
+        return best_per_run(actions)
 
     def _cost(self, record: SpendRecord) -> float:
         return self.converter.to_display(record.cost, record.currency, what=_what(record))
@@ -473,7 +478,7 @@ class CostAnalyzer:
         changes = current_setup.changes_to(suggested_setup)
         if not changes:
             return None
-        kind = _action_kind(changes, right_size=right_size)
+        kind = action_kind(changes, right_size=right_size)
         monthly = saving * runs_per_month
         currency = self.display_currency
         name = f" for {label}" if label else ""
@@ -483,7 +488,7 @@ class CostAnalyzer:
             suggested_setup=suggested_setup,
             changes=changes,
             workload=label,
-            title=f"{_VERBS[kind]}{name}: {suggested} instead of {current}",
+            title=f"{VERBS[kind]}{name}: {suggested} instead of {current}",
             detail=(
                 f"{fmt_amount(new_cost_per_run, currency)} per run instead of "
                 f"{fmt_amount(cost_per_run, currency)} ({fmt_pct(saving / cost_per_run)} less), "
@@ -567,49 +572,6 @@ class CostAnalyzer:
 
 def _what(record: SpendRecord) -> str:
     return f"record {record.record_id}"
-
-
-_VERBS: Final = {
-    "provider_switch": "Switch provider",
-    "region": "Change region",
-    "instance": "Change instance",
-    "right_size": "Right-size",
-    "spot": "Use spot",
-}
-
-
-def _action_kind(changes: tuple[str, ...], *, right_size: bool) -> str:
-    """The kind named by the largest change (``SAVINGS_ACTION_KINDS``)."""
-    if "provider" in changes:
-        return "provider_switch"
-    if right_size:
-        return "right_size"
-    if "region" in changes:
-        return "region"
-    if "instance" in changes or "nodes" in changes:
-        return "instance"
-    return "spot"
-
-
-def _best_per_run(actions: list[SavingsAction]) -> list[SavingsAction]:
-    """At most one action per run: the largest saving wins, an action sharing a run is dropped.
-
-    Two actions on the same runs are alternatives (move to another provider, or stay and use
-    spot): proposing both, or adding both to the total, would promise a saving nobody can get.
-    """
-    ordered = sorted(
-        actions,
-        key=lambda a: (-a.estimated_monthly_savings, a.kind, a.workload or "", a.suggested),
-    )
-    covered: set[str] = set()
-    result: list[SavingsAction] = []
-    for action in ordered:
-        ids = set(action.record_ids)
-        if ids & covered:
-            continue
-        covered |= ids
-        result.append(action)
-    return result
 
 
 __all__ = ["CostAnalyzer"]

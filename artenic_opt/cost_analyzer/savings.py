@@ -1,5 +1,6 @@
 """Actual spend against the top recommendation's predicted cost (the facts behind
-``cost savings``; the actions are built by ``analyzer``).
+``cost savings``), and the rules that keep its actions apart: the kind an action takes from what
+it changes, and at most one action per run (the actions themselves are built by ``analyzer``).
 
 Decisions:
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from artenic_opt.cost_analyzer._common import NOTHING_RECORDED, Converter, workload_label
 from artenic_opt.cost_analyzer.periods import (
@@ -23,6 +24,7 @@ from artenic_opt.cost_analyzer.periods import (
     select_window,
 )
 from artenic_opt.schemas import (
+    SavingsAction,
     SavingsRecord,
     SavingsReport,
     SpendRecord,
@@ -108,3 +110,47 @@ def savings_against_recommendations(
         empty=not compared,
         message=message,
     )
+
+
+#: Title verb of a savings action, by kind.
+VERBS: Final = {
+    "provider_switch": "Switch provider",
+    "region": "Change region",
+    "instance": "Change instance",
+    "right_size": "Right-size",
+    "spot": "Use spot",
+}
+
+
+def action_kind(changes: tuple[str, ...], *, right_size: bool) -> str:
+    """The kind named by the largest change (``SAVINGS_ACTION_KINDS``)."""
+    if "provider" in changes:
+        return "provider_switch"
+    if right_size:
+        return "right_size"
+    if "region" in changes:
+        return "region"
+    if "instance" in changes or "nodes" in changes:
+        return "instance"
+    return "spot"
+
+
+def best_per_run(actions: list[SavingsAction]) -> list[SavingsAction]:
+    """At most one action per run: the largest saving wins, an action sharing a run is dropped.
+
+    Two actions on the same runs are alternatives (move to another provider, or stay and use
+    spot): proposing both, or adding both to the total, would promise a saving nobody can get.
+    """
+    ordered = sorted(
+        actions,
+        key=lambda a: (-a.estimated_monthly_savings, a.kind, a.workload or "", a.suggested),
+    )
+    covered: set[str] = set()
+    result: list[SavingsAction] = []
+    for action in ordered:
+        ids = set(action.record_ids)
+        if ids & covered:
+            continue
+        covered |= ids
+        result.append(action)
+    return result

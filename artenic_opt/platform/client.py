@@ -1,3 +1,4 @@
+# Over 600 lines: one client class, a method per gateway endpoint, one retry policy.
 """HTTP client for the Artenic platform gateway (contract ``platform-api.md``, version 0.7.0).
 
 One ``httpx.Client`` per ``PlatformClient``. Decisions:

@@ -1,3 +1,4 @@
+# Over 600 lines: a sync pass per part (catalog, jobs, datasets, budgets), one report.
 """``sync``: copy the platform's catalog, jobs, datasets and budgets into the state store.
 
 Contract: ``platform-api.md`` §9 (sync recipe). Decisions:
