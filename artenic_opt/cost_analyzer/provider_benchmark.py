@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -323,24 +324,31 @@ def _order(table: CandidateTable, rows: IntArray) -> IntArray:
 def _frontier_point(
     table: CandidateTable, row: int, *, cheapest: bool, fastest: bool, balanced: bool
 ) -> FrontierPoint:
-    offering = table.offering(row)
     return FrontierPoint(
-        candidate_id=table.candidate_id(row),
-        provider=offering.provider,
-        region=offering.region,
-        instance_type=offering.instance_type,
-        gpu_type=offering.gpu_type,
-        gpu_count=offering.gpu_count,
-        nodes=int(table.nodes[row]),
-        spot=bool(table.spot[row]),
-        price_per_hour=float(table.price_per_hour[row]),
-        estimated_hours=float(table.estimated_hours[row]),
-        estimated_cost=float(table.estimated_cost[row]),
-        currency=table.currency,
+        **_candidate_fields(table, row),
         cheapest=cheapest,
         fastest=fastest,
         balanced=balanced,
     )
+
+
+def _candidate_fields(table: CandidateTable, row: int) -> dict[str, Any]:
+    """The fields a frontier point and a region benchmark share, for one candidate row."""
+    offering = table.offering(row)
+    return {
+        "candidate_id": table.candidate_id(row),
+        "provider": offering.provider,
+        "region": offering.region,
+        "instance_type": offering.instance_type,
+        "gpu_type": offering.gpu_type,
+        "gpu_count": offering.gpu_count,
+        "nodes": int(table.nodes[row]),
+        "spot": bool(table.spot[row]),
+        "price_per_hour": float(table.price_per_hour[row]),
+        "estimated_hours": float(table.estimated_hours[row]),
+        "estimated_cost": float(table.estimated_cost[row]),
+        "currency": table.currency,
+    }
 
 
 def region_benchmarks(
@@ -358,21 +366,9 @@ def region_benchmarks(
         seen.setdefault(key, row)
     result: list[RegionBenchmark] = []
     for key, row in seen.items():
-        offering = table.offering(row)
         result.append(
             RegionBenchmark(
-                provider=offering.provider,
-                region=offering.region,
-                candidate_id=table.candidate_id(row),
-                instance_type=offering.instance_type,
-                gpu_type=offering.gpu_type,
-                gpu_count=offering.gpu_count,
-                nodes=int(table.nodes[row]),
-                spot=bool(table.spot[row]),
-                price_per_hour=float(table.price_per_hour[row]),
-                estimated_hours=float(table.estimated_hours[row]),
-                estimated_cost=float(table.estimated_cost[row]),
-                currency=table.currency,
+                **_candidate_fields(table, row),
                 feasible_candidates=counts[key],
                 gpu_availability_score=scores.get(key, 0.0),
             )

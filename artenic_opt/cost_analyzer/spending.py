@@ -145,6 +145,14 @@ def summarize_spending(
     all_records = list(records)
     inside, outside, start = select_window(all_records, window, end)
     timeline_period = bucket or auto_bucket(window)
+    frame = {
+        "period": window.text,
+        "start": start,
+        "end": end,
+        "by": dimension,
+        "bucket": timeline_period.value,
+        "display_currency": converter.display_currency,
+    }
     if not inside:
         message = (
             NOTHING_RECORDED
@@ -153,12 +161,7 @@ def summarize_spending(
             f"({outside} older record{'s' if outside != 1 else ''} outside the period)"
         )
         return SpendingSummary(
-            period=window.text,
-            start=start,
-            end=end,
-            by=dimension,
-            bucket=timeline_period.value,
-            display_currency=converter.display_currency,
+            **frame,
             jobs=0,
             total_hours=0.0,
             total_cost=0.0,
@@ -178,12 +181,7 @@ def summarize_spending(
     timeline = _time_groups(inside, costs, timeline_period, total)
     failed_cost = sum(costs[r.record_id] for r in inside if r.status is not JobStatus.COMPLETED)
     return SpendingSummary(
-        period=window.text,
-        start=start,
-        end=end,
-        by=dimension,
-        bucket=timeline_period.value,
-        display_currency=converter.display_currency,
+        **frame,
         jobs=len(inside),
         total_hours=sum(r.hours for r in inside),
         total_cost=total,
