@@ -169,7 +169,7 @@ def test_json_errors(tmp_path: Path, document: str, pattern: str) -> None:
 def test_file_level_errors(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError, match=r"unsupported file type '\.txt'"):
         parse_offerings_file(write(tmp_path, "a.txt", "x"))
-    with pytest.raises(InvalidInputError, match="no such file"):
+    with pytest.raises(InvalidInputError, match="offerings file not found"):
         parse_offerings_file(tmp_path / "missing.csv")
     folder = tmp_path / "dir.csv"
     folder.mkdir()
@@ -198,6 +198,6 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
     monkeypatch.setattr(Path, "read_text", refuse)
     with pytest.raises(
-        InvalidInputError, match=r"locked\.csv: cannot be read \(Permission denied\)"
+        InvalidInputError, match=r"locked\.csv: cannot read offerings file \(Permission denied\)"
     ):
         parse_offerings_file(path)

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import itertools
 import math
-from datetime import date
 
 import pytest
 
 from artenic_opt._internal.money import DEFAULT_RATES, ExchangeRates
 from artenic_opt.catalog import (
+    GPU_FAMILIES,
     Catalog,
     GpuPriceRow,
     filter_offerings,
     gpu_price_summary,
+    gpu_types_matching,
     load_catalog,
 )
 from artenic_opt.errors import InvalidInputError
 from artenic_opt.schemas import Offering
+from tests.factories import make_offering
 
 
 def usd(o: Offering) -> float:
@@ -31,7 +33,6 @@ def catalog() -> Catalog:
 
 def offering(provider: str, price: float, currency: str = "USD", **extra: object) -> Offering:
     values: dict[str, object] = {
-        "provider": provider,
         "region": "r1",
         "instance_type": f"box-{price}",
         "gpu_type": "L4",
@@ -39,11 +40,9 @@ def offering(provider: str, price: float, currency: str = "USD", **extra: object
         "gpu_memory_gb": 24.0,
         "price_per_hour": price,
         "currency": currency,
-        "source": "test",
-        "price_date": date(2026, 1, 1),
     }
     values.update(extra)
-    return Offering.model_validate(values)
+    return make_offering(provider, **values)
 
 
 def test_no_filter_lists_everything_sorted_by_price(catalog: Catalog) -> None:
@@ -57,6 +56,39 @@ def test_gpu_filter_accepts_free_text(catalog: Catalog) -> None:
     rows = filter_offerings(catalog, gpu="a100-80gb")
     assert rows and {o.gpu_type for o in rows} == {"A100 80GB"}
     assert len(rows) == sum(o.gpu_type == "A100 80GB" for o in catalog.offerings)
+
+
+@pytest.mark.parametrize(
+    ("label", "variants"),
+    [
+        ("A100", {"A100 40GB", "A100 80GB"}),
+        ("nvidia a100", {"A100 40GB", "A100 80GB"}),
+        ("H100", {"H100 SXM", "H100 PCIe", "H100 NVL"}),
+        ("V100", {"V100 16GB", "V100 32GB"}),
+        ("A100-80GB", {"A100 80GB"}),
+        ("A100 40GB", {"A100 40GB"}),
+        ("H100 PCIe", {"H100 PCIe"}),
+        ("h100-nvl", {"H100 NVL"}),
+        ("A10", {"A10"}),
+    ],
+)
+def test_gpu_family_matches_every_variant_and_a_variant_narrows(
+    catalog: Catalog, label: str, variants: set[str]
+) -> None:
+    assert set(gpu_types_matching(label)) == variants
+    rows = filter_offerings(catalog, gpu=label)
+    assert {o.gpu_type for o in rows} == variants & set(catalog.gpu_types)
+    assert len(rows) == sum(o.gpu_type in variants for o in catalog.offerings)
+    summary = gpu_price_summary(catalog, gpu=label)
+    assert {r.gpu_type for r in summary} == variants & set(catalog.gpu_types)
+
+
+def test_every_family_is_a_prefix_of_its_variants() -> None:
+    assert set(GPU_FAMILIES) == {"A100", "H100", "V100"}
+    for family, names in GPU_FAMILIES.items():
+        assert all(name.split()[0] == family for name in names)
+    with pytest.raises(InvalidInputError, match="unknown GPU type"):
+        gpu_types_matching("A1000")
 
 
 def test_gpu_filter_cpu_only(catalog: Catalog) -> None:
@@ -184,7 +216,7 @@ def test_summary_order_and_coverage(catalog: Catalog) -> None:
 
 
 def test_summary_filters(catalog: Catalog) -> None:
-    rows = gpu_price_summary(catalog, gpu="H100", provider="lambda")
+    rows = gpu_price_summary(catalog, gpu="H100 SXM", provider="lambda")
     assert rows and all(r.gpu_type == "H100 SXM" and r.provider == "Lambda" for r in rows)
     assert [r.gpu_count for r in rows] == [1, 2, 4, 8]
     assert gpu_price_summary(catalog, gpu="cpu") == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,27 +13,15 @@ from artenic_opt.catalog import CatalogArrays, load_catalog
 from artenic_opt.cost_analyzer.analyzer import DAYS_PER_MONTH, CostAnalyzer
 from artenic_opt.cost_analyzer.spot_advisor import SpotScenario
 from artenic_opt.errors import CurrencyError, InfeasibleError, InvalidInputError
-from artenic_opt.schemas import Offering, SpendRecord, SpotThresholds, WorkloadProfile
+from artenic_opt.schemas import SpendRecord, SpotThresholds, WorkloadProfile
+from tests.factories import make_offering
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
-def offering(provider: str, region: str, instance: str, **kw: Any) -> Offering:
-    base: dict[str, Any] = {
-        "provider": provider,
-        "region": region,
-        "instance_type": instance,
-        "price_per_hour": 1.0,
-        "source": "test",
-        "price_date": date(2026, 1, 1),
-    }
-    base.update(kw)
-    return Offering(**base)
-
-
 ARRAYS = CatalogArrays.from_offerings(
     (
-        offering(
+        make_offering(
             "P1",
             "r1",
             "h100x8",
@@ -43,7 +31,7 @@ ARRAYS = CatalogArrays.from_offerings(
             price_per_hour=10.0,
             spot_price_per_hour=4.0,
         ),
-        offering(
+        make_offering(
             "P2", "r1", "a10", gpu_type="A10", gpu_count=1, gpu_memory_gb=24, price_per_hour=1.0
         ),
     ),
@@ -182,8 +170,9 @@ def test_savings_follow_recommendation_and_spot_known_answer() -> None:
     )
 
 
-def test_overlapping_actions_are_counted_once() -> None:
-    # The same three on-demand runs: a recommendation to move them and a spot suggestion.
+def test_at_most_one_action_per_run() -> None:
+    # The same three on-demand runs: a recommendation to move them and a spot suggestion. They
+    # are alternatives, so only the larger (spot: about 59% against 10%) is proposed.
     runs = [
         rec(
             i,
@@ -195,7 +184,13 @@ def test_overlapping_actions_are_counted_once() -> None:
     ]
     report = analyzer().savings_opportunity(runs, "90d", now=NOW)
     kinds = [(a.kind, a.counted_in_total) for a in report.actions]
-    assert kinds == [("spot", True), ("provider_switch", False)]
+    assert kinds == [("spot", True)]
+    (spot,) = report.actions
+    assert spot.changes == ("capacity",)
+    assert spot.current_setup.spot is False and spot.suggested_setup.spot is True
+    assert spot.suggested_setup.model_dump(exclude={"spot"}) == spot.current_setup.model_dump(
+        exclude={"spot"}
+    )
     assert report.estimated_monthly_savings == pytest.approx(
         report.actions[0].estimated_monthly_savings
     )
@@ -241,9 +236,9 @@ SPECS = load_catalog().gpu_specs
 A100 = {"gpu_type": "A100 80GB", "gpu_memory_gb": 80.0, "vcpus": 12, "memory_gb": 120.0}
 GPU_ARRAYS = CatalogArrays.from_offerings(
     (
-        offering("P1", "r1", "a100", gpu_count=1, price_per_hour=4.0, **A100),
-        offering("P2", "r1", "a100", gpu_count=1, price_per_hour=2.0, **A100),
-        offering("P1", "r1", "a100x8", gpu_count=8, price_per_hour=32.0, **A100),
+        make_offering("P1", "r1", "a100", gpu_count=1, price_per_hour=4.0, **A100),
+        make_offering("P2", "r1", "a100", gpu_count=1, price_per_hour=2.0, **A100),
+        make_offering("P1", "r1", "a100x8", gpu_count=8, price_per_hour=32.0, **A100),
     ),
     SPECS,
 )
@@ -297,7 +292,7 @@ def test_provider_switch_priced_by_the_estimate_ratio() -> None:
 
 def test_right_size_and_overlap() -> None:
     # The last run used 10 of 80 GB per GPU on 8 GPUs: the single A100 of the same provider is a
-    # right-size option; the cheaper provider switch covers the same runs and wins the total.
+    # right-size option; the cheaper provider switch covers the same runs, so it alone is shown.
     runs = [
         gpu_rec(i, instance="a100x8", memory_needed_gb=10.0, memory_available_gb=80.0)
         for i in range(3)
@@ -306,18 +301,26 @@ def test_right_size_and_overlap() -> None:
     table = a.candidates(SMALL)
     cost = {table.candidate_id(i): float(table.estimated_cost[i]) for i in range(len(table))}
     report = a.savings_opportunity(runs, "90d", now=NOW)
-    by_kind = {x.kind: x for x in report.actions}
-    assert set(by_kind) == {"provider_switch", "right_size"}
-    right = by_kind["right_size"]
+    (switch,) = report.actions
+    assert switch.kind == "provider_switch"
+    assert switch.changes == ("provider", "instance")
+    assert report.estimated_monthly_savings == pytest.approx(switch.estimated_monthly_savings)
+    # Without the other provider, the right-size item is the one proposed.
+    p1_only = CostAnalyzer(
+        CatalogArrays.from_offerings(
+            (
+                make_offering("P1", "r1", "a100", gpu_count=1, price_per_hour=4.0, **A100),
+                make_offering("P1", "r1", "a100x8", gpu_count=8, price_per_hour=32.0, **A100),
+            ),
+            SPECS,
+        )
+    )
+    (right,) = p1_only.savings_opportunity(runs, "90d", now=NOW).actions
+    assert right.kind == "right_size" and right.changes == ("instance",)
     assert right.suggested == "P1/r1/a100#1#on_demand"
     expected = 50.0 * cost["P1/r1/a100#1#on_demand"] / cost["P1/r1/a100x8#1#on_demand"]
     assert right.suggested_cost_per_run == pytest.approx(expected)
     assert "12.5% of its GPU memory" in right.detail
-    assert by_kind["provider_switch"].counted_in_total
-    assert not right.counted_in_total
-    assert report.estimated_monthly_savings == pytest.approx(
-        by_kind["provider_switch"].estimated_monthly_savings
-    )
     # Memory well used: no right-size item.
     busy = [
         gpu_rec(i, instance="a100x8", memory_needed_gb=70.0, memory_available_gb=80.0)
@@ -362,3 +365,112 @@ def test_spot_advice_period_filter() -> None:
     (advice,) = analyzer().spot_advice(runs, period="30d", now=NOW)
     assert advice.instance_type == "h100x8"
     assert analyzer().spot_advice(runs, period="1d", now=NOW) == []
+
+
+def test_no_action_shares_a_run_with_another() -> None:
+    bert = [
+        rec(
+            i,
+            provider="P2",
+            instance_type="a10",
+            cost=100.0,
+            workload_name="bert",
+            recommended_cost=60.0,
+            recommended_candidate="P1/r1/h100x8#1#on_demand",
+        )
+        for i in range(3)
+    ]
+    runs = [
+        *bert,
+        *(
+            rec(
+                10 + i,
+                workload_name="w",
+                recommended_cost=18.0,
+                recommended_candidate="P2/r1/a10#1#on_demand",
+            )
+            for i in range(3)
+        ),
+    ]
+    actions = analyzer().savings_opportunity(runs, "90d", now=NOW).actions
+    ids = [record_id for a in actions for record_id in a.record_ids]
+    assert len(ids) == len(set(ids)) == 6
+
+
+def test_same_provider_in_another_case_is_not_a_provider_switch() -> None:
+    # Runs stored with the platform's lower-case "aws"; the catalog says "AWS". Moving to a
+    # cheaper AWS instance in the same region is an instance change, never "switch provider".
+    arrays = CatalogArrays.from_offerings(
+        (
+            make_offering("AWS", "us-east-1", "p4d", gpu_count=1, price_per_hour=4.0, **A100),
+            make_offering("AWS", "us-east-1", "p4e", gpu_count=1, price_per_hour=2.0, **A100),
+        ),
+        SPECS,
+    )
+    runs = [
+        gpu_rec(i, provider="aws", region="us-east-1", instance="p4d", cost=50.0) for i in range(3)
+    ]
+    (action,) = CostAnalyzer(arrays).savings_opportunity(runs, "90d", now=NOW).actions
+    assert action.kind == "instance"
+    assert action.changes == ("instance",)
+    assert action.title.startswith("Change instance")
+    assert action.suggested_setup.provider == "AWS" and action.current_setup.provider == "aws"
+
+
+def test_another_region_is_a_region_change() -> None:
+    arrays = CatalogArrays.from_offerings(
+        (
+            make_offering("P1", "r1", "a100", gpu_count=1, price_per_hour=4.0, **A100),
+            make_offering("P1", "r2", "a100", gpu_count=1, price_per_hour=2.0, **A100),
+        ),
+        SPECS,
+    )
+    (action,) = (
+        CostAnalyzer(arrays)
+        .savings_opportunity([gpu_rec(i) for i in range(3)], "90d", now=NOW)
+        .actions
+    )
+    assert action.kind == "region" and action.changes == ("region",)
+    assert action.title.startswith("Change region")
+
+
+def test_cpu_job_is_never_moved_to_a_gpu_machine() -> None:
+    # A CPU LightGBM job on c6i.8xlarge. A GPU pod is the cheapest row of the candidate table
+    # (0.30/h against 1.22/h), but the job needs no GPU: the cheaper CPU machine is proposed.
+    cpu = {"vcpus": 32, "memory_gb": 64.0}
+    arrays = CatalogArrays.from_offerings(
+        (
+            make_offering("AWS", "us-east-1", "c6i.8xlarge", price_per_hour=1.36, **cpu),
+            make_offering("AWS", "us-east-1", "c6a.8xlarge", price_per_hour=1.22, **cpu),
+            make_offering(
+                "RunPod",
+                "us",
+                "a4000-pod",
+                gpu_type="RTX A4000",
+                gpu_count=1,
+                gpu_memory_gb=16,
+                price_per_hour=0.3,
+                **cpu,
+            ),
+        ),
+        SPECS,
+    )
+    gbm = WorkloadProfile(
+        name="gbm", framework="lightgbm", gpu_required=False, dataset_size_gb=20, model_params_m=1
+    )
+    runs = [
+        rec(
+            i,
+            provider="AWS",
+            region="us-east-1",
+            instance_type="c6i.8xlarge",
+            gpu_type=None,
+            gpu_count=0,
+            cost=2.0,
+            workload=gbm,
+        )
+        for i in range(3)
+    ]
+    actions = CostAnalyzer(arrays).savings_opportunity(runs, "90d", now=NOW).actions
+    assert [a.suggested for a in actions] == ["AWS/us-east-1/c6a.8xlarge#1#on_demand"]
+    assert actions[0].kind == "instance"

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
-
 import numpy as np
 import pytest
 
@@ -16,24 +13,11 @@ from artenic_opt.cost_analyzer.provider_benchmark import (
     provider_spot_discounts,
 )
 from artenic_opt.errors import InfeasibleError, InvalidInputError
-from artenic_opt.schemas import Offering, WorkloadProfile
-
-
-def offering(provider: str, region: str, instance: str, **kw: Any) -> Offering:
-    base: dict[str, Any] = {
-        "provider": provider,
-        "region": region,
-        "instance_type": instance,
-        "price_per_hour": 1.0,
-        "source": "test",
-        "price_date": date(2026, 1, 1),
-    }
-    base.update(kw)
-    return Offering(**base)
-
+from artenic_opt.schemas import WorkloadProfile
+from tests.factories import make_offering
 
 OFFERINGS = (
-    offering(
+    make_offering(
         "P1",
         "r1",
         "h100x8",
@@ -43,13 +27,13 @@ OFFERINGS = (
         price_per_hour=10.0,
         spot_price_per_hour=4.0,
     ),
-    offering(
+    make_offering(
         "P1", "r1", "a10x1", gpu_type="A10", gpu_count=1, gpu_memory_gb=24, price_per_hour=1.0
     ),
-    offering(
+    make_offering(
         "P1", "r2", "a10x1", gpu_type="A10", gpu_count=1, gpu_memory_gb=24, price_per_hour=1.2
     ),
-    offering("P2", "r1", "cpu", vcpus=8, memory_gb=32, price_per_hour=0.5),
+    make_offering("P2", "r1", "cpu", vcpus=8, memory_gb=32, price_per_hour=0.5),
 )
 ARRAYS = CatalogArrays.from_offerings(OFFERINGS, {})
 WORKLOAD = WorkloadProfile(name="w", model_params_m=100, dataset_size_gb=1)

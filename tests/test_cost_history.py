@@ -9,20 +9,22 @@ import pytest
 from hypothesis import given, strategies as st
 
 from artenic_opt._internal.money import ExchangeRates
-from artenic_opt.cost_analyzer.historical_analyzer import (
+from artenic_opt.cost_analyzer._common import NOTHING_RECORDED
+from artenic_opt.cost_analyzer.anomalies import (
     ANOMALY_Z_THRESHOLD,
-    NOTHING_RECORDED,
+    detect_anomalies,
+    robust_stats,
+    robust_z_scores,
+)
+from artenic_opt.cost_analyzer.periods import (
     LookbackWindow,
     auto_bucket,
     bucket_label,
     bucket_start,
-    detect_anomalies,
     parse_period,
-    robust_stats,
-    robust_z_scores,
-    savings_against_recommendations,
-    summarize_spending,
 )
+from artenic_opt.cost_analyzer.savings import savings_against_recommendations
+from artenic_opt.cost_analyzer.spending import summarize_spending
 from artenic_opt.errors import CurrencyError, InvalidInputError
 from artenic_opt.schemas import SpendRecord
 from artenic_opt.types import JobStatus, Period
@@ -432,9 +434,39 @@ def test_spend_record_validation() -> None:
 
 
 def test_floating_point_noise_is_not_a_spread() -> None:
-    from artenic_opt.cost_analyzer.historical_analyzer import robust_stats
 
     values = [4.0, 4.0 + 4e-16, 4.0 - 4e-16, 4.0, 4.0 + 8e-16]
     stats = robust_stats(values)
     assert stats.mad == 0.0 and stats.mean_ad == 0.0
     assert stats.z(4.0 + 8e-16) is None
+
+
+def test_an_anomaly_must_also_be_material() -> None:
+    # Five runs at 10.00/h and one at 10.40/h: MAD is 0, and the MeanAD fallback gives
+    # z = (10.4 - 10) / (1.253314 x 0.4/6) = +4.8 > 3.5, statistically unusual. But 1.04x the
+    # median is no anomaly: it is 4% away, under the 25% floor.
+    records = [rec(i, cost=c) for i, c in enumerate([10.0] * 5 + [10.4])]
+    costs = {r.record_id: r.cost for r in records}
+    assert detect_anomalies(records, costs=costs, currency="USD") == []
+    assert summarize_spending(records, now=NOW).anomalies == ()
+    # Without the floor it would be flagged, at "1.0x the median".
+    (trivial,) = detect_anomalies(records, costs=costs, currency="USD", min_relative_deviation=0.0)
+    assert trivial.robust_z == pytest.approx(0.4 / (1.253314 * 0.4 / 6))
+    assert trivial.reason.startswith("cost per hour 1.0x the median")
+    # 13.00/h is 30% above: both unusual and material.
+    records[5] = rec(5, cost=13.0)
+    costs = {r.record_id: r.cost for r in records}
+    (real,) = detect_anomalies(records, costs=costs, currency="USD")
+    assert real.ratio_to_median == pytest.approx(1.3)
+    with pytest.raises(InvalidInputError, match="min_relative_deviation"):
+        detect_anomalies(records, costs=costs, currency="USD", min_relative_deviation=-1)
+
+
+@given(
+    st.floats(min_value=1.0, max_value=1000.0),
+    st.floats(min_value=0.0, max_value=0.2499),
+)
+def test_no_anomaly_within_a_quarter_of_the_median(base: float, share: float) -> None:
+    records = [rec(i, cost=base) for i in range(5)] + [rec(5, cost=base * (1 + share))]
+    costs = {r.record_id: r.cost for r in records}
+    assert detect_anomalies(records, costs=costs, currency="USD") == []

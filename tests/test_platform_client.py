@@ -21,7 +21,7 @@ from artenic_opt.errors import (
     PlatformUnreachableError,
 )
 from artenic_opt.platform.client import PlatformClient
-from artenic_opt.platform.models import dispatch_config
+from artenic_opt.platform.translation import dispatch_config
 from artenic_opt.types import JobStatus
 from tests.platform_server import FakePlatform, platform_server_fixture  # noqa: F401
 

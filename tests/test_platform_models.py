@@ -9,11 +9,8 @@ import pytest
 from hypothesis import given, strategies as st
 from pydantic import ValidationError
 
+from artenic_opt.platform.gpu_counts import AWS_GPU_COUNTS
 from artenic_opt.platform.models import (
-    AWS_GPU_COUNTS,
-    CONFIG_QUERY_ID,
-    CONFIG_RANK,
-    CONFIG_RECOMMENDATION_ID,
     Budget,
     BudgetSpending,
     CatalogComputeFlavor,
@@ -22,6 +19,12 @@ from artenic_opt.platform.models import (
     DatasetStats,
     PlatformDataset,
     PlatformJob,
+    parse_platform_timestamp,
+)
+from artenic_opt.platform.translation import (
+    CONFIG_QUERY_ID,
+    CONFIG_RANK,
+    CONFIG_RECOMMENDATION_ID,
     catalog_row_to_offering,
     catalog_rows_to_offerings,
     catalog_tier_to_storage_price,
@@ -29,7 +32,6 @@ from artenic_opt.platform.models import (
     dispatch_config,
     make_gpu_lookup,
     offering_provider,
-    parse_platform_timestamp,
     primary_metric,
     storage_access_tier,
 )
@@ -681,7 +683,8 @@ def test_models_and_sync_do_not_import_httpx() -> None:
     import sys
 
     code = (
-        "import sys, artenic_opt.platform.models, artenic_opt.platform.sync\n"
+        "import sys, artenic_opt.platform.models, artenic_opt.platform.translation, "
+        "artenic_opt.platform.sync\n"
         "print('httpx' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -16,8 +16,9 @@ from artenic_opt.errors import (
     StateError,
 )
 from artenic_opt.platform.client import PlatformClient
-from artenic_opt.platform.models import DerivedOutcome, PlatformJob, dispatch_config
+from artenic_opt.platform.models import PlatformJob
 from artenic_opt.platform.sync import PART_NAMES, SyncReport, sync
+from artenic_opt.platform.translation import DerivedOutcome, dispatch_config
 from artenic_opt.schemas import (
     GpuSpec,
     InstanceRecommendation,

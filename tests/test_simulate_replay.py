@@ -171,7 +171,7 @@ def test_missing_empty_and_unreadable_files(tmp_path: Path) -> None:
         read_replay_file(empty)
     binary = tmp_path / "binary.jsonl"
     binary.write_bytes(b"\xff\xfe\x00garbage")
-    with pytest.raises(InvalidInputError, match="cannot read"):
+    with pytest.raises(InvalidInputError, match="replay file is not text"):
         read_replay_file(binary)
 
 

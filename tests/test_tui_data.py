@@ -18,14 +18,8 @@ from typer.testing import CliRunner
 from artenic_opt.cli import dashboard as dashboard_cmd
 from artenic_opt.errors import NotFoundError
 from artenic_opt.schemas import WorkloadProfile
-from artenic_opt.tui.data import (
-    StateDashboardData,
-    bucket_sequence,
-    dashboard_snapshot,
-    gpu_label,
-    trend_period,
-    workload_summary,
-)
+from artenic_opt.tui.data import StateDashboardData, dashboard_snapshot
+from artenic_opt.tui.mappers import bucket_sequence, gpu_label, trend_period, workload_summary
 from artenic_opt.types import FineTuning, ModelFramework, Period
 from artenic_opt.workspace import Workspace, WorkspaceOptions
 from tests.tui_support import EXAMPLES, NOW, RECOMMENDATIONS, build_fixture_state, fixture_data

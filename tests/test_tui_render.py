@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console, RenderableType
 
 from artenic_opt.errors import InvalidInputError
-from artenic_opt.tui import data as data_module
+from artenic_opt.tui import data as data_module, demo_setup
 from artenic_opt.tui.screens.help import KEYS, keys_table
 from artenic_opt.tui.screens.recommendation_detail import (
     candidate_text,
@@ -154,7 +154,7 @@ def test_help_lists_every_key() -> None:
 
 
 def test_demo_state_has_every_view_and_is_removed_on_close() -> None:
-    provider = data_module.open_demo_data(jobs=24, seed=3)
+    provider = demo_setup.open_demo_data(jobs=24, seed=3)
     assert provider.source == "demo: 24 simulated jobs, seed 3"
     state_file = provider._workspace.state_path
     assert state_file.exists()
@@ -172,7 +172,7 @@ def test_failed_demo_build_leaves_nothing_behind(monkeypatch: pytest.MonkeyPatch
         made.append(store.path.parent)
         raise InvalidInputError("--jobs: simulated failure")
 
-    monkeypatch.setattr(data_module, "build_demo_state", failing)
+    monkeypatch.setattr(demo_setup, "build_demo_state", failing)
     with pytest.raises(InvalidInputError):
-        data_module.open_demo_data()
+        demo_setup.open_demo_data()
     assert made and not made[0].exists()

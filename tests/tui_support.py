@@ -23,7 +23,7 @@ from artenic_opt.schemas import (
     WorkloadProfile,
 )
 from artenic_opt.state.datasets import add_access_events, replace_dataset_files, upsert_datasets
-from artenic_opt.state.models import record_model_version
+from artenic_opt.state.model_versions import record_model_version
 from artenic_opt.state.outcomes import insert_outcome
 from artenic_opt.state.recommendations import save_recommendation
 from artenic_opt.state.records import AccessEvent, DatasetFileRecord, DatasetRecord

@@ -35,9 +35,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from artenic_opt._internal.arrays import FloatArray
 from artenic_opt.errors import InvalidInputError
-
-FloatArray = npt.NDArray[np.float64]
 
 #: Tolerance on the sum of weights.
 WEIGHT_SUM_TOLERANCE = 1e-6

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from artenic_opt.catalog.gpu_names import (
     CANONICAL_GPU_TYPES,
+    GPU_FAMILIES,
+    gpu_types_matching,
     normalize_gpu_type,
     normalize_gpu_type_or_none,
 )
@@ -26,6 +28,7 @@ from artenic_opt.catalog.queries import GpuPriceRow, filter_offerings, gpu_price
 
 __all__ = [
     "CANONICAL_GPU_TYPES",
+    "GPU_FAMILIES",
     "Catalog",
     "CatalogArrays",
     "GpuPriceRow",
@@ -33,6 +36,7 @@ __all__ = [
     "clear_cache",
     "filter_offerings",
     "gpu_price_summary",
+    "gpu_types_matching",
     "load_catalog",
     "load_node_networks",
     "normalize_gpu_type",

@@ -16,6 +16,13 @@ Decisions on ambiguous labels follow the convention SkyPilot's catalogs use:
 * ``"RTX 6000"`` is the Turing Quadro RTX 6000 (Lambda's ``gpu_1x_rtx6000``); the Ada card
   (``"RTX 6000 Ada"``) is a different GPU and is not in the table.
 
+Filters (``catalog list --gpu``, ``catalog gpus --gpu``) read a label differently: a **family
+name** (``A100``, ``H100``, ``V100``: the part before a memory size or form factor, shared by
+several canonical types) matches every variant of the family, so ``--gpu A100`` lists the 40 GB
+and the 80 GB parts and ``--gpu H100`` the SXM, PCIe and NVL ones (``gpu_types_matching``); an
+exact variant (``A100-80GB``, ``H100 PCIe``) narrows to that one. Elsewhere (a workload's
+``reference_gpu``) one type is needed, and the convention above picks it.
+
 A short memory suffix written with ``g`` instead of ``gb`` (``"A100-80G"``) is accepted as a
 second try, after the exact key, so that ``"T4G"`` (a GPU of its own) is not read as "T4, 4 GB".
 """
@@ -159,3 +166,32 @@ def normalize_gpu_type(label: str) -> str:
         allowed = ", ".join(CANONICAL_GPU_TYPES)
         raise InvalidInputError(f"gpu_type: unknown GPU type {label!r}; known types: {allowed}")
     return found
+
+
+# A canonical name ending in a memory size or form factor is a variant of the family before it.
+_VARIANT = re.compile(r"^(\S+) (?:\d+GB|SXM|PCIe|NVL)$")
+
+
+def _families() -> dict[str, tuple[str, ...]]:
+    members: dict[str, list[str]] = {}
+    for name in CANONICAL_GPU_TYPES:
+        match = _VARIANT.match(name)
+        if match is not None:
+            members.setdefault(match.group(1), []).append(name)
+    return {family: tuple(names) for family, names in members.items() if len(names) > 1}
+
+
+#: Family name -> its canonical variants (only families with more than one variant).
+GPU_FAMILIES: dict[str, tuple[str, ...]] = _families()
+_FAMILY_INDEX: dict[str, tuple[str, ...]] = {
+    _compact(family): names for family, names in GPU_FAMILIES.items()
+}
+
+
+def gpu_types_matching(label: str) -> tuple[str, ...]:
+    """The canonical GPU types a filter ``label`` selects: every variant for a family name
+    (``"A100"``, ``"nvidia h100"``), else the one type it names; ``InvalidInputError`` if none."""
+    family = _FAMILY_INDEX.get(_compact(label))
+    if family is not None:
+        return family
+    return (normalize_gpu_type(label),)

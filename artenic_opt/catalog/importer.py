@@ -26,22 +26,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from artenic_opt._internal.files import read_text_file
 from artenic_opt.catalog.gpu_names import normalize_gpu_type
 from artenic_opt.errors import InvalidInputError
 from artenic_opt.schemas import Offering, parse_model
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InvalidInputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InvalidInputError(f"{path}: is a directory, not an offerings file") from None
-    except UnicodeDecodeError:
-        raise InvalidInputError(f"{path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise InvalidInputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
 
 
 def _csv_records(name: str, text: str) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -127,7 +115,7 @@ def parse_offerings_file(path: Path) -> list[Offering]:
         raise InvalidInputError(
             f"{path}: unsupported file type {suffix or '(none)'!r}; use a .csv or .json file"
         )
-    text = _read_text(path)
+    text = read_text_file(path, what="offerings file", encoding="utf-8-sig")
     name = path.name
     records = _csv_records(name, text) if suffix == ".csv" else _json_records(name, text)
     offerings: list[Offering] = []

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
 from artenic_opt._internal.money import DEFAULT_RATES, PIVOT_CURRENCY, ExchangeRates
-from artenic_opt.catalog.gpu_names import normalize_gpu_type
+from artenic_opt.catalog.gpu_names import gpu_types_matching
 from artenic_opt.catalog.loader import Catalog, CatalogArrays
 from artenic_opt.errors import CurrencyError, InvalidInputError
 from artenic_opt.schemas import Offering
@@ -93,7 +93,7 @@ def _gpu_mask(arrays: CatalogArrays, gpu: str) -> NDArray[np.bool_]:
     if gpu.strip().lower() in _CPU_WORDS:
         cpu: NDArray[np.bool_] = arrays.gpu_count == 0
         return cpu
-    same: NDArray[np.bool_] = arrays.gpu_type == normalize_gpu_type(gpu)
+    same: NDArray[np.bool_] = np.isin(arrays.gpu_type, gpu_types_matching(gpu))
     return same
 
 
@@ -109,7 +109,8 @@ def filter_offerings(
 ) -> list[Offering]:
     """Offerings matching every given filter, cheapest on-demand price first.
 
-    ``gpu`` is any label ``normalize_gpu_type`` accepts, or ``"cpu"`` for CPU-only rows;
+    ``gpu`` is any label ``normalize_gpu_type`` accepts (a family name such as ``"A100"``
+    matches all its variants, see ``gpu_types_matching``), or ``"cpu"`` for CPU-only rows;
     ``provider`` and ``region`` match case-insensitively; ``min_gpu_memory_gb`` is per GPU.
     """
     arrays = catalog.arrays

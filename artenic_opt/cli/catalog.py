@@ -69,10 +69,11 @@ _GPU_COLUMNS: list[Col[Any]] = [
 
 
 @catalog_app.command("list")
-def list_offerings(
+def catalog_list_command(
     ctx: typer.Context,
     gpu: Annotated[
-        str | None, typer.Option("--gpu", help="GPU type, e.g. H100, A100-80GB.")
+        str | None,
+        typer.Option("--gpu", help="GPU type or family, e.g. H100 (all H100s), A100-80GB."),
     ] = None,
     provider: Annotated[str | None, typer.Option("--provider", help="Provider name.")] = None,
     region: Annotated[str | None, typer.Option("--region", help="Region name.")] = None,
@@ -108,7 +109,7 @@ def list_offerings(
 
 
 @catalog_app.command("gpus")
-def list_gpus(
+def catalog_gpus_command(
     ctx: typer.Context,
     gpu: Annotated[str | None, typer.Option("--gpu", help="Only this GPU type.")] = None,
     provider: Annotated[str | None, typer.Option("--provider", help="Only this provider.")] = None,
@@ -128,7 +129,7 @@ def list_gpus(
 
 
 @catalog_app.command("import")
-def import_offerings(
+def catalog_import_command(
     ctx: typer.Context,
     file: Annotated[
         Path,

@@ -75,7 +75,7 @@ def _region_columns(cur: str) -> list[Col[Any]]:
 
 
 @workload_options
-def compare(
+def cost_compare_command(
     ctx: typer.Context,
     workload: WorkloadFlags,
     frontier_only: Annotated[
@@ -111,7 +111,7 @@ def compare(
 
 
 @cost_app.command("summary")
-def summary(
+def cost_summary_command(
     ctx: typer.Context,
     period: PeriodOpt = "30d",
     by: Annotated[
@@ -178,7 +178,7 @@ _ACTION_COLUMNS: list[Col[Any]] = [
 
 
 @cost_app.command("savings")
-def savings(
+def cost_savings_command(
     ctx: typer.Context,
     period: PeriodOpt = "90d",
     state: StateOpt = None,
@@ -246,7 +246,7 @@ _SPOT_COLUMNS: list[Col[Any]] = [
 
 
 @cost_app.command("spot")
-def spot(
+def cost_spot_command(
     ctx: typer.Context,
     period: Annotated[
         str | None, typer.Option("--period", help="Only runs in this window (e.g. 90d).")
@@ -271,7 +271,7 @@ def spot(
     emit(advice, render)
 
 
-cost_app.command("compare")(compare)
+cost_app.command("compare")(cost_compare_command)
 
 
 def register(app: typer.Typer) -> None:

@@ -22,10 +22,10 @@ if TYPE_CHECKING:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("dashboard")(dashboard)
+    app.command("dashboard")(dashboard_command)
 
 
-def dashboard(
+def dashboard_command(
     ctx: typer.Context,
     state: StateOpt = None,
     demo: Annotated[
@@ -43,7 +43,8 @@ def dashboard(
     Read-only. Keys: 1-5 switch views, r refreshes, / filters a table, enter opens a
     recommendation, t switches the light and dark theme, ? lists every key, q quits.
     """
-    from artenic_opt.tui.data import DashboardData, StateDashboardData, open_demo_data
+    from artenic_opt.tui.data import DashboardData, StateDashboardData
+    from artenic_opt.tui.demo_setup import open_demo_data
 
     if demo and state is not None:
         raise InvalidInputError(

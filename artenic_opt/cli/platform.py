@@ -60,7 +60,14 @@ def sync_command(
         if not json_mode():
             info(f"[{part}] {message}")
 
-    report = run_sync(runtime, only=parts or None, on_progress=progress)
+    report = run_sync(
+        runtime.store(),
+        runtime.catalog(),
+        runtime.settings,
+        runtime.rates(),
+        only=parts or None,
+        on_progress=progress,
+    )
 
     def render(out: "Console") -> None:
         draw(
@@ -97,7 +104,13 @@ def dispatch_command(
 
     runtime = get_workspace(ctx, state)
     result = dispatch_recommendation(
-        runtime, recommendation_id, rank, service=service, model=model, provider=platform_provider
+        runtime.store(),
+        runtime.settings,
+        recommendation_id,
+        rank,
+        service=service,
+        model=model,
+        provider=platform_provider,
     )
     emit(
         result,

@@ -16,10 +16,10 @@ if TYPE_CHECKING:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("status")(status)
+    app.command("status")(status_command)
 
 
-def status(
+def status_command(
     ctx: typer.Context,
     probe: Annotated[
         bool,

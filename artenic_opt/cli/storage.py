@@ -64,7 +64,7 @@ _COLUMNS: list[Col[StorageAdvice]] = [
 
 
 @storage_app.command("analyze")
-def analyze(
+def storage_analyze_command(
     ctx: typer.Context,
     target: Annotated[str, typer.Argument(help="A dataset id from the state, or a local path.")],
     provider: ProviderOpt = None,
@@ -122,7 +122,7 @@ def analyze(
 
 
 @storage_app.command("recommendations")
-def recommendations(
+def storage_recommendations_command(
     ctx: typer.Context,
     provider: ProviderOpt = None,
     region: RegionOpt = None,
@@ -162,7 +162,7 @@ def recommendations(
 
 
 @storage_app.command("import-access")
-def import_access(
+def storage_import_access_command(
     ctx: typer.Context,
     file: Annotated[
         Path, typer.Argument(help="JSONL or CSV with columns timestamp, dataset, operation.")

@@ -84,7 +84,7 @@ def render_advice(out: "Console", advice: "TrainingAdvice", *, explain: bool) ->
 
 
 @workload_options
-def recommend(
+def recommend_command(
     ctx: typer.Context,
     workload: WorkloadFlags,
     top: Annotated[int, typer.Option("--top", min=1, max=1000, help="How many.")] = 10,
@@ -152,7 +152,8 @@ def recommend(
         from artenic_opt.services.platform import dispatch_recommendation
 
         dispatched = dispatch_recommendation(
-            runtime,
+            store,
+            settings,
             advice.recommendation_id,
             dispatch_rank,
             service=service or "",
@@ -194,7 +195,7 @@ _HISTORY_COLUMNS: "list[Col[RecommendationSummary]]" = [
 ]
 
 
-def history(
+def history_command(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 20,
     show: Annotated[
@@ -227,7 +228,7 @@ def history(
 
 
 @feedback_app.command("record")
-def feedback_record(
+def feedback_record_command(
     ctx: typer.Context,
     recommendation_id: Annotated[str, typer.Argument(help="Recommendation id (or prefix).")],
     rank: Annotated[int, typer.Option("--rank", min=1, help="Which rank was run.")] = 1,
@@ -290,7 +291,7 @@ def feedback_record(
 
 
 @feedback_app.command("import")
-def feedback_import(
+def feedback_import_command(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="JSON Lines, one JobOutcome object per line.")],
     state: StateOpt = None,
@@ -544,9 +545,9 @@ def suggest_command(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("recommend")(recommend)
+    app.command("recommend")(recommend_command)
     app.command("suggest")(suggest_command)
-    app.command("history")(history)
+    app.command("history")(history_command)
     app.add_typer(feedback_app, name="feedback")
     app.command("retrain")(retrain_command)
     app.command("metrics")(metrics_command)

@@ -5,8 +5,10 @@
   GPU availability and coverage (``CandidateTable`` comes from the training advisor's estimates).
 * ``spot_advisor``: preemption rate, spot savings and the expected cost with retries, per
   provider / region / instance type, from history or priors.
-* ``historical_analyzer``: periods (``parse_period``), spend by group and bucket, cost per unit
-  of metric improvement, robust anomalies, and actual spend against the recommendations.
+* ``periods``: look-back windows (``parse_period``) and time buckets of the history.
+* ``spending``: spend by group and bucket, and cost per unit of metric improvement.
+* ``anomalies``: runs both statistically and materially far from comparable runs.
+* ``savings``: actual spend against the recommendations (the facts behind ``cost savings``).
 * ``analyzer``: ``CostAnalyzer``, the orchestrator the CLI and TUI call.
 
 Like the other pillars it receives loaded data and returns pydantic models (``schemas``); it
@@ -16,13 +18,7 @@ never opens files or sockets. Importing it loads numpy and pydantic only.
 from __future__ import annotations
 
 from artenic_opt.cost_analyzer.analyzer import CostAnalyzer
-from artenic_opt.cost_analyzer.historical_analyzer import (
-    LookbackWindow,
-    detect_anomalies,
-    parse_period,
-    savings_against_recommendations,
-    summarize_spending,
-)
+from artenic_opt.cost_analyzer.anomalies import detect_anomalies
 from artenic_opt.cost_analyzer.pareto import (
     FrontierPicks,
     dominates,
@@ -30,13 +26,16 @@ from artenic_opt.cost_analyzer.pareto import (
     pareto_mask,
     pick_frontier,
 )
+from artenic_opt.cost_analyzer.periods import LookbackWindow, parse_period
 from artenic_opt.cost_analyzer.provider_benchmark import (
     CandidateTable,
     benchmark_providers,
-    estimate_candidates,
+    build_candidate_table,
     gpu_availability,
     provider_spot_discounts,
 )
+from artenic_opt.cost_analyzer.savings import savings_against_recommendations
+from artenic_opt.cost_analyzer.spending import summarize_spending
 from artenic_opt.cost_analyzer.spot_advisor import SpotScenario, advise_group, advise_spot
 
 __all__ = [
@@ -48,9 +47,9 @@ __all__ = [
     "advise_group",
     "advise_spot",
     "benchmark_providers",
+    "build_candidate_table",
     "detect_anomalies",
     "dominates",
-    "estimate_candidates",
     "gpu_availability",
     "pareto_frontier",
     "pareto_mask",

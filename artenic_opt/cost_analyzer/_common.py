@@ -1,4 +1,5 @@
-"""Small helpers shared by the cost analyzer modules: currency conversion and grouping.
+"""Small helpers shared by the cost analyzer modules: currency conversion, grouping, and the
+workload label of a spend record.
 
 Every amount the cost analyzer adds up is first converted to one display currency. Conversion
 goes through an explicit rate table; without one, only amounts already in the display currency
@@ -9,10 +10,15 @@ so USD is never silently added to EUR.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from artenic_opt._internal.money import ExchangeRates, normalize_currency
 from artenic_opt.errors import CurrencyError
+
+if TYPE_CHECKING:
+    from artenic_opt.schemas import SpendRecord
+
+NOTHING_RECORDED = "nothing recorded yet: the history holds no finished jobs"
 
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
@@ -63,3 +69,12 @@ def fmt_pct(share: float) -> str:
     if abs(pct - round(pct)) < 1e-9:
         return f"{round(pct):d}%"
     return f"{pct:.1f}%"
+
+
+def workload_label(record: SpendRecord) -> str | None:
+    """A readable name for the record's workload: its name, else its query id."""
+    if record.workload_name:
+        return record.workload_name
+    if record.workload is not None:
+        return record.workload.name
+    return record.query_id

@@ -19,7 +19,9 @@ Savings opportunities (``savings_opportunity``), each with an estimated monthly 
   estimate(current)``), which cancels the estimator's bias for this workload; when the current
   setup is no longer in the catalog, the estimate is scaled by the median actual/predicted ratio
   of the workload's runs instead (or used as is without predictions). Another provider gives a
-  ``provider_switch`` item, the same provider an ``instance`` item.
+  ``provider_switch`` item, another region of the same provider a ``region`` item, the same
+  region an ``instance`` item. Only machines of the workload's kind are considered: a workload
+  that needs no GPU is never moved to a GPU machine, nor a GPU workload to a CPU one.
 * **Right-size**: when the latest run used at most ``right_size_max_memory_use`` (default 50%)
   of its GPU memory, the cheapest feasible candidate of the same provider with less GPU memory
   per GPU or fewer GPUs in all, priced as above (``right_size``).
@@ -31,9 +33,11 @@ Savings opportunities (``savings_opportunity``), each with an estimated monthly 
   with retries (``spot``). Checkpointing and its interval come from the runs' workloads.
 
 An item is kept only when it saves at least ``min_saving_share`` (default 5%) of the current cost
-per run. Items can describe the same runs (switching provider and moving to spot are
-alternatives): the total counts an item only when none of its runs is already covered by a
-larger item (``counted_in_total``).
+per run. Every item is typed: its current and suggested ``Setup`` (provider, region, instance,
+nodes, capacity type) and the list of ``changes`` between them; the kind names the largest change,
+compared case-insensitively (``aws`` and ``AWS`` are one provider). Items can describe the same
+runs (switching provider and moving to spot are alternatives): a report holds **at most one item
+per run**, the one with the largest monthly saving, and the total adds only those.
 """
 
 from __future__ import annotations
@@ -46,25 +50,30 @@ from typing import Final
 
 import numpy as np
 
+from artenic_opt._internal.arrays import IntArray
 from artenic_opt._internal.money import DEFAULT_RATES, ExchangeRates
 from artenic_opt.catalog import Catalog, CatalogArrays
-from artenic_opt.cost_analyzer._common import Converter, fmt_amount, fmt_pct, group_by
-from artenic_opt.cost_analyzer.historical_analyzer import (
-    LookbackWindow,
-    now_utc,
-    parse_period,
-    savings_against_recommendations,
-    select_window,
-    summarize_spending,
+from artenic_opt.cost_analyzer._common import (
+    Converter,
+    fmt_amount,
+    fmt_pct,
+    group_by,
     workload_label,
 )
+from artenic_opt.cost_analyzer.periods import LookbackWindow, now_utc, parse_period, select_window
 from artenic_opt.cost_analyzer.provider_benchmark import (
     CandidateTable,
-    IntArray,
     benchmark_providers,
-    estimate_candidates,
+    build_candidate_table,
     provider_spot_discounts,
 )
+from artenic_opt.cost_analyzer.savings import (
+    VERBS,
+    action_kind,
+    best_per_run,
+    savings_against_recommendations,
+)
+from artenic_opt.cost_analyzer.spending import summarize_spending
 from artenic_opt.cost_analyzer.spot_advisor import (
     DEFAULT_RESTART_OVERHEAD_HOURS,
     SpotScenario,
@@ -76,6 +85,7 @@ from artenic_opt.schemas import (
     CostReport,
     SavingsAction,
     SavingsReport,
+    Setup,
     SpendingSummary,
     SpendRecord,
     SpotAdvice,
@@ -131,7 +141,7 @@ class CostAnalyzer:
         """Estimated candidates of ``workload`` over the catalog (cached per workload)."""
         table = self._tables.get(workload)
         if table is None:
-            table = estimate_candidates(
+            table = build_candidate_table(
                 workload,
                 self.arrays,
                 currency=self.display_currency,
@@ -283,7 +293,7 @@ class CostAnalyzer:
                 continue
             actions.extend(self._workload_actions(runs, month_factor))
         actions.extend(self._spot_actions(records, month_factor))
-        return _mark_overlaps(actions)
+        return best_per_run(actions)
 
     def _cost(self, record: SpendRecord) -> float:
         return self.converter.to_display(record.cost, record.currency, what=_what(record))
@@ -320,7 +330,10 @@ class CostAnalyzer:
         usable = table.usable()
         if usable.size == 0:
             return []
-        same_pricing = usable[table.spot[usable] == current_runs[0].spot]
+        # Never mix workload kinds: a job that needs no GPU is moved to machines without one
+        # (no GPU pod for a CPU LightGBM job), a GPU job to machines with GPUs.
+        same_kind = usable[(table.gpu_count[usable] > 0) == profile.gpu_required]
+        same_pricing = same_kind[table.spot[same_kind] == current_runs[0].spot]
         found: list[SavingsAction] = []
         current_est = self._estimate_of(table, current_candidate)
         calibration = self._calibration(runs)
@@ -335,10 +348,7 @@ class CostAnalyzer:
             best = int(same_pricing[np.argmin(table.estimated_cost[same_pricing])])
             suggestion = table.candidate_id(best)
             if suggestion != current_candidate:
-                new_provider = table.offering(best).provider
-                kind = "provider_switch" if new_provider != latest.provider else "instance"
                 action = self._make_action(
-                    kind=kind,
                     label=label,
                     current=current_candidate,
                     suggested=suggestion,
@@ -356,7 +366,7 @@ class CostAnalyzer:
         right = self._right_size(latest, table, same_pricing)
         if right is not None:
             action = self._make_action(
-                kind="right_size",
+                right_size=True,
                 label=label,
                 current=current_candidate,
                 suggested=table.candidate_id(right),
@@ -370,6 +380,8 @@ class CostAnalyzer:
                 ),
             )
             if action is not None:
+                # The cheapest machine may also be the smaller one: one item, with the reason.
+                found = [a for a in found if a.suggested != action.suggested]
                 found.append(action)
         return found
 
@@ -434,10 +446,7 @@ class CostAnalyzer:
             for r in advised
             if r.recommended_candidate == suggestion
         )
-        provider = suggestion.split("/", 1)[0]
-        kind = "provider_switch" if provider != current.split("/", 1)[0] else "instance"
         return self._make_action(
-            kind=kind,
             label=label,
             current=current,
             suggested=suggestion,
@@ -451,7 +460,6 @@ class CostAnalyzer:
     def _make_action(
         self,
         *,
-        kind: str,
         label: str | None,
         current: str,
         suggested: str,
@@ -460,22 +468,27 @@ class CostAnalyzer:
         runs_per_month: float,
         ids: tuple[str, ...],
         basis: str,
+        right_size: bool = False,
     ) -> SavingsAction | None:
         saving = cost_per_run - new_cost_per_run
         if cost_per_run <= 0 or saving < self.min_saving_share * cost_per_run or saving <= 0:
             return None
+        current_setup = Setup.from_candidate_id(current)
+        suggested_setup = Setup.from_candidate_id(suggested)
+        changes = current_setup.changes_to(suggested_setup)
+        if not changes:
+            return None
+        kind = action_kind(changes, right_size=right_size)
         monthly = saving * runs_per_month
         currency = self.display_currency
-        verbs = {
-            "provider_switch": "Switch provider",
-            "instance": "Change instance",
-            "right_size": "Right-size",
-        }
         name = f" for {label}" if label else ""
         return SavingsAction(
             kind=kind,
+            current_setup=current_setup,
+            suggested_setup=suggested_setup,
+            changes=changes,
             workload=label,
-            title=f"{verbs[kind]}{name}: {suggested} instead of {current}",
+            title=f"{VERBS[kind]}{name}: {suggested} instead of {current}",
             detail=(
                 f"{fmt_amount(new_cost_per_run, currency)} per run instead of "
                 f"{fmt_amount(cost_per_run, currency)} ({fmt_pct(saving / cost_per_run)} less), "
@@ -521,9 +534,20 @@ class CostAnalyzer:
             runs_per_month = len(runs) * month_factor
             monthly = spend * month_factor * pct
             where = f"{item.provider}/{item.region}/{item.instance_type}"
+            nodes = Counter(r.nodes for r in runs).most_common(1)[0][0]
+            current_setup = Setup(
+                provider=item.provider,
+                region=item.region,
+                instance_type=item.instance_type,
+                nodes=nodes,
+                spot=False,
+            )
             actions.append(
                 SavingsAction(
                     kind="spot",
+                    current_setup=current_setup,
+                    suggested_setup=current_setup.model_copy(update={"spot": True}),
+                    changes=("capacity",),
                     workload=None,
                     title=f"Use spot on {where}",
                     detail=(
@@ -548,23 +572,6 @@ class CostAnalyzer:
 
 def _what(record: SpendRecord) -> str:
     return f"record {record.record_id}"
-
-
-def _mark_overlaps(actions: list[SavingsAction]) -> list[SavingsAction]:
-    """Largest first; an item overlapping a counted one is shown but not counted."""
-    ordered = sorted(
-        actions,
-        key=lambda a: (-a.estimated_monthly_savings, a.kind, a.workload or "", a.suggested),
-    )
-    covered: set[str] = set()
-    result: list[SavingsAction] = []
-    for action in ordered:
-        ids = set(action.record_ids)
-        counted = not (ids & covered)
-        if counted:
-            covered |= ids
-        result.append(action.model_copy(update={"counted_in_total": counted}))
-    return result
 
 
 __all__ = ["CostAnalyzer"]

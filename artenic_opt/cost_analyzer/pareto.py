@@ -32,10 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from artenic_opt._internal.arrays import FloatArray, IndexArray
 from artenic_opt.errors import InvalidInputError
-
-FloatArray = npt.NDArray[np.float64]
-IndexArray = npt.NDArray[np.intp]
 
 
 def _as_points(costs: npt.ArrayLike, hours: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:

@@ -5,7 +5,7 @@ Decisions:
 
 * The benchmark works on a ``CandidateTable``: one row per candidate (an offering, a node count,
   spot or on-demand) with its feasibility, price per hour of all nodes, estimated hours and
-  whole-job cost, all in the display currency. ``estimate_candidates`` builds it with the
+  whole-job cost, all in the display currency. ``build_candidate_table`` builds it with the
   training advisor's candidate expansion, estimators and hard filters, so ``cost compare`` and
   ``recommend`` agree on what is feasible, what it costs and, when nothing fits, why.
 * *Best per region*: the feasible candidate with the lowest estimated cost; ties go to the
@@ -31,10 +31,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from artenic_opt._internal.arrays import BoolArray, FloatArray, IntArray, StrArray
 from artenic_opt._internal.money import ExchangeRates
 from artenic_opt.catalog import CatalogArrays
 from artenic_opt.cost_analyzer.pareto import pick_frontier
@@ -57,11 +59,6 @@ from artenic_opt.schemas import (
 AVAILABILITY_WEIGHTS = {"breadth": 0.5, "scale": 0.3, "spot_share": 0.2}
 #: GPUs in one instance that count as full scale (an HGX board: 8 GPUs).
 FULL_SCALE_GPUS = 8
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
-StrArray = npt.NDArray[np.str_]
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,7 +171,7 @@ class CandidateTable:
         return np.flatnonzero(ok).astype(np.int64)
 
 
-def estimate_candidates(
+def build_candidate_table(
     workload: WorkloadProfile,
     arrays: CatalogArrays,
     *,
@@ -327,24 +324,31 @@ def _order(table: CandidateTable, rows: IntArray) -> IntArray:
 def _frontier_point(
     table: CandidateTable, row: int, *, cheapest: bool, fastest: bool, balanced: bool
 ) -> FrontierPoint:
-    offering = table.offering(row)
     return FrontierPoint(
-        candidate_id=table.candidate_id(row),
-        provider=offering.provider,
-        region=offering.region,
-        instance_type=offering.instance_type,
-        gpu_type=offering.gpu_type,
-        gpu_count=offering.gpu_count,
-        nodes=int(table.nodes[row]),
-        spot=bool(table.spot[row]),
-        price_per_hour=float(table.price_per_hour[row]),
-        estimated_hours=float(table.estimated_hours[row]),
-        estimated_cost=float(table.estimated_cost[row]),
-        currency=table.currency,
+        **_candidate_fields(table, row),
         cheapest=cheapest,
         fastest=fastest,
         balanced=balanced,
     )
+
+
+def _candidate_fields(table: CandidateTable, row: int) -> dict[str, Any]:
+    """The fields a frontier point and a region benchmark share, for one candidate row."""
+    offering = table.offering(row)
+    return {
+        "candidate_id": table.candidate_id(row),
+        "provider": offering.provider,
+        "region": offering.region,
+        "instance_type": offering.instance_type,
+        "gpu_type": offering.gpu_type,
+        "gpu_count": offering.gpu_count,
+        "nodes": int(table.nodes[row]),
+        "spot": bool(table.spot[row]),
+        "price_per_hour": float(table.price_per_hour[row]),
+        "estimated_hours": float(table.estimated_hours[row]),
+        "estimated_cost": float(table.estimated_cost[row]),
+        "currency": table.currency,
+    }
 
 
 def region_benchmarks(
@@ -362,21 +366,9 @@ def region_benchmarks(
         seen.setdefault(key, row)
     result: list[RegionBenchmark] = []
     for key, row in seen.items():
-        offering = table.offering(row)
         result.append(
             RegionBenchmark(
-                provider=offering.provider,
-                region=offering.region,
-                candidate_id=table.candidate_id(row),
-                instance_type=offering.instance_type,
-                gpu_type=offering.gpu_type,
-                gpu_count=offering.gpu_count,
-                nodes=int(table.nodes[row]),
-                spot=bool(table.spot[row]),
-                price_per_hour=float(table.price_per_hour[row]),
-                estimated_hours=float(table.estimated_hours[row]),
-                estimated_cost=float(table.estimated_cost[row]),
-                currency=table.currency,
+                **_candidate_fields(table, row),
                 feasible_candidates=counts[key],
                 gpu_availability_score=scores.get(key, 0.0),
             )

@@ -24,10 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from artenic_opt._internal.arrays import FloatArray
 from artenic_opt.errors import InvalidInputError
 from artenic_opt.estimate import assumptions as asm
-
-FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True, eq=False)

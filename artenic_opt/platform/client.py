@@ -1,3 +1,4 @@
+# Over 600 lines: one client class, a method per gateway endpoint, one retry policy.
 """HTTP client for the Artenic platform gateway (contract ``platform-api.md``, version 0.7.0).
 
 One ``httpx.Client`` per ``PlatformClient``. Decisions:
@@ -46,7 +47,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from artenic_opt import __version__
+from artenic_opt._version import __version__
 from artenic_opt.errors import (
     ConfigError,
     InvalidInputError,

@@ -1,3 +1,4 @@
+# Over 600 lines: a sync pass per part (catalog, jobs, datasets, budgets), one report.
 """``sync``: copy the platform's catalog, jobs, datasets and budgets into the state store.
 
 Contract: ``platform-api.md`` §9 (sync recipe). Decisions:
@@ -61,10 +62,12 @@ from artenic_opt.platform.models import (
     Budget,
     BudgetSpending,
     DatasetFile,
-    DerivedOutcome,
-    GpuLookup,
     PlatformDataset,
     PlatformJob,
+)
+from artenic_opt.platform.translation import (
+    DerivedOutcome,
+    GpuLookup,
     catalog_rows_to_offerings,
     catalog_tier_to_storage_price,
     derive_outcome,

@@ -1,3 +1,4 @@
+# Over 600 lines: the workload/offering/advice contracts in one place; storage, cost and result models live in submodules.
 """Pydantic v2 models: the data contracts shared by every layer (DESIGN §2).
 
 Decisions:
@@ -584,6 +585,7 @@ if TYPE_CHECKING:
     from artenic_opt.schemas.cost import (
         ANOMALY_METRICS as ANOMALY_METRICS,
         SAVINGS_ACTION_KINDS as SAVINGS_ACTION_KINDS,
+        SETUP_CHANGES as SETUP_CHANGES,
         SPEND_DIMENSIONS as SPEND_DIMENSIONS,
         CostAnomaly as CostAnomaly,
         CostReport as CostReport,
@@ -595,6 +597,7 @@ if TYPE_CHECKING:
         SavingsAction as SavingsAction,
         SavingsRecord as SavingsRecord,
         SavingsReport as SavingsReport,
+        Setup as Setup,
         SpendGroup as SpendGroup,
         SpendingSummary as SpendingSummary,
         SpendRecord as SpendRecord,
@@ -635,6 +638,14 @@ if TYPE_CHECKING:
         TierPolicy as TierPolicy,
         VersionGrowth as VersionGrowth,
         data_format_from_name as data_format_from_name,
+    )
+
+# refactor (issue 16): result documents of the services.
+if TYPE_CHECKING:
+    from artenic_opt.schemas.results import (
+        DemoSummary as DemoSummary,
+        ReplayWritten as ReplayWritten,
+        StorageAnalysis as StorageAnalysis,
     )
 
 _LAZY: dict[str, str] = {
@@ -688,6 +699,13 @@ _LAZY: dict[str, str] = {
     "SpendingSummary": "cost",
     "SavingsRecord": "cost",
     "SavingsAction": "cost",
+    # refactor (issue 13): typed savings actions.
+    "Setup": "cost",
+    "SETUP_CHANGES": "cost",
+    # refactor (issue 16): result documents of the services.
+    "DemoSummary": "results",
+    "ReplayWritten": "results",
+    "StorageAnalysis": "results",
     "SavingsReport": "cost",
 }
 

@@ -33,8 +33,18 @@ SPEND_DIMENSIONS: tuple[str, ...] = (
     "week",
     "month",
 )
-#: Kinds of actionable savings items (values of ``RecommendationType`` plus ``right_size``).
-SAVINGS_ACTION_KINDS: tuple[str, ...] = ("provider_switch", "instance", "right_size", "spot")
+#: Kinds of actionable savings items (values of ``RecommendationType`` plus ``region`` and
+#: ``right_size``). The kind names the largest change: provider, then region, then instance (or
+#: node count; ``right_size`` when the reason is unused GPU memory), then capacity (``spot``).
+SAVINGS_ACTION_KINDS: tuple[str, ...] = (
+    "provider_switch",
+    "region",
+    "instance",
+    "right_size",
+    "spot",
+)
+#: What a savings action changes in a setup, largest first.
+SETUP_CHANGES: tuple[str, ...] = ("provider", "region", "instance", "nodes", "capacity")
 #: Quantities that anomaly detection compares against comparable runs.
 ANOMALY_METRICS: tuple[str, ...] = ("cost_per_hour", "cost_per_run", "hours_per_run")
 
@@ -357,10 +367,53 @@ class SavingsRecord(_Frozen):
     currency: CurrencyCode
 
 
-class SavingsAction(_Frozen):
-    """Something to change, with the monthly saving it is expected to bring."""
+class Setup(_Frozen):
+    """Where a run ran: provider, region, instance type, node count and capacity type."""
 
-    kind: str = Field(description="provider_switch, instance, right_size or spot")
+    provider: str
+    region: str
+    instance_type: str
+    nodes: int = Field(default=1, ge=1)
+    spot: bool = False
+
+    @classmethod
+    def from_candidate_id(cls, candidate_id: str) -> Self:
+        """Parse ``provider/region/instance#nodes#spot|on_demand`` (``candidate_id``)."""
+        head, nodes, kind = candidate_id.rsplit("#", 2)
+        provider, region, instance = head.split("/", 2)
+        return cls(
+            provider=provider,
+            region=region,
+            instance_type=instance,
+            nodes=int(nodes),
+            spot=kind == "spot",
+        )
+
+    def changes_to(self, other: "Setup") -> tuple[str, ...]:
+        """What differs in ``other`` (values of ``SETUP_CHANGES``, largest first)."""
+        differs = {
+            "provider": self.provider.lower() != other.provider.lower(),
+            "region": self.region.lower() != other.region.lower(),
+            "instance": self.instance_type.lower() != other.instance_type.lower(),
+            "nodes": self.nodes != other.nodes,
+            "capacity": self.spot != other.spot,
+        }
+        return tuple(name for name in SETUP_CHANGES if differs[name])
+
+
+class SavingsAction(_Frozen):
+    """Something to change, with the monthly saving it is expected to bring.
+
+    Typed: ``current_setup`` and ``suggested_setup`` say where the runs ran and where they
+    should run, ``changes`` what differs. A report holds at most one action per run.
+    """
+
+    kind: str = Field(description="provider_switch, region, instance, right_size or spot")
+    current_setup: Setup
+    suggested_setup: Setup
+    changes: tuple[str, ...] = Field(
+        description="What the action changes: provider, region, instance, nodes, capacity"
+    )
     workload: str | None = None
     title: str
     detail: str
@@ -374,7 +427,8 @@ class SavingsAction(_Frozen):
     evidence_runs: int = Field(ge=1)
     record_ids: tuple[str, ...] = ()
     counted_in_total: bool = Field(
-        default=True, description="False when another action already covers the same runs"
+        default=True,
+        description="Always true: an action whose runs a larger one covers is not reported",
     )
 
 

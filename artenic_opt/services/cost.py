@@ -10,7 +10,7 @@ from __future__ import annotations
 from artenic_opt._internal.money import ExchangeRates
 from artenic_opt.catalog import Catalog
 from artenic_opt.cost_analyzer import CostAnalyzer
-from artenic_opt.cost_analyzer.records import spend_record_from_outcome
+from artenic_opt.cost_analyzer.spend_records import spend_record_from_outcome
 from artenic_opt.schemas import SpendRecord, TrainingAdvice
 from artenic_opt.state import get_recommendation, list_outcomes
 from artenic_opt.state.store import StateStore

@@ -26,12 +26,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
 from artenic_opt._internal.money import ExchangeRates
 from artenic_opt.catalog import Catalog
 from artenic_opt.config import Settings
 from artenic_opt.errors import InfeasibleError, InvalidInputError
+from artenic_opt.schemas import DemoSummary, ReplayWritten
 from artenic_opt.services.training import make_advisor, recommend_and_store, record_outcome, retrain
 from artenic_opt.simulate import World, generate_workloads, simulate_replay, write_replay_file
 from artenic_opt.state import active_model, count_training_samples, records
@@ -44,20 +44,6 @@ HISTORY_DAYS = 90
 MAX_JOBS = 100_000
 
 ProgressCallback = Callable[[int, int], None]
-
-
-class DemoSummary(BaseModel):
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    seed: int
-    jobs: int
-    workloads: int
-    infeasible_workloads: int
-    outcomes: int
-    training_samples: int
-    model_version: int | None
-    datasets: int
-    access_events: int
 
 
 def _demo_datasets(store: StateStore, rng: np.random.Generator, now: datetime) -> tuple[int, int]:
@@ -191,15 +177,6 @@ def build_demo_state(
         datasets=datasets,
         access_events=events,
     )
-
-
-class ReplayWritten(BaseModel):
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    file: str
-    runs: int
-    workloads: int
-    seed: int
 
 
 def write_simulated_replay(

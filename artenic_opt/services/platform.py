@@ -21,21 +21,20 @@ from pydantic import BaseModel, ConfigDict
 
 from artenic_opt.catalog import normalize_gpu_type_or_none
 from artenic_opt.errors import InvalidInputError
-from artenic_opt.platform.models import (
-    DerivedOutcome,
-    PlatformJob,
-    dispatch_config,
-    make_gpu_lookup,
-)
+from artenic_opt.platform.models import PlatformJob
 from artenic_opt.platform.sync import SyncReport, sync
+from artenic_opt.platform.translation import DerivedOutcome, dispatch_config, make_gpu_lookup
 from artenic_opt.schemas import JobOutcome
 from artenic_opt.services.training import maybe_retrain, record_outcome, stored_advice
 from artenic_opt.state import UNLINKED, insert_outcome, set_dispatch
 from artenic_opt.types import OutcomeSource
 
 if TYPE_CHECKING:
+    from artenic_opt._internal.money import ExchangeRates
+    from artenic_opt.catalog import Catalog
+    from artenic_opt.config import Settings
     from artenic_opt.platform.client import PlatformClient
-    from artenic_opt.workspace import Workspace
+    from artenic_opt.state.store import StateStore
 
 RUNTIME_MARGIN = 1.5
 MIN_RUNTIME_HOURS = 1.0
@@ -54,10 +53,10 @@ class DispatchResult(BaseModel):
     max_runtime_hours: float
 
 
-def make_client(workspace: Workspace) -> PlatformClient:
+def make_client(settings: Settings) -> PlatformClient:
     from artenic_opt.platform.client import PlatformClient
 
-    platform = workspace.settings.platform
+    platform = settings.platform
     return PlatformClient(
         platform.url,
         api_key=platform.api_key.get_secret_value() if platform.api_key else None,
@@ -66,7 +65,10 @@ def make_client(workspace: Workspace) -> PlatformClient:
 
 
 def run_sync(
-    workspace: Workspace,
+    store: StateStore,
+    catalog: Catalog,
+    settings: Settings,
+    rates: ExchangeRates,
     *,
     only: set[str] | None = None,
     on_progress: Callable[[str, str], None] | None = None,
@@ -76,10 +78,6 @@ def run_sync(
         raise InvalidInputError(
             f"--only: unknown part {', '.join(unknown)}; choose from {', '.join(SYNC_PARTS)}"
         )
-    store = workspace.store()
-    catalog = workspace.catalog()
-    settings = workspace.settings
-    rates = workspace.rates()
 
     def on_outcome(derived: DerivedOutcome, _job: PlatformJob) -> None:
         linked = derived.to_job_outcome()
@@ -109,7 +107,7 @@ def run_sync(
                 label=None,
             )
 
-    with make_client(workspace) as client:
+    with make_client(settings) as client:
         report = sync(
             store,
             client,
@@ -124,7 +122,8 @@ def run_sync(
 
 
 def dispatch_recommendation(
-    workspace: Workspace,
+    store: StateStore,
+    settings: Settings,
     recommendation_id: str,
     rank: int,
     *,
@@ -132,7 +131,6 @@ def dispatch_recommendation(
     model: str,
     provider: str | None = None,
 ) -> DispatchResult:
-    store = workspace.store()
     advice = stored_advice(store, recommendation_id)
     if not 1 <= rank <= len(advice.recommendations):
         raise InvalidInputError(
@@ -143,7 +141,7 @@ def dispatch_recommendation(
     max_hours = max(MIN_RUNTIME_HOURS, rec.estimated_hours * RUNTIME_MARGIN)
     config = dispatch_config(advice.recommendation_id, advice.query_id, rank)
     config.update({"nodes": rec.nodes, "provider_offering": rec.offering.provider})
-    with make_client(workspace) as client:
+    with make_client(settings) as client:
         job_id = client.dispatch(
             service=service,
             model=model,

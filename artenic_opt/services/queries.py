@@ -28,9 +28,9 @@ def catalog_offerings(
 ) -> list[Offering]:
     """Offerings matching every filter, cheapest first; ``InfeasibleError`` names the filters
     when nothing matches."""
-    from artenic_opt.catalog import filter_offerings, normalize_gpu_type
+    from artenic_opt.catalog import filter_offerings
 
-    gpu_type = normalize_gpu_type(gpu) if gpu else None
+    gpu_type = gpu or None
     rows = filter_offerings(
         workspace.catalog(),
         gpu=gpu_type,
@@ -57,11 +57,11 @@ def gpu_prices(
     workspace: Workspace, *, gpu: str | None = None, provider: str | None = None
 ) -> list[GpuPriceRow]:
     """Cheapest price per GPU-hour by GPU type, count and provider."""
-    from artenic_opt.catalog import gpu_price_summary, normalize_gpu_type
+    from artenic_opt.catalog import gpu_price_summary
 
     return gpu_price_summary(
         workspace.catalog(),
-        gpu=normalize_gpu_type(gpu) if gpu else None,
+        gpu=gpu or None,
         provider=provider,
         rates=workspace.rates(),
     )

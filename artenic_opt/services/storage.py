@@ -28,6 +28,7 @@ from artenic_opt.schemas import (
     FileProblem,
     LineError,
     StorageAdvice,
+    StorageAnalysis,
 )
 from artenic_opt.state import records
 from artenic_opt.state.datasets import (
@@ -43,15 +44,6 @@ from artenic_opt.state.store import StateStore
 from artenic_opt.storage_optimizer import StorageOptimizer, parse_access_file, scan_path
 
 ProgressCallback = Callable[[int, int, str], None]
-
-
-class StorageAnalysis(BaseModel):
-    """``storage analyze``: the advice and the per-file problems met on the way."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    advice: StorageAdvice
-    problems: tuple[FileProblem, ...] = ()
 
 
 class AccessImport(BaseModel):

@@ -36,7 +36,6 @@ import io
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -45,6 +44,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from artenic_opt._internal.files import atomic_write_text, read_text_file
 from artenic_opt.errors import InvalidInputError
 from artenic_opt.schemas import (
     CurrencyCode,
@@ -243,12 +243,7 @@ def _iter_jsonl(text: str, name: str) -> Iterator[ReplayRun]:
 def read_replay_file(path: str | os.PathLike[str]) -> list[ReplayRun]:
     """Read a JSONL (or ``.csv``) replay file; the first bad line raises ``InvalidInputError``."""
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidInputError(f"{file}: replay file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(f"{file}: cannot read replay file ({exc})") from None
+    text = read_text_file(file, what="replay file")
     runs = list(
         _iter_csv(text, str(file))
         if file.suffix.lower() == ".csv"
@@ -271,18 +266,6 @@ def _flatten(record: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
                 text = str(value)
             flat[f"{section}.{field}"] = text
     return flat
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_replay_file(
@@ -311,7 +294,7 @@ def write_replay_file(
         text = buffer.getvalue()
     else:
         text = "".join(json.dumps(r, separators=(",", ":"), sort_keys=False) + "\n" for r in nested)
-    _atomic_write(file, text)
+    atomic_write_text(file, text, make_parents=True)
     return len(runs)
 
 

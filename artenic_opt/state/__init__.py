@@ -47,7 +47,7 @@ from artenic_opt.state.meta import (
     set_meta,
 )
 from artenic_opt.state.migrations import LATEST_VERSION
-from artenic_opt.state.models import (
+from artenic_opt.state.model_versions import (
     activate_model_version,
     active_model,
     deactivate_models,

@@ -38,7 +38,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -49,6 +48,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from artenic_opt._internal.files import atomic_write_text, read_text_file
 from artenic_opt._internal.math_utils import mean_ndcg_at_k, mrr
 from artenic_opt.errors import InvalidInputError, ModelFileError
 from artenic_opt.schemas import ModelInfo, RankingMetrics, TrainingSample, utc_now
@@ -528,8 +528,8 @@ class LTRRanker:
         model_text, metadata_json = self.to_text()
         folder = Path(directory)
         folder.mkdir(parents=True, exist_ok=True)
-        _atomic_write(folder / MODEL_FILE_NAME, model_text)
-        _atomic_write(folder / METADATA_FILE_NAME, metadata_json)
+        atomic_write_text(folder / MODEL_FILE_NAME, model_text)
+        atomic_write_text(folder / METADATA_FILE_NAME, metadata_json)
         assert self._metadata is not None  # to_text checked it
         return self._metadata
 
@@ -551,8 +551,15 @@ class LTRRanker:
         else:
             model_path = target
             metadata_path = target.with_suffix(".json")
-        metadata_json = _read_text(metadata_path, "model metadata file")
-        model_text = _read_text(model_path, "model file")
+        metadata_json = read_text_file(
+            metadata_path,
+            what="model metadata file",
+            error=ModelFileError,
+            max_bytes=MAX_MODEL_BYTES,
+        )
+        model_text = read_text_file(
+            model_path, what="model file", error=ModelFileError, max_bytes=MAX_MODEL_BYTES
+        )
         return cls.from_text(
             model_text,
             metadata_json,
@@ -561,35 +568,6 @@ class LTRRanker:
             source=str(model_path),
             params=params,
         )
-
-
-def _read_text(path: Path, what: str) -> str:
-    try:
-        size = path.stat().st_size
-        if size > MAX_MODEL_BYTES:
-            raise ModelFileError(
-                f"{path}: {what} is too large ({size} bytes) to be a ranking model"
-            )
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ModelFileError(f"{path}: {what} not found") from None
-    except UnicodeDecodeError:
-        raise ModelFileError(f"{path}: {what} is not text (not a LightGBM text model)") from None
-    except IsADirectoryError:
-        raise ModelFileError(f"{path}: {what} is a directory") from None
-    except OSError as exc:
-        raise ModelFileError(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 __all__ = [

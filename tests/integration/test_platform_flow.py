@@ -14,13 +14,9 @@ import pytest
 
 from artenic_opt.errors import ExitCode, PlatformError
 from artenic_opt.platform.client import PlatformClient
-from artenic_opt.platform.models import (
-    DerivedOutcome,
-    PlatformJob,
-    dispatch_config,
-    make_gpu_lookup,
-)
+from artenic_opt.platform.models import PlatformJob
 from artenic_opt.platform.sync import SyncReport, sync
+from artenic_opt.platform.translation import DerivedOutcome, dispatch_config, make_gpu_lookup
 from artenic_opt.schemas import GpuSpec, JobOutcome
 from artenic_opt.state import (
     StateStore,

@@ -12,7 +12,8 @@ from textual.widgets import DataTable, Select, Static, TabbedContent
 
 from artenic_opt.errors import StateError
 from artenic_opt.tui.app import DashboardApp
-from artenic_opt.tui.data import DashboardData, open_demo_data
+from artenic_opt.tui.data import DashboardData
+from artenic_opt.tui.demo_setup import open_demo_data
 from artenic_opt.tui.messages import ViewLoadFailed
 from artenic_opt.tui.screens.help import KeysHelpScreen
 from artenic_opt.tui.screens.recommendation_detail import RecommendationDetailScreen

@@ -10,7 +10,7 @@ import pytest
 
 from artenic_opt.catalog import Catalog, load_catalog
 from artenic_opt.cost_analyzer import CostAnalyzer
-from artenic_opt.cost_analyzer.records import spend_record_from_outcome
+from artenic_opt.cost_analyzer.spend_records import spend_record_from_outcome
 from artenic_opt.errors import InvalidInputError
 from artenic_opt.schemas import JobOutcome, TrainingAdvice, WorkloadProfile
 from artenic_opt.training_advisor import TrainingAdvisor

@@ -1,0 +1,12 @@
+"""The numpy column types used across the package, named once."""
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+IndexArray = npt.NDArray[np.intp]
+BoolArray = npt.NDArray[np.bool_]
+StrArray = npt.NDArray[np.str_]
+
+__all__ = ["BoolArray", "FloatArray", "IndexArray", "IntArray", "StrArray"]
