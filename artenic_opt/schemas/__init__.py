@@ -1,4 +1,4 @@
-# Over 600 lines: the workload/offering/advice contracts in one place; storage, cost and result models live in submodules.
+# Over 600 lines: the workload, offering and advice contracts; other models are in submodules.
 """Pydantic v2 models: the data contracts shared by every layer (DESIGN §2).
 
 Decisions:

@@ -1,4 +1,4 @@
-# Over 600 lines: one backtest (runs grouped per workload, each mode's pick, baselines, k-shot) sharing one grouping and scoring.
+# Over 600 lines: one backtest; per-workload picks, baselines and k-shot share its scoring.
 """How good is each ranking mode? Backtesting measured runs.
 
 Two questions, two entry points, one report shape (``ModeMetrics`` per mode: heuristic, ltr,
