@@ -103,6 +103,7 @@ OPTIMIZER_STATE_BYTES: Final = MappingProxyType(
         OptimizerKind.ADAMW: 8.0,
         OptimizerKind.ADAM: 8.0,
         OptimizerKind.ADAMW_8BIT: 2.0,
+        OptimizerKind.PAGED_ADAMW_8BIT: 2.0,
         OptimizerKind.ADAFACTOR: 4.0,
         OptimizerKind.SGD_MOMENTUM: 4.0,
         OptimizerKind.SGD: 0.0,

@@ -39,6 +39,7 @@ from artenic_opt.errors import InvalidInputError
 from artenic_opt.estimate import assumptions as asm
 from artenic_opt.estimate.cost import CostArrays, estimate_cost, validate_preemption_rates
 from artenic_opt.estimate.memory import MemoryArrays, estimate_memory
+from artenic_opt.estimate.plans import PlanChoice, search_plans
 from artenic_opt.estimate.runtime import (
     ReferenceThroughput,
     TimeArrays,
@@ -352,11 +353,15 @@ class CandidateEstimates:
     #: Whole-job cost of the candidate's kind, display currency.
     total_cost: FloatArray
     notes: tuple[str, ...]
+    #: The training plan of each row (the fastest that fits; the closest where none does).
+    plans: PlanChoice
 
     def take(self, selector: npt.ArrayLike) -> CandidateEstimates:
         rows = _positions(selector, int(self.hours.shape[0]))
+        plans = _take_arrays(self.plans, rows)
         return dataclasses.replace(
             self,
+            plans=dataclasses.replace(plans, columns=_take_arrays(plans.columns, rows)),
             memory=_take_arrays(self.memory, rows),
             time=_take_arrays(self.time, rows),
             cost=_take_arrays(self.cost, rows),
@@ -377,15 +382,7 @@ def estimate_candidates(
     # Convert the integer columns once instead of in every estimator.
     nodes = candidates.nodes.astype(np.float64)
     gpus = candidates.gpu_count.astype(np.float64)
-    memory = estimate_memory(
-        workload,
-        gpu_count=gpus,
-        gpu_memory_gb=candidates.gpu_memory_gb,
-        memory_gb=candidates.memory_gb,
-        nodes=nodes,
-        facts=facts,
-    )
-    time = estimate_hours(
+    base_time = estimate_hours(
         workload,
         gpu_count=gpus,
         nodes=nodes,
@@ -397,6 +394,34 @@ def estimate_candidates(
         facts=facts,
         mfu=mfu,
     )
+    # The plan search: per row, the fastest plan that fits (estimate.plans). Its time factor
+    # (recompute, tensor parallel, offload transfers) scales the plan-free estimate.
+    plans = search_plans(
+        workload,
+        gpu_count=candidates.gpu_count,
+        nodes=candidates.nodes,
+        gpu_memory_gb=candidates.gpu_memory_gb,
+        memory_gb=candidates.memory_gb,
+        base_hours=base_time.hours,
+        facts=facts,
+    )
+    memory = estimate_memory(
+        workload,
+        gpu_count=gpus,
+        gpu_memory_gb=candidates.gpu_memory_gb,
+        memory_gb=candidates.memory_gb,
+        nodes=nodes,
+        plan=plans.columns,
+        facts=facts,
+    )
+    # A calibrated figure (``estimated_hours`` measured on a reference GPU) already contains the
+    # plan it ran with; only a plan-free estimate takes the plan's time factor.
+    if not base_time.calibrated:
+        planned = base_time.hours * plans.time_factor + plans.extra_hours
+        base_time = dataclasses.replace(
+            base_time, hours=np.where(memory.on_gpu, planned, base_time.hours)
+        )
+    time = base_time
     cost = estimate_cost(
         time.hours,
         nodes=nodes,
@@ -415,4 +440,5 @@ def estimate_candidates(
         hours=np.where(spot, cost.spot_hours, time.hours),
         total_cost=np.where(spot, cost.spot_cost, cost.on_demand_cost),
         notes=time.notes,
+        plans=plans,
     )

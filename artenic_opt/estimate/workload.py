@@ -173,8 +173,7 @@ def describe_workload(workload: WorkloadProfile) -> WorkloadFacts:
             if workload.fine_tuning is FineTuning.FULL
             else asm.FLOPS_PER_PARAM_TOKEN_ADAPTER
         )
-        if workload.gradient_checkpointing:
-            per_position += asm.FLOPS_PER_PARAM_TOKEN_RECOMPUTE
+        # Recompute belongs to the training plan (estimate.plans), counted once there.
         flops = per_position * params * positions_total
 
     return WorkloadFacts(
