@@ -117,8 +117,8 @@ def test_reference_gpu_resolution() -> None:
     )
     assert reference is not None
     assert reference.gpu_type == "H100 SXM" and reference.peak_tflops_per_gpu == 989.0
-    with pytest.raises(InvalidInputError, match="no throughput figure for B300"):
-        resolve_reference(small_llm(estimated_hours=2, reference_gpu="B300"), CATALOG.arrays)
+    with pytest.raises(InvalidInputError, match="no throughput figure for T4G"):
+        resolve_reference(small_llm(estimated_hours=2, reference_gpu="T4G"), CATALOG.arrays)
     with pytest.raises(InvalidInputError, match=r"known GPU types: .*H100 SXM"):
         resolve_reference(small_llm(estimated_hours=2, reference_gpu="TPU v5"), CATALOG.arrays)
 

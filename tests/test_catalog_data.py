@@ -9,6 +9,7 @@ from collections import defaultdict
 from datetime import date
 from importlib import resources
 
+import numpy as np
 import pytest
 
 from artenic_opt.catalog import CANONICAL_GPU_TYPES, load_catalog, normalize_gpu_type
@@ -174,3 +175,75 @@ def test_storage_table() -> None:
         assert cold < hot
     archive = [s for s in storage if "Archive" in s.tier_name]
     assert archive and all(s.tier == "cold" for s in archive)
+
+
+# --- archdata (issue 12/13): every catalog GPU ranks; fp8 and interconnect figures ------------
+
+# GPU types with an offering but no citable throughput figure (the row says why).
+KNOWN_THROUGHPUT_GAPS = {"T4G"}
+
+
+def test_every_catalog_gpu_has_a_throughput_figure(offerings: tuple[Offering, ...]) -> None:
+    specs = load_catalog().gpu_specs
+    in_catalog = {o.gpu_type for o in offerings if o.gpu_type}
+    for name in sorted(in_catalog - KNOWN_THROUGHPUT_GAPS):
+        spec = specs[name]
+        figures = (spec.bf16_tflops, spec.fp16_tflops, spec.fp32_tflops)
+        assert any(f is not None for f in figures), name
+        assert spec.memory_bandwidth_gbps is not None or name in {"H100 NVL", "A10G"}, name
+    for name in KNOWN_THROUGHPUT_GAPS:
+        assert name in in_catalog, f"{name} left the catalog: drop it from the gap list"
+        assert re.search(r"not in a citable source|not copied", specs[name].source), name
+
+
+def test_fp8_only_where_the_gpu_has_it() -> None:
+    specs = load_catalog().gpu_specs
+    with_fp8 = {name for name, spec in specs.items() if spec.fp8_tflops is not None}
+    assert {"H100 SXM", "H100 PCIe", "H200", "B200", "B300", "MI300X", "L40S", "L4"} <= with_fp8
+    assert not with_fp8 & {"A100 40GB", "A100 80GB", "V100 16GB", "V100 32GB", "T4", "A10"}
+    for name in with_fp8:
+        spec = specs[name]
+        assert spec.bf16_tflops is not None and spec.fp8_tflops == pytest.approx(
+            2 * spec.bf16_tflops, rel=0.02
+        ), name
+        assert "fp8" in spec.source.lower(), name
+
+
+def test_intra_node_links_are_sourced_and_ordered() -> None:
+    specs = load_catalog().gpu_specs
+    for name, spec in specs.items():
+        if spec.intra_node_gbps is not None:
+            assert spec.intra_node_link, name
+            assert "intra-node" in spec.source or "network/README.md" in spec.source, name
+    assert specs["B200"].intra_node_gbps > specs["H100 SXM"].intra_node_gbps
+    assert specs["H100 SXM"].intra_node_gbps > specs["H100 PCIe"].intra_node_gbps
+    # Form factor decides: the merged A100/V100 rows leave it to the offering family.
+    assert specs["A100 80GB"].intra_node_gbps is None
+
+
+def test_family_networks_match_offerings_and_fill_the_arrays(
+    offerings: tuple[Offering, ...],
+) -> None:
+    from artenic_opt.catalog import load_node_networks
+
+    catalog = load_catalog()
+    arrays = catalog.arrays
+    networks = load_node_networks()
+    for network in networks:
+        assert network.source.strip()
+        assert any(
+            o.provider == network.provider
+            and o.gpu_type == network.gpu_type
+            and o.instance_type.startswith(network.instance_prefix)
+            for o in offerings
+        ), network
+    by_name = {o.instance_type: i for i, o in enumerate(catalog.offerings)}
+    p5 = by_name["p5.48xlarge"]
+    assert arrays.intra_node_gbps[p5] == 450 and arrays.inter_node_gbps[p5] == 400
+    assert arrays.inter_node_gbps[by_name["p6-b300.48xlarge"]] == 800
+    assert arrays.intra_node_gbps[by_name["p4d.24xlarge"]] == 300
+    assert arrays.intra_node_gbps[by_name["g5.48xlarge"]] == 31
+    assert arrays.gpu_fp8_tflops[p5] == 1979
+    single = next(i for i, o in enumerate(catalog.offerings) if o.gpu_count == 1)
+    assert np.isnan(arrays.intra_node_gbps[single])
+    assert np.isnan(arrays.inter_node_gbps[by_name["g5.48xlarge"]])

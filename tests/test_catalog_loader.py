@@ -24,6 +24,9 @@ FLOAT_COLUMNS = (
     "gpu_fp16_tflops",
     "gpu_fp32_tflops",
     "gpu_bandwidth_gbps",
+    "gpu_fp8_tflops",
+    "intra_node_gbps",
+    "inter_node_gbps",
 )
 
 

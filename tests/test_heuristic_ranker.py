@@ -255,8 +255,8 @@ def test_gpu_workload_on_cpu_only_catalog() -> None:
 
 
 def test_unknown_gpu_throughput_is_excluded() -> None:
-    unknown = arrays(offering(gpu_type="B300", instance_type="b300"))
-    with pytest.raises(InfeasibleError, match=r"no throughput figure.*\(B300\)"):
+    unknown = arrays(offering(gpu_type="T4G", instance_type="g5g"))
+    with pytest.raises(InfeasibleError, match=r"no throughput figure.*\(T4G\)"):
         rank_offerings(lora_7b(), unknown)
 
 

@@ -14,7 +14,14 @@ from artenic_opt.catalog.gpu_names import (
     normalize_gpu_type_or_none,
 )
 from artenic_opt.catalog.importer import parse_offerings_file
-from artenic_opt.catalog.loader import Catalog, CatalogArrays, clear_cache, load_catalog
+from artenic_opt.catalog.loader import (
+    Catalog,
+    CatalogArrays,
+    NodeNetwork,
+    clear_cache,
+    load_catalog,
+    load_node_networks,
+)
 from artenic_opt.catalog.queries import GpuPriceRow, filter_offerings, gpu_price_summary
 
 __all__ = [
@@ -22,10 +29,12 @@ __all__ = [
     "Catalog",
     "CatalogArrays",
     "GpuPriceRow",
+    "NodeNetwork",
     "clear_cache",
     "filter_offerings",
     "gpu_price_summary",
     "load_catalog",
+    "load_node_networks",
     "normalize_gpu_type",
     "normalize_gpu_type_or_none",
     "parse_offerings_file",

@@ -9,6 +9,9 @@ Data (``catalog/data/``, shipped inside the package; provenance in ``data/README
 * ``gpu_specs.csv``: datasheet figures per canonical GPU type (dense TFLOPS, memory, bandwidth);
   empty cells are figures no citable source gave, and the ``source`` column says why.
 * ``storage_prices.csv``: object-storage tiers per provider (GB-month, retrieval, minimum days).
+* ``node_networks.csv``: per offering family (provider + instance-name prefix) the in-node GPU
+  link and the inter-node network, where the provider or a cited table publishes them. In-node
+  bandwidth is GB/s per GPU in one direction; inter-node is GB/s per machine in one direction.
 
 Decisions:
 
@@ -30,6 +33,10 @@ Decisions:
   it falls back to the spec table. The arrays are read-only.
 * Imports stay light (numpy, csv and the standard library): this module is loaded by the CLI's
   catalog commands, whose start-up time matters.
+* Interconnect columns: an offering's in-node bandwidth comes from its family row in
+  ``node_networks.csv`` when one matches, else from its GPU type's spec row (set only where the
+  type fixes the link, e.g. H100 SXM is always NVLink 4); single-GPU machines get NaN (no link
+  is used). Inter-node bandwidth comes only from family rows; NaN means "not published".
 """
 
 from __future__ import annotations
@@ -57,6 +64,7 @@ if TYPE_CHECKING:
 _DATA_PACKAGE = "artenic_opt.catalog"
 OFFERINGS_FILE = "offerings.csv"
 GPU_SPECS_FILE = "gpu_specs.csv"
+NETWORKS_FILE = "node_networks.csv"
 STORAGE_FILE = "storage_prices.csv"
 
 FloatArray = NDArray[np.float64]
@@ -92,6 +100,9 @@ class CatalogArrays:
     gpu_fp16_tflops: FloatArray
     gpu_fp32_tflops: FloatArray
     gpu_bandwidth_gbps: FloatArray
+    gpu_fp8_tflops: FloatArray
+    intra_node_gbps: FloatArray
+    inter_node_gbps: FloatArray
     offerings: tuple[Offering, ...] = field(default=())
 
     def __post_init__(self) -> None:
@@ -111,16 +122,27 @@ class CatalogArrays:
 
     @classmethod
     def from_offerings(
-        cls, offerings: Iterable[Offering], gpu_specs: Mapping[str, GpuSpec]
+        cls,
+        offerings: Iterable[Offering],
+        gpu_specs: Mapping[str, GpuSpec],
+        networks: Sequence[NodeNetwork] | None = None,
     ) -> CatalogArrays:
-        """Build the columns; spec columns come from ``gpu_specs`` by the offering's GPU type."""
+        """Build the columns; spec columns come from ``gpu_specs`` by the offering's GPU type.
+
+        ``networks`` (default: the embedded ``node_networks.csv``) gives the interconnect of
+        offering families; see the module docstring for the precedence.
+        """
         rows = tuple(offerings)
+        families = load_node_networks() if networks is None else tuple(networks)
         size = len(rows)
         nan = math.nan
         bf16 = np.full(size, nan)
         fp16 = np.full(size, nan)
         fp32 = np.full(size, nan)
+        fp8 = np.full(size, nan)
         bandwidth = np.full(size, nan)
+        intra = np.full(size, nan)
+        inter = np.full(size, nan)
         gpu_memory = np.zeros(size)
         for i, offering in enumerate(rows):
             if offering.gpu_count == 0:
@@ -134,7 +156,16 @@ class CatalogArrays:
                 bf16[i] = _opt_float(spec.bf16_tflops)
                 fp16[i] = _opt_float(spec.fp16_tflops)
                 fp32[i] = _opt_float(spec.fp32_tflops)
+                fp8[i] = _opt_float(spec.fp8_tflops)
                 bandwidth[i] = _opt_float(spec.memory_bandwidth_gbps)
+            family = network_for(offering, families)
+            if family is not None:
+                inter[i] = _opt_float(family.inter_node_gbps)
+            if offering.gpu_count > 1:
+                if family is not None and family.intra_node_gbps is not None:
+                    intra[i] = family.intra_node_gbps
+                elif spec is not None:
+                    intra[i] = _opt_float(spec.intra_node_gbps)
         return cls(
             provider=np.array([o.provider for o in rows], dtype=np.str_),
             region=np.array([o.region for o in rows], dtype=np.str_),
@@ -153,6 +184,9 @@ class CatalogArrays:
             gpu_fp16_tflops=fp16,
             gpu_fp32_tflops=fp32,
             gpu_bandwidth_gbps=bandwidth,
+            gpu_fp8_tflops=fp8,
+            intra_node_gbps=intra,
+            inter_node_gbps=inter,
             offerings=rows,
         )
 
@@ -247,6 +281,82 @@ class Catalog:
 
 
 # --------------------------------------------------------------------------------------------
+# Offering-family networks
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NodeNetwork:
+    """The published interconnect of one offering family (``None``: not published)."""
+
+    provider: str
+    instance_prefix: str
+    gpu_type: str
+    intra_node_gbps: float | None
+    intra_node_link: str | None
+    inter_node_gbps: float | None
+    inter_node_fabric: str | None
+    source: str
+
+
+def network_for(offering: Offering, networks: Sequence[NodeNetwork]) -> NodeNetwork | None:
+    """The family row of ``offering``: same provider (any case), GPU type and name prefix."""
+    provider = offering.provider.casefold()
+    for network in networks:
+        if (
+            network.provider.casefold() == provider
+            and offering.gpu_type == network.gpu_type
+            and offering.instance_type.startswith(network.instance_prefix)
+        ):
+            return network
+    return None
+
+
+def _positive_or_none(row: Mapping[str, str], column: str, line: int) -> float | None:
+    text = (row.get(column) or "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidInputError(f"{NETWORKS_FILE}:{line}: {column} is not a number") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise InvalidInputError(f"{NETWORKS_FILE}:{line}: {column} must be positive")
+    return value
+
+
+def parse_node_networks(rows: Iterable[tuple[int, Mapping[str, str]]]) -> tuple[NodeNetwork, ...]:
+    """Validate ``node_networks.csv`` rows (line number, row)."""
+    parsed: list[NodeNetwork] = []
+    for line, row in rows:
+        required = {k: (row.get(k) or "").strip() for k in ("provider", "instance_prefix")}
+        for key in ("gpu_type", "source"):
+            required[key] = (row.get(key) or "").strip()
+        missing = [k for k, v in required.items() if not v]
+        if missing:
+            raise InvalidInputError(f"{NETWORKS_FILE}:{line}: {', '.join(missing)} empty")
+        parsed.append(
+            NodeNetwork(
+                provider=required["provider"],
+                instance_prefix=required["instance_prefix"],
+                gpu_type=required["gpu_type"],
+                intra_node_gbps=_positive_or_none(row, "intra_node_gbps", line),
+                intra_node_link=(row.get("intra_node_link") or "").strip() or None,
+                inter_node_gbps=_positive_or_none(row, "inter_node_gbps", line),
+                inter_node_fabric=(row.get("inter_node_fabric") or "").strip() or None,
+                source=required["source"],
+            )
+        )
+    return tuple(parsed)
+
+
+@functools.cache
+def load_node_networks() -> tuple[NodeNetwork, ...]:
+    """The embedded offering-family interconnect table (parsed once per process)."""
+    return parse_node_networks(_read_rows(NETWORKS_FILE))
+
+
+# --------------------------------------------------------------------------------------------
 # Embedded data
 # --------------------------------------------------------------------------------------------
 
@@ -304,6 +414,7 @@ def clear_cache() -> None:
     """Forget the parsed embedded data (for benchmarks and tests; the files never change)."""
     _embedded_catalog.cache_clear()
     _embedded.cache_clear()
+    load_node_networks.cache_clear()
 
 
 # --------------------------------------------------------------------------------------------

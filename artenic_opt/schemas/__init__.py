@@ -256,6 +256,15 @@ class GpuSpec(_Frozen):
     memory_bandwidth_gbps: PositiveFloat | None = None
     vendor: str = "NVIDIA"
     source: str
+    # --- archdata (issue 12): fp8 and the in-node link, where the GPU type fixes them ---------
+    fp8_tflops: PositiveFloat | None = None
+    intra_node_gbps: PositiveFloat | None = Field(
+        default=None,
+        description="GPU-to-GPU bandwidth inside one machine, GB/s per GPU, one direction "
+        "(NVLink/xGMI/PCIe); empty when it depends on the form factor (then the offering "
+        "family says, see catalog/data/node_networks.csv)",
+    )
+    intra_node_link: str | None = None
 
 
 class StoragePrice(_Frozen):

@@ -1,0 +1,292 @@
+"""The shipped table of published training measurements: throughput, utilisation and memory.
+
+Data: ``estimate/data/measurements.csv`` (package data, one row per published figure). Each row
+says where the figure was read (``source``: ``owner/repo:path@commit`` plus the table or section,
+or a URL), the run's configuration (model, GPU, GPU count, precision, sequence length, batches,
+stack, activation checkpointing) and one ``metric`` with its ``value``. ``split`` is fixed in the
+file: ``calib`` rows may be fitted on, ``heldout`` rows never are (about a quarter of each
+source's rows, every fourth one, so the split is stratified over sources and their GPUs).
+
+Metrics:
+
+* ``tokens_per_s_per_gpu``, ``tokens_per_s_total``: training tokens per second.
+* ``samples_per_s_total`` (sequences/s), ``images_per_s_total``: for the whole run's GPUs.
+* ``mfu``: model-FLOPs utilisation as a fraction, as the source computed it.
+* ``gpu_hours``: a whole pretraining run; ``train_tokens`` then holds the tokens it consumed.
+* ``peak_memory_gb`` (10^9 bytes) and ``peak_memory_gib`` (2^30 bytes): peak GPU memory per GPU,
+  kept in the unit the source printed; ``Measurement.peak_memory_gb`` converts.
+
+Decisions:
+
+* Empty cells mean "not stated by the source"; the loader keeps them as ``None`` rather than
+  guessing. ``params_b`` is filled only when the source states the count (or the model name
+  does); rows with an ``arch_key`` get the count from the architecture table instead.
+* ``gpu_type`` uses the catalog's canonical GPU names (``catalog/gpu_names.py``), so a row joins
+  the GPU spec table directly.
+* The table is parsed once per process (``functools.cache``) and validated on load: a malformed
+  shipped file is an internal error, reported with its line.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+from dataclasses import dataclass
+from importlib import resources
+from typing import Literal, get_args
+
+from artenic_opt.errors import ArtenicOptError
+
+MEASUREMENTS_FILE = "measurements.csv"
+
+Kind = Literal["llm", "encoder", "vision", "diffusion"]
+Task = Literal["pretrain", "full_ft", "lora", "qlora"]
+Precision = Literal["fp32", "tf32", "bf16", "fp16", "fp8"]
+Checkpointing = Literal["none", "selective", "full"]
+Split = Literal["calib", "heldout"]
+Metric = Literal[
+    "tokens_per_s_per_gpu",
+    "tokens_per_s_total",
+    "samples_per_s_total",
+    "images_per_s_total",
+    "mfu",
+    "gpu_hours",
+    "time_to_train_min",
+    "peak_memory_gb",
+    "peak_memory_gib",
+]
+Stack = Literal[
+    "hf_trainer",
+    "hf_accelerate",
+    "fsdp",
+    "deepspeed",
+    "megatron",
+    "nemo",
+    "torchtune",
+    "llmc",
+    "lightning",
+    "pytorch_ddp",
+    "tensorflow",
+    "mxnet",
+    "other",
+]
+
+KINDS: tuple[str, ...] = get_args(Kind)
+TASKS: tuple[str, ...] = get_args(Task)
+PRECISIONS: tuple[str, ...] = get_args(Precision)
+CHECKPOINTING: tuple[str, ...] = get_args(Checkpointing)
+SPLITS: tuple[str, ...] = get_args(Split)
+METRICS: tuple[str, ...] = get_args(Metric)
+STACKS: tuple[str, ...] = get_args(Stack)
+MEMORY_METRICS: frozenset[str] = frozenset({"peak_memory_gb", "peak_memory_gib"})
+_GIB_IN_GB = 2**30 / 1e9
+
+_COLUMNS = (
+    "id",
+    "source_id",
+    "source",
+    "source_date",
+    "model",
+    "arch_key",
+    "params_b",
+    "kind",
+    "task",
+    "seq_len",
+    "global_batch",
+    "micro_batch",
+    "precision",
+    "gpu_type",
+    "gpus",
+    "gpus_per_node",
+    "nodes",
+    "interconnect",
+    "stack",
+    "gradient_checkpointing",
+    "train_tokens",
+    "metric",
+    "value",
+    "split",
+    "notes",
+)
+
+
+class MeasurementDataError(ArtenicOptError):
+    """The shipped measurement table is malformed (a packaging bug, not user input)."""
+
+    code = "invalid_measurement_data"
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """One published figure and the configuration it was measured on (``None``: not stated)."""
+
+    id: str
+    source_id: str
+    source: str
+    source_date: str
+    model: str
+    arch_key: str | None
+    params_b: float | None
+    kind: Kind
+    task: Task
+    seq_len: int | None
+    global_batch: int | None
+    micro_batch: int | None
+    precision: Precision | None
+    gpu_type: str
+    gpus: int | None
+    gpus_per_node: int | None
+    nodes: int | None
+    interconnect: str | None
+    stack: Stack
+    gradient_checkpointing: Checkpointing | None
+    train_tokens: float | None
+    metric: Metric
+    value: float
+    split: Split
+    notes: str
+
+    @property
+    def is_memory(self) -> bool:
+        """Whether the row is a peak-memory figure (either unit)."""
+        return self.metric in MEMORY_METRICS
+
+    @property
+    def peak_memory_gb(self) -> float | None:
+        """Peak memory per GPU in GB (10^9 bytes), whatever unit the source used."""
+        if self.metric == "peak_memory_gb":
+            return self.value
+        if self.metric == "peak_memory_gib":
+            return self.value * _GIB_IN_GB
+        return None
+
+
+def _fail(line: int, message: str) -> MeasurementDataError:
+    return MeasurementDataError(f"{MEASUREMENTS_FILE} line {line}: {message}")
+
+
+def _opt_str(value: str) -> str | None:
+    return value.strip() or None
+
+
+def _opt_float(value: str, line: int, column: str) -> float | None:
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        raise _fail(line, f"{column} is not a number: {text!r}") from None
+    if not number > 0 or number == float("inf"):
+        raise _fail(line, f"{column} must be a positive finite number, got {text!r}")
+    return number
+
+
+def _opt_int(value: str, line: int, column: str) -> int | None:
+    number = _opt_float(value, line, column)
+    if number is None:
+        return None
+    if number != int(number):
+        raise _fail(line, f"{column} must be a whole number, got {value!r}")
+    return int(number)
+
+
+def _choice(value: str, allowed: tuple[str, ...], line: int, column: str) -> str:
+    text = value.strip()
+    if text not in allowed:
+        raise _fail(line, f"{column} {text!r} is not one of {', '.join(allowed)}")
+    return text
+
+
+def _opt_choice(value: str, allowed: tuple[str, ...], line: int, column: str) -> str | None:
+    return _choice(value, allowed, line, column) if value.strip() else None
+
+
+def _required(row: dict[str, str], column: str, line: int) -> str:
+    text = (row.get(column) or "").strip()
+    if not text:
+        raise _fail(line, f"{column} is empty")
+    return text
+
+
+def _parse_row(row: dict[str, str], line: int) -> Measurement:
+    value = _opt_float(row["value"], line, "value")
+    if value is None:
+        raise _fail(line, "value is empty")
+    return Measurement(
+        id=_required(row, "id", line),
+        source_id=_required(row, "source_id", line),
+        source=_required(row, "source", line),
+        source_date=_required(row, "source_date", line),
+        model=_required(row, "model", line),
+        arch_key=_opt_str(row["arch_key"]),
+        params_b=_opt_float(row["params_b"], line, "params_b"),
+        kind=_choice(row["kind"], KINDS, line, "kind"),  # type: ignore[arg-type]
+        task=_choice(row["task"], TASKS, line, "task"),  # type: ignore[arg-type]
+        seq_len=_opt_int(row["seq_len"], line, "seq_len"),
+        global_batch=_opt_int(row["global_batch"], line, "global_batch"),
+        micro_batch=_opt_int(row["micro_batch"], line, "micro_batch"),
+        precision=_opt_choice(row["precision"], PRECISIONS, line, "precision"),  # type: ignore[arg-type]
+        gpu_type=_required(row, "gpu_type", line),
+        gpus=_opt_int(row["gpus"], line, "gpus"),
+        gpus_per_node=_opt_int(row["gpus_per_node"], line, "gpus_per_node"),
+        nodes=_opt_int(row["nodes"], line, "nodes"),
+        interconnect=_opt_str(row["interconnect"]),
+        stack=_choice(row["stack"], STACKS, line, "stack"),  # type: ignore[arg-type]
+        gradient_checkpointing=_opt_choice(  # type: ignore[arg-type]
+            row["gradient_checkpointing"], CHECKPOINTING, line, "gradient_checkpointing"
+        ),
+        train_tokens=_opt_float(row["train_tokens"], line, "train_tokens"),
+        metric=_choice(row["metric"], METRICS, line, "metric"),  # type: ignore[arg-type]
+        value=value,
+        split=_choice(row["split"], SPLITS, line, "split"),  # type: ignore[arg-type]
+        notes=(row.get("notes") or "").strip(),
+    )
+
+
+def parse_measurements(text: str) -> tuple[Measurement, ...]:
+    """Parse and validate measurement CSV text (the shipped file's format)."""
+    reader = csv.DictReader(text.splitlines())
+    missing = [c for c in _COLUMNS if c not in (reader.fieldnames or ())]
+    if missing:
+        raise MeasurementDataError(f"{MEASUREMENTS_FILE}: missing column(s) {', '.join(missing)}")
+    rows: list[Measurement] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(reader):
+        line = index + 2
+        row = _parse_row({k: v or "" for k, v in raw.items() if k}, line)
+        if row.id in seen:
+            raise _fail(line, f"duplicate id {row.id!r}")
+        seen.add(row.id)
+        if row.metric == "gpu_hours" and row.train_tokens is None:
+            raise _fail(line, "a gpu_hours row needs train_tokens")
+        if row.metric == "mfu" and row.value > 1:
+            raise _fail(line, "mfu is a fraction (0-1]")
+        rows.append(row)
+    return tuple(rows)
+
+
+@functools.cache
+def load_measurements() -> tuple[Measurement, ...]:
+    """Every shipped measurement, in file order (parsed once per process)."""
+    text = (
+        resources.files("artenic_opt.estimate")
+        .joinpath("data")
+        .joinpath(MEASUREMENTS_FILE)
+        .read_text(encoding="utf-8")
+    )
+    return parse_measurements(text)
+
+
+def throughput_rows(split: Split | None = None) -> tuple[Measurement, ...]:
+    """Rows that measure speed (everything but memory), optionally one split only."""
+    return tuple(
+        m for m in load_measurements() if not m.is_memory and (split is None or m.split == split)
+    )
+
+
+def memory_rows(split: Split | None = None) -> tuple[Measurement, ...]:
+    """Peak-memory rows, optionally one split only."""
+    return tuple(
+        m for m in load_measurements() if m.is_memory and (split is None or m.split == split)
+    )
