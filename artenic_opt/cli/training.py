@@ -51,6 +51,7 @@ def render_advice(out: "Console", advice: "TrainingAdvice", *, explain: bool) ->
                 fmt_money(rec.estimated_cost, cur),
                 fmt_money(rec.price_per_hour, cur),
                 f"{rec.memory_needed_gb:.1f}/{rec.memory_available_gb:.0f}",
+                rec.plan.summary if rec.plan is not None else "-",
                 f"{rec.score:.3f}",
             )
         )
@@ -72,12 +73,19 @@ def render_advice(out: "Console", advice: "TrainingAdvice", *, explain: bool) ->
                 ("job cost", "right"),
                 ("per hour", "right"),
                 ("mem GB need/have", "right"),
+                "plan",
                 ("score", "right"),
             ],
             rows,
             caption=f"recommendation {advice.recommendation_id[:12]}  query {advice.query_id}",
         )
     )
+    for alt in advice.alternatives:
+        out.print(
+            f"[bold]alternative {alt.fine_tuning.value}[/bold]: {alt.offering_id} "
+            f"({alt.plan.summary}), {fmt_hours(alt.estimated_hours)}, "
+            f"{fmt_money(alt.estimated_cost, alt.currency)}; {alt.note}"
+        )
     for rec in advice.recommendations[: 3 if not explain else len(advice.recommendations)]:
         out.print(f"[bold]#{rec.rank}[/bold] " + "; ".join(rec.reasons))
         for message in rec.warnings:

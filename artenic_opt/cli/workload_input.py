@@ -227,6 +227,7 @@ def workload_from_params(values: dict[str, Any], *, display_currency: str) -> "W
         overrides["tokens"] = parse_quantity(values["tokens"], field="--tokens")
     if values.get("cpu_only"):
         overrides["gpu_required"] = False
+        overrides["cpu_only"] = True
     max_nodes = values.get("max_nodes")
     if max_nodes is not None and max_nodes > 1:
         overrides["distributed"] = True

@@ -8,7 +8,7 @@ best the remaining offerings have):
 1. allowed providers, then allowed regions (case-insensitive);
 2. compute: deep-learning workloads with ``gpu_required`` need GPU offerings with at least
    ``num_workers`` GPUs per node; CPU-bound frameworks and ``gpu_required = false`` workloads may
-   also use CPU-only offerings;
+   also use CPU-only offerings; ``cpu_only`` (``--cpu-only``) keeps CPU-only offerings alone;
 3. a known throughput (GPU types without any datasheet figure cannot be estimated);
 4. device memory: a training plan that fits (``estimate.plans``; GPU memory per GPU minus the
    framework reserve of ``estimate.memory``, or host RAM where the job runs on CPUs). When none
@@ -95,12 +95,17 @@ def _needs_gpu(workload: WorkloadProfile) -> bool:
 
 
 def _compute_mask(ctx: _Context) -> BoolArray:
+    if ctx.workload.cpu_only:
+        cpu: BoolArray = ctx.candidates.gpu_count == 0
+        return cpu
     if not _needs_gpu(ctx.workload):
         return np.ones(len(ctx.candidates), dtype=np.bool_)
     return ctx.candidates.gpu_count >= max(1, ctx.workload.num_workers)
 
 
 def _compute_message(ctx: _Context, rows: IntArray) -> str:
+    if ctx.workload.cpu_only:
+        return "no CPU-only offering among the allowed offerings (cpu_only / --cpu-only)"
     most = int(ctx.candidates.gpu_count[rows].max()) if rows.size else 0
     if most == 0:
         return (

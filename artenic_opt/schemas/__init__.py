@@ -146,6 +146,8 @@ class WorkloadProfile(_Frozen):
     offload: bool | None = None
     #: Train in bf16 without fp32 master weights (torchtune's default) instead of mixed precision.
     pure_bf16: bool = False
+    #: Run on CPU-only offerings (``--cpu-only``): GPU offerings are not candidates.
+    cpu_only: bool = False
 
     @field_validator("gradient_checkpointing", mode="before")
     @classmethod
@@ -202,6 +204,8 @@ class WorkloadProfile(_Frozen):
                 payload[pin] = value.value if isinstance(value, ShardingMode) else value
         if self.pure_bf16:
             payload["pure_bf16"] = True
+        if self.cpu_only:
+            payload["cpu_only"] = True
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 

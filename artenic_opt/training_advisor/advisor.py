@@ -45,7 +45,7 @@ import numpy.typing as npt
 from artenic_opt._internal.math_utils import min_max_normalize
 from artenic_opt._internal.money import ExchangeRates, normalize_currency
 from artenic_opt.catalog.loader import Catalog, CatalogArrays
-from artenic_opt.errors import InvalidInputError, ModelFileError
+from artenic_opt.errors import InfeasibleError, InvalidInputError, ModelFileError
 from artenic_opt.estimate import assumptions as asm
 from artenic_opt.estimate.candidates import (
     CandidateArrays,
@@ -64,6 +64,11 @@ from artenic_opt.schemas import (
     TrainingPlan,
     WorkloadProfile,
     parse_model,
+)
+from artenic_opt.training_advisor.alternatives import (
+    DEFAULT_ALTERNATIVES_THRESHOLD,
+    describe_alternatives,
+    parameter_efficient_alternatives,
 )
 from artenic_opt.training_advisor.feature_extractor import (
     FEATURE_NAMES,
@@ -152,7 +157,14 @@ class TrainingAdvisor:
         mode: OptimizerMode = OptimizerMode.HEURISTIC,
         preemption_rates: Mapping[str, float] | None = None,
         model_version: int | None = None,
+        alternatives_threshold: float = DEFAULT_ALTERNATIVES_THRESHOLD,
     ) -> None:
+        if not alternatives_threshold >= 1.0:
+            raise InvalidInputError(
+                f"alternatives_threshold: must be at least 1 (a cost ratio), got "
+                f"{alternatives_threshold!r}"
+            )
+        self.alternatives_threshold = float(alternatives_threshold)
         arrays = catalog_arrays.arrays if isinstance(catalog_arrays, Catalog) else catalog_arrays
         self.arrays: CatalogArrays = arrays
         self.reliability = validate_reliability(reliability)
@@ -223,7 +235,23 @@ class TrainingAdvisor:
             reliability=self.reliability,
             preemption_rates=self.preemption_rates,
         )
-        ranking = rank_candidates(workload, candidates, weights=chosen)
+        try:
+            ranking = rank_candidates(workload, candidates, weights=chosen)
+        except InfeasibleError as exc:
+            # Never change the user's method: say what a parameter-efficient run would cost.
+            others = parameter_efficient_alternatives(
+                workload, candidates, weights=chosen, full_cheapest_cost=None
+            )
+            if others:
+                raise InfeasibleError(f"{exc}; {describe_alternatives(others)}") from None
+            raise
+        alternatives = parameter_efficient_alternatives(
+            workload,
+            candidates,
+            weights=chosen,
+            full_cheapest_cost=float(ranking.feasible_estimates.total_cost.min()),
+            threshold=self.alternatives_threshold,
+        )
         index = ranking.feasible_index
         subset = ranking.feasible_candidates
         subset_estimates = ranking.feasible_estimates
@@ -292,6 +320,7 @@ class TrainingAdvisor:
             display_currency=self.display_currency,
             recommendations=recommendations,
             warnings=_advice_warnings(ranking),
+            alternatives=alternatives,
         )
         return AdviceResult(
             advice=advice,
