@@ -45,7 +45,13 @@ Decisions (every figure is a module constant with its source):
   ``ac_mode=selective, ac_option=2``). Language models add the logits, ``vocab`` values per
   token: HF ``LlamaForCausalLM`` keeps them upcast to fp32 in its output (4 B), cross-entropy
   saves its fp32 log-softmax for the backward (4 B), and the backward adds an fp32 gradient of
-  the same size (4 B): 12 B per token and vocabulary entry, split by tensor parallelism.
+  the same size (4 B): 12 B per token and vocabulary entry, split by tensor parallelism. With
+  ``chunked_loss`` (torchtune's ``CEWithChunkedOutputLoss`` in 8 chunks; Liger's fused linear
+  cross-entropy is leaner still) only the bf16 logits stay whole: 2 + 12/8 B.
+* **Peak**: weights and optimiser states are resident; gradients fill in as the backward pass
+  frees each block's activations, so the two peak at opposite ends of the backward pass and the
+  larger counts, not their sum. ``optimizer_in_backward`` (torchtune's ``optimizer_in_bwd``)
+  steps each parameter as its gradient arrives: about one block of gradients at a time.
 * **Usable memory** is the card minus a measured framework reserve, not a flat share: the CUDA
   context of a PyTorch process with lazy module loading, about 0.4 GB (PyTorch maintainers,
   pytorch/pytorch#109888, 2023; 287 MB measured in pytorch/pytorch#86509), and allocator
@@ -104,6 +110,8 @@ NF4_DOUBLE_QUANT_BITS: Final = 4.127
 ACTIVATION_BYTES_PER_TOKEN_HIDDEN: Final = 34.0
 CHECKPOINT_BYTES_PER_TOKEN_HIDDEN: Final = 2.0
 LOGIT_BYTES_PER_TOKEN_VOCAB: Final = 12.0
+#: bf16 logits kept whole; the fp32 copy, log-softmax and gradient exist one chunk of 8 at a time.
+CHUNKED_LOGIT_BYTES_PER_TOKEN_VOCAB: Final = 2.0 + 12.0 / 8.0
 DEFAULT_VOCAB: Final = 32_000  # Llama 2's vocabulary, used when the architecture is unknown
 PREFETCH_BLOCKS: Final = 2.0
 CUDA_CONTEXT_GB: Final = 0.4
@@ -173,7 +181,12 @@ def model_states(workload: WorkloadProfile, facts: WorkloadFacts | None = None) 
         halves = pure and workload.optimizer in _FP32_STATE_OPTIMIZERS
         states = optimizer / 2.0 if halves else optimizer
         weights = params * word
-        gradients = params * word
+        # Optimizer-in-backward steps each parameter as its gradient arrives and frees it.
+        gradients = (
+            params * word / max(facts.layers, 1.0)
+            if workload.optimizer_in_backward
+            else params * word
+        )
         optimizer_total = params * (states + master)
     else:
         adapters = facts.trainable_params
@@ -230,11 +243,13 @@ def activation_gb_per_sample(
     )
     stored = per_code[code]
     if facts.kind is WorkloadKind.TOKENS:
+        per_entry = (
+            CHUNKED_LOGIT_BYTES_PER_TOKEN_VOCAB
+            if workload.chunked_loss
+            else LOGIT_BYTES_PER_TOKEN_VOCAB
+        )
         stored = stored + (
-            positions_per_sample(workload, facts)
-            * _vocab(facts)
-            * LOGIT_BYTES_PER_TOKEN_VOCAB
-            / asm.GB
+            positions_per_sample(workload, facts) * _vocab(facts) * per_entry / asm.GB
         )
     result: FloatArray = stored / tp
     return result
@@ -308,7 +323,10 @@ def plan_memory(
     )
     activations = np.asarray(micro_batch, dtype=np.float64) * per_sample
     reserve = np.broadcast_to(np.float64(CUDA_CONTEXT_GB), weights.shape)
-    needed = weights + gradients + optimizer + activations * (1.0 + ALLOCATOR_FRAGMENTATION)
+    # Gradients fill in as the backward pass frees each block's activations: the two peak at
+    # opposite ends of the backward pass, so the larger of them counts, not their sum.
+    dynamic = np.maximum(gradients, activations * (1.0 + ALLOCATOR_FRAGMENTATION))
+    needed = weights + optimizer + dynamic
     # Each node's host holds the offloaded share of its GPUs.
     host_per_node = host * gpus
     usable = np.asarray(gpu_memory_gb, dtype=np.float64) - CUDA_CONTEXT_GB

@@ -148,6 +148,10 @@ class WorkloadProfile(_Frozen):
     pure_bf16: bool = False
     #: Run on CPU-only offerings (``--cpu-only``): GPU offerings are not candidates.
     cpu_only: bool = False
+    #: The stack computes the loss in chunks over the vocabulary (torchtune, Liger kernels).
+    chunked_loss: bool = False
+    #: The optimiser steps inside the backward pass (torchtune ``optimizer_in_bwd``).
+    optimizer_in_backward: bool = False
 
     @field_validator("gradient_checkpointing", mode="before")
     @classmethod
@@ -204,8 +208,9 @@ class WorkloadProfile(_Frozen):
                 payload[pin] = value.value if isinstance(value, ShardingMode) else value
         if self.pure_bf16:
             payload["pure_bf16"] = True
-        if self.cpu_only:
-            payload["cpu_only"] = True
+        for flag in ("cpu_only", "chunked_loss", "optimizer_in_backward"):
+            if getattr(self, flag):
+                payload[flag] = True
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
