@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from artenic_opt._version import __version__
 
 _LAZY = {
     "TrainingAdvisor": "artenic_opt.training_advisor.advisor",

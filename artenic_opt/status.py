@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from artenic_opt import __version__
+from artenic_opt._version import __version__
 from artenic_opt.schemas import OptimizerStatus
 from artenic_opt.types import OptimizerMode
 

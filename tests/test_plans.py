@@ -344,3 +344,43 @@ def test_cli_pinned_plan_that_cannot_fit_exits_4_naming_it(tmp_path: Path) -> No
     assert "Traceback" not in result.stderr
     assert "pinned training plan (sharding=ddp, offload=false)" in result.stderr
     assert json.loads(result.stdout)["error"]["exit_code"] == 4
+
+
+def test_cli_plan_pin_flags_reach_the_plan(tmp_path: Path) -> None:
+    import os
+
+    env = {**os.environ, "ARTENIC_OPT_CONFIG": str(tmp_path / "none.toml")}
+    args = [
+        sys.executable,
+        "-m",
+        "artenic_opt",
+        "--state",
+        str(tmp_path / "state.db"),
+        "recommend",
+        "--framework",
+        "transformers",
+        "--params",
+        "7B",
+        "--dataset-gb",
+        "1",
+        "--fine-tuning",
+        "lora",
+        "--batch-size",
+        "16",
+        "--micro-batch-size",
+        "2",
+        "--no-gradient-checkpointing",
+        "--sharding",
+        "ddp",
+        "--no-offload",
+        "--top",
+        "3",
+        "--json",
+    ]
+    result = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 0, result.stderr
+    for rec in json.loads(result.stdout)["recommendations"]:
+        plan = rec["plan"]
+        assert plan["micro_batch_size"] == 2
+        assert plan["gradient_checkpointing"] == "off"
+        assert plan["sharding"] == "ddp" and plan["offload"] is False

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 from pathlib import Path
 
 import pytest
+import typer
 from hypothesis import given, strategies as st
+from typer.testing import CliRunner
 
-from artenic_opt.cli.workload_input import workload_from_params
+from artenic_opt.cli.workload_input import WorkloadFlags, workload_options
 from artenic_opt.errors import InvalidInputError
 from artenic_opt.services.workload_reader import build_workload, parse_quantity, read_workload_file
 
@@ -45,18 +48,15 @@ def test_examples_are_valid_workloads(name: str) -> None:
 
 
 def test_flags_override_file_fields(tmp_path: Path) -> None:
-    workload = workload_from_params(
-        {
-            "workload_file": str(EXAMPLES / "llm-lora-7b.toml"),
-            "epochs": 5.0,
-            "params": "13B",
-            "provider": ["AWS", "GCP"],
-            "budget": 100.0,
-            "max_nodes": 2,
-            "cpu_only": None,
-        },
-        display_currency="EUR",
-    )
+    workload = WorkloadFlags(
+        workload_file=str(EXAMPLES / "llm-lora-7b.toml"),
+        epochs=5.0,
+        params="13B",
+        provider=["AWS", "GCP"],
+        budget=100.0,
+        max_nodes=2,
+        cpu_only=None,
+    ).to_workload(display_currency="EUR")
     assert workload.num_epochs == 5
     assert workload.model_params_m == pytest.approx(13000)
     assert workload.allowed_providers == ("AWS", "GCP")
@@ -65,9 +65,8 @@ def test_flags_override_file_fields(tmp_path: Path) -> None:
 
 
 def test_flags_alone_make_a_workload() -> None:
-    workload = workload_from_params(
-        {"params": "125M", "dataset_gb": 1.0, "tokens": "1B", "cpu_only": True},
-        display_currency="USD",
+    workload = WorkloadFlags(params="125M", dataset_gb=1.0, tokens="1B", cpu_only=True).to_workload(
+        display_currency="USD"
     )
     assert workload.model_params_m == pytest.approx(125)
     assert workload.tokens == pytest.approx(1e9)
@@ -112,3 +111,30 @@ def test_nested_workload_key_is_accepted(tmp_path: Path) -> None:
     path = tmp_path / "w.json"
     path.write_text('{"workload": {"model_params_m": 3, "dataset_size_gb": 1}}')
     assert build_workload(str(path), {}).model_params_m == 3
+
+
+def test_decorator_puts_the_flags_in_place_of_the_workloadflags_parameter() -> None:
+    seen: dict[str, object] = {}
+
+    @workload_options
+    def command(ctx: typer.Context, workload: WorkloadFlags, top: int = 3) -> None:
+        seen["flags"] = workload
+        seen["top"] = top
+
+    names = list(inspect.signature(command).parameters)
+    assert names[0] == "ctx" and names[-1] == "top"
+    assert "workload" not in names and {"workload_file", "params", "spot"} <= set(names)
+    app = typer.Typer()
+    app.command()(command)
+    result = CliRunner().invoke(app, ["--params", "7B", "--spot", "--top", "5"])
+    assert result.exit_code == 0, result.output
+    assert seen["top"] == 5
+    assert seen["flags"] == WorkloadFlags(params="7B", spot=True)
+
+
+def test_decorator_needs_exactly_one_workloadflags_parameter() -> None:
+    def command(top: int = 3) -> None:
+        del top
+
+    with pytest.raises(TypeError, match="WorkloadFlags"):
+        workload_options(command)

@@ -183,7 +183,7 @@ def import_offerings(
         changed = upsert_offerings(store, offerings, origin=OverlayOrigin.IMPORT)
     result = {"file": str(file), "offerings": len(offerings), "changed": changed}
 
-    def render(out: Console) -> None:
+    def render(_out: Console) -> None:
         info(f"imported {len(offerings)} offerings from {file} ({changed} new or changed)")
 
     emit(result, render)

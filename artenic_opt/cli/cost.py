@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -10,7 +9,7 @@ import typer
 
 from artenic_opt.cli.output import JsonOpt, emit, fmt_hours, fmt_money, make_table
 from artenic_opt.cli.runtime import StateOpt, get_workspace
-from artenic_opt.cli.workload_input import make_workload_command
+from artenic_opt.cli.workload_input import WorkloadFlags, workload_options
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -35,26 +34,24 @@ def _analyzer(ctx: typer.Context, state: Path | None) -> tuple[Any, Any]:
     return runtime, analyzer
 
 
-def _compare(
+@workload_options
+def compare(
     ctx: typer.Context,
-    workload_values: dict[str, Any],
-    *,
-    frontier_only: bool,
-    state: Path | None,
-    json: bool,
+    workload: WorkloadFlags,
+    frontier_only: Annotated[
+        bool, typer.Option("--frontier-only", help="Only the Pareto frontier.")
+    ] = False,
+    state: StateOpt = None,
+    json: JsonOpt = False,
 ) -> None:
     """Compare providers for a workload: best offering per provider and region, and the
     cost-vs-time Pareto frontier with the cheapest, fastest and balanced picks marked.
 
     Takes the same workload flags and file as `recommend`. Exits 4 when nothing is feasible.
     """
-    from artenic_opt.cli.workload_input import workload_from_params
-
     runtime, analyzer = _analyzer(ctx, state)
-    workload = workload_from_params(
-        workload_values, display_currency=runtime.settings.optimizer.display_currency
-    )
-    report = analyzer.compare_providers(workload)
+    profile = workload.to_workload(display_currency=runtime.settings.optimizer.display_currency)
+    report = analyzer.compare_providers(profile)
     cur = report.display_currency
 
     def render(out: Console) -> None:
@@ -120,27 +117,6 @@ def _compare(
         )
 
     emit(report.frontier if frontier_only else report, render)
-
-
-compare = make_workload_command(
-    _compare,
-    [
-        inspect.Parameter(
-            "frontier_only",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[
-                bool, typer.Option("--frontier-only", help="Only the Pareto frontier.")
-            ],
-            default=False,
-        ),
-        inspect.Parameter(
-            "state", inspect.Parameter.KEYWORD_ONLY, annotation=StateOpt, default=None
-        ),
-        inspect.Parameter(
-            "json", inspect.Parameter.KEYWORD_ONLY, annotation=JsonOpt, default=False
-        ),
-    ],
-)
 
 
 @cost_app.command("summary")

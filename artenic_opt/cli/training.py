@@ -1,6 +1,5 @@
 """``recommend``, ``history``, ``feedback record|import``, ``retrain``, ``metrics``."""
 
-import inspect
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -19,7 +18,7 @@ from artenic_opt.cli.output import (
 )
 from artenic_opt.cli.platform import PlatformProviderOpt
 from artenic_opt.cli.runtime import StateOpt, get_workspace
-from artenic_opt.cli.workload_input import make_workload_command
+from artenic_opt.cli.workload_input import WorkloadFlags, workload_options
 from artenic_opt.types import JobStatus, OptimizationGoal, OptimizerMode
 
 if TYPE_CHECKING:
@@ -103,21 +102,41 @@ def render_advice(out: "Console", advice: "TrainingAdvice", *, explain: bool) ->
             )
 
 
-def _recommend(
+@workload_options
+def recommend(
     ctx: typer.Context,
-    workload_values: dict[str, Any],
-    *,
-    top: int,
-    goal: OptimizationGoal | None,
-    mode: OptimizerMode | None,
-    explain: bool,
-    dispatch: bool,
-    service: str | None,
-    model: str | None,
-    dispatch_rank: int,
-    platform_provider: str | None,
-    state: Path | None,
-    json: bool,
+    workload: WorkloadFlags,
+    top: Annotated[int, typer.Option("--top", min=1, max=1000, help="How many.")] = 10,
+    goal: Annotated[
+        OptimizationGoal | None,
+        typer.Option("--goal", help="Weighting preset: cost, speed or balanced."),
+    ] = None,
+    mode: Annotated[
+        OptimizerMode | None,
+        typer.Option(
+            "--mode",
+            help="heuristic, ltr, hybrid (0.7 LTR + 0.3 heuristic) or auto "
+            "(default: the mode setting, auto).",
+        ),
+    ] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Show the per-factor score breakdown.")
+    ] = False,
+    dispatch: Annotated[
+        bool, typer.Option("--dispatch", help="Submit the chosen offering to the platform.")
+    ] = False,
+    service: Annotated[
+        str | None, typer.Option("--service", help="Platform service (--dispatch).")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Platform model name (--dispatch).")
+    ] = None,
+    dispatch_rank: Annotated[
+        int, typer.Option("--rank", min=1, help="Which rank to dispatch (default 1).")
+    ] = 1,
+    platform_provider: PlatformProviderOpt = None,
+    state: StateOpt = None,
+    json: JsonOpt = False,
 ) -> None:
     """Rank every offering for a training workload: fit, time and whole-job cost.
 
@@ -125,7 +144,6 @@ def _recommend(
     (--workload -). Exits 4, naming the binding constraint, when nothing is feasible. Every
     recommendation is stored so that outcomes can be recorded against it (feedback record).
     """
-    from artenic_opt.cli.workload_input import workload_from_params
     from artenic_opt.services.training import make_advisor, recommend_and_store
 
     runtime = get_workspace(ctx, state)
@@ -134,14 +152,12 @@ def _recommend(
         from artenic_opt.errors import InvalidInputError
 
         raise InvalidInputError("--dispatch needs --service and --model")
-    workload = workload_from_params(
-        workload_values, display_currency=settings.optimizer.display_currency
-    )
+    profile = workload.to_workload(display_currency=settings.optimizer.display_currency)
     store = runtime.store()
     advisor = make_advisor(
         store, runtime.catalog(), settings, runtime.rates(), mode=mode, warn=warn
     )
-    result = recommend_and_store(store, advisor, workload, top=top, goal=goal)
+    result = recommend_and_store(store, advisor, profile, top=top, goal=goal)
     advice = result.advice
     for message in advice.warnings:
         warn(message)
@@ -155,6 +171,7 @@ def _recommend(
             dispatch_rank,
             service=service or "",
             model=model or "",
+            provider=platform_provider,
         )
 
     def render(out: "Console") -> None:
@@ -166,94 +183,6 @@ def _recommend(
             )
 
     emit(advice if dispatched is None else {"advice": advice, "dispatch": dispatched}, render)
-
-
-recommend = make_workload_command(
-    _recommend,
-    [
-        inspect.Parameter(
-            "top",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[int, typer.Option("--top", min=1, max=1000, help="How many.")],
-            default=10,
-        ),
-        inspect.Parameter(
-            "goal",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[
-                OptimizationGoal | None,
-                typer.Option("--goal", help="Weighting preset: cost, speed or balanced."),
-            ],
-            default=None,
-        ),
-        inspect.Parameter(
-            "mode",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[
-                OptimizerMode | None,
-                typer.Option(
-                    "--mode",
-                    help="heuristic, ltr, hybrid (0.7 LTR + 0.3 heuristic) or auto "
-                    "(default: the mode setting, auto).",
-                ),
-            ],
-            default=None,
-        ),
-        inspect.Parameter(
-            "explain",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[
-                bool, typer.Option("--explain", help="Show the per-factor score breakdown.")
-            ],
-            default=False,
-        ),
-        inspect.Parameter(
-            "dispatch",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[
-                bool,
-                typer.Option("--dispatch", help="Submit the chosen offering to the platform."),
-            ],
-            default=False,
-        ),
-        inspect.Parameter(
-            "service",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[
-                str | None, typer.Option("--service", help="Platform service (--dispatch).")
-            ],
-            default=None,
-        ),
-        inspect.Parameter(
-            "model",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[
-                str | None, typer.Option("--model", help="Platform model name (--dispatch).")
-            ],
-            default=None,
-        ),
-        inspect.Parameter(
-            "dispatch_rank",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[
-                int, typer.Option("--rank", min=1, help="Which rank to dispatch (default 1).")
-            ],
-            default=1,
-        ),
-        inspect.Parameter(
-            "platform_provider",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=PlatformProviderOpt,
-            default=None,
-        ),
-        inspect.Parameter(
-            "state", inspect.Parameter.KEYWORD_ONLY, annotation=StateOpt, default=None
-        ),
-        inspect.Parameter(
-            "json", inspect.Parameter.KEYWORD_ONLY, annotation=JsonOpt, default=False
-        ),
-    ],
-)
 
 
 def history(
@@ -393,7 +322,7 @@ def feedback_import(
     for error in result.errors:
         warn(f"{file}:{error.line}: {error.message}")
 
-    def render(out: "Console") -> None:
+    def render(_out: "Console") -> None:
         info(f"stored {result.stored} outcomes; {len(result.errors)} bad lines")
         if result.retrained:
             info(f"retrained: model v{result.retrained.version}")

@@ -506,7 +506,7 @@ _CHECKS: tuple[_Check, ...] = (
         metric="hours_per_run",
         label="duration",
         unit_is_money=False,
-        value=lambda r, cost: r.hours if r.status is JobStatus.COMPLETED else None,
+        value=lambda r, _cost: r.hours if r.status is JobStatus.COMPLETED else None,
         key=lambda r: (
             None
             if r.workload_key is None

@@ -46,7 +46,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from artenic_opt import __version__
+from artenic_opt._version import __version__
 from artenic_opt.errors import (
     ConfigError,
     InvalidInputError,

@@ -81,7 +81,7 @@ def run_sync(
     settings = workspace.settings
     rates = workspace.rates()
 
-    def on_outcome(derived: DerivedOutcome, job: PlatformJob) -> None:
+    def on_outcome(derived: DerivedOutcome, _job: PlatformJob) -> None:
         linked = derived.to_job_outcome()
         if linked is not None:
             record_outcome(store, settings, linked, rates=rates, auto_retrain=False)

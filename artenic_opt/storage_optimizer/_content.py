@@ -152,7 +152,7 @@ def parse_json_array_prefix(text: str, *, complete: bool) -> tuple[list[Any], in
     pos = _skip_ws(text, pos)
     if pos < len(text) and text[pos] == "]":
         consumed = pos + 1
-        _expect_end(text, consumed, complete=complete)
+        _expect_end(text, consumed)
         return records, consumed
     while True:
         pos = _skip_ws(text, pos)
@@ -177,7 +177,7 @@ def parse_json_array_prefix(text: str, *, complete: bool) -> tuple[list[Any], in
             pos += 1
         elif text[pos] == "]":
             consumed = pos + 1
-            _expect_end(text, consumed, complete=complete)
+            _expect_end(text, consumed)
             return records, consumed
         else:
             raise MalformedContentError(
@@ -185,7 +185,7 @@ def parse_json_array_prefix(text: str, *, complete: bool) -> tuple[list[Any], in
             )
 
 
-def _expect_end(text: str, pos: int, *, complete: bool) -> None:
+def _expect_end(text: str, pos: int) -> None:
     rest = _skip_ws(text, pos)
     if rest < len(text):
         raise MalformedContentError("extra data after the JSON array", line=_line_of(text, rest))

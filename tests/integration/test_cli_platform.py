@@ -147,3 +147,28 @@ def test_status_shows_platform_answering(platform_server: FakePlatform) -> None:
     down = cli("http://127.0.0.1:9", "status", "--json")
     assert down.returncode == 0
     assert json.loads(down.stdout)["platform_reachable"] is False
+
+
+def test_recommend_dispatch_sends_the_platform_provider(platform_server: FakePlatform) -> None:
+    # The fake gateway knows only the training provider "mock": without the flag reaching the
+    # dispatch call, the offering's provider name (e.g. "aws") would be sent and refused.
+    url = platform_server.url
+    result = cli(
+        url,
+        "recommend",
+        "--workload",
+        str(EXAMPLES / "llm-lora-7b.toml"),
+        "--dispatch",
+        "--service",
+        "sentiment",
+        "--model",
+        "llama-lora",
+        "--platform-provider",
+        "mock",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    job = platform_server.jobs[document["dispatch"]["job_id"]]
+    assert job["provider"] == "mock"
+    assert job["config"]["artenic_opt_recommendation_id"] == document["advice"]["recommendation_id"]

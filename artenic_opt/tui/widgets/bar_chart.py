@@ -69,7 +69,7 @@ class BarChart(ChartWidget):
         self.bars = tuple(bars)
         self.highlight = highlight
 
-    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:  # noqa: ARG002 (Textual's signature)
         return len(self.bars) + (1 if self.title else 0) or 1
 
     def render(self) -> Text:
