@@ -3,8 +3,8 @@
 Usage::
 
     python bench/bench_estimator.py          # accuracy report (time) + estimator speed
-    python bench/bench_estimator.py --fit    # refit the throughput constants on the calib rows
-                                             # and write artenic_opt/estimate/data/throughput_fit.json
+    python bench/bench_estimator.py --fit    # refit the throughput constants on the calib
+                                             # rows; writes estimate/data/throughput_fit.json
 
 Sections (functions, so the memory part can be added beside them): ``time_section`` prints, per
 split (calib / heldout) and per class (llm / encoder / vision, and per GPU family), the median and

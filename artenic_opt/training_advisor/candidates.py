@@ -396,6 +396,8 @@ def estimate_candidates(
         reference=candidates.reference,
         facts=facts,
         mfu=mfu,
+        gpu_type=candidates.gpu_type,
+        memory_bandwidth_gbps=candidates.gpu_bandwidth_gbps,
     )
     cost = estimate_cost(
         time.hours,
