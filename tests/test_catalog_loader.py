@@ -259,3 +259,31 @@ def test_spec_model_roundtrip() -> None:
     assert isinstance(spec, GpuSpec)
     assert spec.vendor == "AMD"
     assert spec.memory_gb == 192
+
+
+def test_node_network_rows_are_validated_and_matched() -> None:
+    from artenic_opt.catalog.loader import network_for, parse_node_networks
+
+    good = {
+        "provider": "aws",
+        "instance_prefix": "dgx-",
+        "gpu_type": "A100 80GB",
+        "intra_node_gbps": "300",
+        "inter_node_gbps": "",
+        "source": "s",
+    }
+    (network,) = parse_node_networks([(2, good)])
+    assert network.inter_node_gbps is None and network.intra_node_link is None
+    assert network_for(make_offering(provider="AWS", instance_type="dgx-a"), [network]) is network
+    assert network_for(make_offering(provider="AWS", instance_type="p5"), [network]) is None
+    for change, message in (
+        ({"source": ""}, "source empty"),
+        ({"intra_node_gbps": "fast"}, "not a number"),
+        ({"inter_node_gbps": "-1"}, "must be positive"),
+    ):
+        with pytest.raises(InvalidInputError, match=message):
+            parse_node_networks([(3, {**good, **change})])
+    arrays = CatalogArrays.from_offerings(
+        [make_offering(provider="AWS", instance_type="dgx-a")], {}, [network]
+    )
+    assert arrays.intra_node_gbps[0] == 300 and np.isnan(arrays.inter_node_gbps[0])

@@ -74,7 +74,7 @@ def test_flags_alone_make_a_workload() -> None:
 
 
 def test_missing_required_fields_name_the_flags() -> None:
-    with pytest.raises(InvalidInputError, match="--params and --dataset-gb"):
+    with pytest.raises(InvalidInputError, match="--params or --model and --dataset-gb"):
         build_workload(None, {})
 
 

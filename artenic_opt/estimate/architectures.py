@@ -37,9 +37,12 @@ import json
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from artenic_opt.errors import ArtenicOptError, InvalidInputError
+
+if TYPE_CHECKING:
+    from artenic_opt.schemas import ModelArchitecture
 
 ARCHITECTURES_FILE = "architectures.csv"
 
@@ -494,3 +497,31 @@ def read_hf_config(path: str | Path) -> Architecture:
     except (json.JSONDecodeError, RecursionError) as exc:
         raise InvalidInputError(f"{file}: not JSON ({exc})") from None
     return architecture_from_hf_config(data, file)
+
+
+def to_schema(arch: Architecture) -> ModelArchitecture:
+    """The workload-facing record of ``arch`` (shape plus computed parameter counts)."""
+    from artenic_opt.schemas import ModelArchitecture
+
+    source = (
+        arch.config_source
+        if arch.key == arch.config_source
+        else f"{arch.key}: {arch.config_source}"
+    )
+    return ModelArchitecture(
+        name=arch.name,
+        family=arch.family,
+        kind=arch.kind,
+        layers=arch.layers,
+        hidden=arch.hidden,
+        heads=arch.heads,
+        kv_heads=arch.kv_heads,
+        head_dim=arch.head_dim,
+        ffn_size=arch.ffn_size,
+        vocab=arch.vocab,
+        experts=arch.experts,
+        experts_per_token=arch.experts_per_token,
+        params_m=arch.params / 1e6,
+        active_params_m=arch.active_params / 1e6,
+        source=source,
+    )

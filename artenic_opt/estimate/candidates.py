@@ -46,7 +46,7 @@ from artenic_opt.estimate.runtime import (
     estimate_hours,
     reference_from_figures,
 )
-from artenic_opt.estimate.workload import WorkloadFacts, describe_workload
+from artenic_opt.estimate.workload import WorkloadFacts, WorkloadKind, describe_workload
 from artenic_opt.schemas import Offering, WorkloadProfile
 
 FloatArray = npt.NDArray[np.float64]
@@ -382,20 +382,22 @@ def estimate_candidates(
     # Convert the integer columns once instead of in every estimator.
     nodes = candidates.nodes.astype(np.float64)
     gpus = candidates.gpu_count.astype(np.float64)
-    base_time = estimate_hours(
-        workload,
-        gpu_count=gpus,
-        nodes=nodes,
-        vcpus=candidates.vcpus,
-        bf16_tflops=candidates.gpu_bf16_tflops,
-        fp16_tflops=candidates.gpu_fp16_tflops,
-        fp32_tflops=candidates.gpu_fp32_tflops,
-        reference=candidates.reference,
-        facts=facts,
-        mfu=mfu,
-    )
-    # The plan search: per row, the fastest plan that fits (estimate.plans). Its time factor
-    # (recompute, tensor parallel, offload transfers) scales the plan-free estimate.
+    hardware: dict[str, Any] = {
+        "gpu_count": gpus,
+        "nodes": nodes,
+        "vcpus": candidates.vcpus,
+        "bf16_tflops": candidates.gpu_bf16_tflops,
+        "fp16_tflops": candidates.gpu_fp16_tflops,
+        "fp32_tflops": candidates.gpu_fp32_tflops,
+        "reference": candidates.reference,
+        "facts": facts,
+        "mfu": mfu,
+        "gpu_type": candidates.gpu_type,
+        "memory_bandwidth_gbps": candidates.gpu_bandwidth_gbps,
+    }
+    base_time = estimate_hours(workload, **hardware)
+    # The plan search: per row, the fastest plan that fits (estimate.plans), ranked with its
+    # cheap relative time factors around the plan-free hours ...
     plans = search_plans(
         workload,
         gpu_count=candidates.gpu_count,
@@ -414,14 +416,23 @@ def estimate_candidates(
         plan=plans.columns,
         facts=facts,
     )
-    # A calibrated figure (``estimated_hours`` measured on a reference GPU) already contains the
-    # plan it ran with; only a plan-free estimate takes the plan's time factor.
-    if not base_time.calibrated:
-        planned = base_time.hours * plans.time_factor + plans.extra_hours
-        base_time = dataclasses.replace(
-            base_time, hours=np.where(memory.on_gpu, planned, base_time.hours)
-        )
     time = base_time
+    # ... then the calibrated throughput model times the chosen plan of every row. A calibrated
+    # figure (``estimated_hours`` on a reference GPU) already contains the plan it ran with.
+    if not base_time.calibrated and facts.kind is not WorkloadKind.TABULAR:
+        columns = plans.columns
+        planned = estimate_hours(
+            workload,
+            **hardware,
+            micro_batch=columns.micro_batch,
+            grad_accum=plans.accumulation,
+            checkpointing=columns.checkpoint_code,
+            tensor_parallel=columns.tensor_parallel,
+            zero_stage=columns.sharding_stage,
+            offload=columns.offload,
+        )
+        hours = np.where(memory.on_gpu, planned.hours * plans.idle_factor, base_time.hours)
+        time = dataclasses.replace(planned, hours=hours)
     cost = estimate_cost(
         time.hours,
         nodes=nodes,

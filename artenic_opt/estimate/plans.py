@@ -19,7 +19,9 @@ Decisions:
   when the replicas do not divide it). A pinned micro-batch is kept as given. Replicas beyond
   the global batch have nothing to do: the plan reports ``batch_size`` replicas and the time
   grows by ``replicas / batch_size`` (the estimator assumed every GPU busy).
-* Relative time of a plan (until the throughput model takes plan arrays): recompute adds the
+* Relative time of a plan, for ranking the plans of one candidate (the advisor then times the
+  chosen plan with the calibrated throughput model, ``estimate_hours`` with plan arrays):
+  recompute adds the
   forward pass again for the checkpointed share of the blocks (``assumptions``: 2 FLOPs per
   parameter and token over 6 for full training, 4 for adapters); tensor parallelism costs 8.3% per
   doubling (Megatron-LM, Shoeybi et al. 2019: 77% scaling efficiency at 8-way model parallelism,
@@ -81,9 +83,13 @@ class PlanChoice:
     columns: PlanColumns
     accumulation: IntArray
     data_parallel: IntArray
-    #: Hours multiplier of the plan over the estimator's plan-free hours, and hours it adds.
+    #: Hours multiplier of the plan over the estimator's plan-free hours, and hours it adds
+    #: (the search's own cheap ranking model; the advisor times the chosen plan with the
+    #: calibrated throughput model, which takes plan arrays).
     time_factor: FloatArray
     extra_hours: FloatArray
+    #: Replicas beyond the global batch idle: hours multiplier (1 when every replica works).
+    idle_factor: FloatArray
     found: BoolArray
     sharding: tuple[ShardingMode, ...]
 
@@ -191,6 +197,7 @@ def search_plans(
             data_parallel=ones,
             time_factor=np.ones(n),
             extra_hours=np.zeros(n),
+            idle_factor=np.ones(n),
             found=np.ones(n, dtype=np.bool_),
             sharding=stage_modes,
         )
@@ -317,6 +324,7 @@ def search_plans(
         ).astype(np.int64),
         time_factor=np.asarray(take(factor), dtype=np.float64),
         extra_hours=np.asarray(take(extra), dtype=np.float64),
+        idle_factor=np.asarray(take(idle), dtype=np.float64),
         found=found_shape[inverse],
         sharding=stage_modes,
     )

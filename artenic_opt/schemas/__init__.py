@@ -22,7 +22,7 @@ import hashlib
 import importlib
 import json
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -86,6 +86,37 @@ PLAN_PIN_FIELDS: tuple[str, ...] = (
 )
 
 
+# --- archdata (issue 12): the model architecture a workload may name ------------------------
+
+
+class ModelArchitecture(_Frozen):
+    """A model's shape and parameter counts (computed by ``estimate.architectures``).
+
+    Transformer fields are 0 for models whose count is published rather than computed (CNN,
+    diffusion UNet). ``source`` names the table row or the config.json it came from.
+    """
+
+    name: str = Field(min_length=1, max_length=300)
+    family: Literal["decoder", "encoder", "encoder_decoder", "vit", "cnn", "diffusion_unet"]
+    kind: Literal["llm", "encoder", "vision", "diffusion"]
+    layers: int = Field(default=0, ge=0, le=10_000)
+    hidden: int = Field(default=0, ge=0, le=1_000_000)
+    heads: int = Field(default=0, ge=0, le=100_000)
+    kv_heads: int = Field(default=0, ge=0, le=100_000)
+    head_dim: int = Field(default=0, ge=0, le=100_000)
+    ffn_size: int = Field(default=0, ge=0, le=10_000_000)
+    vocab: int = Field(default=0, ge=0, le=100_000_000)
+    experts: int = Field(default=1, ge=1, le=100_000)
+    experts_per_token: int = Field(default=1, ge=1, le=100_000)
+    params_m: float = Field(gt=0, le=100_000_000, allow_inf_nan=False)
+    active_params_m: float = Field(gt=0, le=100_000_000, allow_inf_nan=False)
+    source: str = Field(min_length=1)
+
+
+#: How far a given ``model_params_m`` may differ from the architecture's computed count.
+ARCHITECTURE_PARAMS_TOLERANCE = 0.05
+
+
 class WorkloadProfile(_Frozen):
     """A training job to place: what is trained, on what data, under which constraints."""
 
@@ -134,6 +165,38 @@ class WorkloadProfile(_Frozen):
     allowed_providers: tuple[str, ...] = ()
     allowed_regions: tuple[str, ...] = ()
     spot_allowed: bool = True
+    # --- archdata (issue 12): named or config.json architecture ------------------------------
+    model: str | None = Field(
+        default=None, min_length=1, max_length=200, description="--model name, as given"
+    )
+    architecture: ModelArchitecture | None = Field(
+        default=None,
+        description="Shape and parameter counts; model_params_m derives from it when absent",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _params_from_architecture(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("architecture") is None:
+            return data
+        arch = data["architecture"]
+        computed = arch.params_m if isinstance(arch, ModelArchitecture) else None
+        if isinstance(arch, dict):
+            raw = arch.get("params_m")
+            computed = float(raw) if isinstance(raw, int | float) else None
+        if computed is None:
+            return data  # field validation reports the malformed architecture
+        given = data.get("model_params_m")
+        if given is None:
+            return {**data, "model_params_m": computed}
+        if isinstance(given, int | float) and not (
+            abs(given - computed) <= ARCHITECTURE_PARAMS_TOLERANCE * computed
+        ):
+            raise ValueError(
+                f"model_params_m: {given:g} (millions) disagrees with the architecture's "
+                f"{computed:g}; give one of them"
+            )
+        return data
 
     # --- training-plan pins (issue 12; DESIGN §2 "Training plan") -------------------------------
     # Unset (None) parts are searched per candidate; a set part is kept as given. ``batch_size``

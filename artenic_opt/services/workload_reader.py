@@ -3,6 +3,17 @@
 Shared by every front end (the CLI's workload flags, the dashboard's example workloads, ``serve``).
 Sizes accept SI suffixes (``7B`` parameters, ``2T`` tokens, ``350M``). Every failure is an
 ``InvalidInputError`` that names the file.
+
+Decisions (issue 12, the parameter unit):
+
+* A parameter count is written the same way in flags and files: ``--params 7B`` and
+  ``params = "7B"`` (``350M``, ``7e9`` also work). A bare number such as ``7000`` is refused
+  with a message saying how to write it: it was read as 7,000 parameters by the flag but as
+  7,000 million by ``model_params_m``. ``model_params_m`` (millions, the unit in its name)
+  stays accepted in files; giving both it and ``params`` is an error.
+* ``model = "llama-3-8b"`` (a name from the embedded architecture table) or ``hf_config =
+  "path/config.json"`` (relative to the workload file) set the workload's ``architecture``,
+  from which the parameter count derives.
 """
 
 import json
@@ -33,6 +44,51 @@ def parse_quantity(text: str, *, field: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise InvalidInputError(f"{field}: must be greater than 0, not {text!r}")
     return value
+
+
+_BARE_NUMBER = re.compile(r"^\s*[-+]?[0-9]*\.?[0-9]+\s*$")
+PARAMS_HINT = "write the parameter count with a unit: 7B, 350M or 7e9"
+
+
+def parse_param_count(value: object, *, field: str) -> float:
+    """A parameter count: ``"7B"``, ``"350M"``, ``"7e9"``; a bare number is ambiguous."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise InvalidInputError(f"{field}: {value!r} is not a parameter count ({PARAMS_HINT})")
+    text = str(value)
+    if not isinstance(value, str) or _BARE_NUMBER.match(text):
+        raise InvalidInputError(
+            f"{field}: {text!r} is ambiguous (parameters or millions of parameters?); {PARAMS_HINT}"
+        )
+    return parse_quantity(text, field=field)
+
+
+_MODEL_KEYS = frozenset({"params", "model", "hf_config", "model_params_m"})
+
+
+def _architecture_fields(data: dict[str, Any], base: Path | None, context: str) -> None:
+    """Resolve ``params``, ``model`` and ``hf_config`` keys in place (see the module notes)."""
+    from artenic_opt.estimate.architectures import get_architecture, read_hf_config, to_schema
+
+    if "params" in data:
+        if data.get("model_params_m") is not None:
+            raise InvalidInputError(f"{context}: give params or model_params_m, not both")
+        count = parse_param_count(data.pop("params"), field="params")
+        data["model_params_m"] = count / 1e6
+    name = data.get("model")
+    config = data.pop("hf_config", None)
+    if name is not None and config is not None:
+        raise InvalidInputError(f"{context}: give model or hf_config, not both")
+    if name is not None:
+        if not isinstance(name, str):
+            raise InvalidInputError(f"{context}: model must be a name such as llama-3-8b")
+        data["architecture"] = to_schema(get_architecture(name))
+    elif config is not None:
+        if not isinstance(config, str) or not config.strip():
+            raise InvalidInputError(f"{context}: hf_config must be a path to a config.json")
+        path = Path(config)
+        if base is not None and not path.is_absolute():
+            path = base / path
+        data["architecture"] = to_schema(read_hf_config(path))
 
 
 def read_workload_file(path: str) -> dict[str, Any]:
@@ -77,15 +133,30 @@ def build_workload(file: str | None, overrides: dict[str, Any]) -> "WorkloadProf
 
     data: dict[str, Any] = read_workload_file(file) if file else {}
     context = "workload" if not file else f"workload {'<stdin>' if file == '-' else file}"
-    for key, value in overrides.items():
-        if value is None:
-            continue
-        if isinstance(value, list | tuple) and not value:
-            continue
-        data[key] = value
-    if "model_params_m" not in data or "dataset_size_gb" not in data:
-        missing = [k for k in ("model_params_m", "dataset_size_gb") if k not in data]
-        flags = {"model_params_m": "--params", "dataset_size_gb": "--dataset-gb"}
+    base = Path(file).parent if file and file != "-" else None
+    _architecture_fields(data, base, context)  # the file's keys; its paths are file-relative
+    given = {
+        key: value
+        for key, value in overrides.items()
+        if value is not None and not (isinstance(value, list | tuple) and not value)
+    }
+    if given.keys() & _MODEL_KEYS:
+        # A flag about the model replaces everything the file said about it.
+        for key in (*_MODEL_KEYS, "architecture"):
+            data.pop(key, None)
+    data.update(given)
+    _architecture_fields(data, None, context)  # the flags' paths are relative to the cwd
+    has_size = "model_params_m" in data or data.get("architecture") is not None
+    if not has_size or "dataset_size_gb" not in data:
+        missing = [
+            label
+            for label, present in (
+                ("model_params_m", has_size),
+                ("dataset_size_gb", "dataset_size_gb" in data),
+            )
+            if not present
+        ]
+        flags = {"model_params_m": "--params or --model", "dataset_size_gb": "--dataset-gb"}
         raise InvalidInputError(
             f"{context}: {', '.join(missing)} required "
             f"(give {' and '.join(flags[m] for m in missing)} or --workload FILE)"
