@@ -91,6 +91,9 @@ class OptimizerSettings(BaseModel):
     exchange_rates: dict[str, float] = Field(default_factory=dict)
     discounts: dict[str, float] = Field(default_factory=dict)
     ltr: LtrSettings = Field(default_factory=LtrSettings)
+    #: A full fine-tune costing more than this many times the best LoRA plan gets LoRA/QLoRA
+    #: alternatives in its advice (issue 12).
+    alternatives_threshold: float = Field(default=3.0, ge=1.0, le=1000.0)
 
     @field_validator("exchange_rates")
     @classmethod

@@ -93,6 +93,8 @@ class OptimizerKind(StrEnum):
     ADAMW = "adamw"
     ADAM = "adam"
     ADAMW_8BIT = "adamw_8bit"
+    #: bitsandbytes paged 8-bit AdamW: states page to host RAM under memory pressure.
+    PAGED_ADAMW_8BIT = "paged_adamw_8bit"
     ADAFACTOR = "adafactor"
     SGD_MOMENTUM = "sgd_momentum"
     SGD = "sgd"
@@ -179,3 +181,24 @@ class Period(StrEnum):
     DAY = "day"
     WEEK = "week"
     MONTH = "month"
+
+
+# --- training plans (how a job runs on one candidate; DESIGN §2 "Training plan") -------------
+
+
+class CheckpointMode(StrEnum):
+    """Activation checkpointing: none, every second transformer block, or every block."""
+
+    OFF = "off"
+    SELECTIVE = "selective"
+    FULL = "full"
+
+
+class ShardingMode(StrEnum):
+    """How model states are spread over the data-parallel GPUs."""
+
+    DDP = "ddp"
+    ZERO1 = "zero1"
+    ZERO2 = "zero2"
+    ZERO3 = "zero3"
+    FSDP = "fsdp"

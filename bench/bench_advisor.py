@@ -10,8 +10,12 @@ Usage: ``python bench/bench_advisor.py [--runs N]``. Prints the median (and min-
   hard filters, scores and the ordered result, i.e. ``rank_offerings`` end to end;
 * ``TrainingAdvisor.recommend`` (top 10), which adds features and the advice objects.
 
+* the training-plan search (``estimate.plans.search_plans``) over every candidate of the whole
+  catalog, for a 7B LoRA, a 13B full fine-tune on one node and a distributed 70B.
+
 Targets (issue 3): batched extraction <= 5 us per pair, a single pair <= 100 us, ranking 100
-offerings <= 2 ms, the whole catalog <= 5 ms.
+offerings <= 2 ms, the whole catalog <= 5 ms. Issue 12: the plan search over the whole catalog
+<= 10 ms.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from functools import partial
 import numpy as np
 
 from artenic_opt.catalog import load_catalog
+from artenic_opt.estimate.plans import search_plans
 from artenic_opt.schemas import WorkloadProfile
 from artenic_opt.training_advisor import (
     TrainingAdvisor,
@@ -146,6 +151,35 @@ def main() -> None:
         unit="ms",
         target=5,
     )
+    print()
+    full_13b = WorkloadProfile(
+        name="13b-full",
+        framework="transformers",
+        model_params_m=13000,
+        dataset_size_gb=1,
+        tokens=1e9,
+        batch_size=64,
+    )
+    for workload in (LORA_7B, full_13b, FULL_70B_DISTRIBUTED):
+        candidates = build_candidates(workload, arrays)
+        report(
+            f"plan search, whole catalog ({workload.name}, {len(candidates)} candidates)",
+            measure(
+                partial(
+                    search_plans,
+                    workload,
+                    gpu_count=candidates.gpu_count,
+                    nodes=candidates.nodes,
+                    gpu_memory_gb=candidates.gpu_memory_gb,
+                    memory_gb=candidates.memory_gb,
+                ),
+                runs,
+                inner=5,
+            ),
+            scale=1e3,
+            unit="ms",
+            target=10,
+        )
     advisor = TrainingAdvisor(catalog)
     report(
         "TrainingAdvisor.recommend, top 10 (7B LoRA, whole catalog)",

@@ -21,7 +21,7 @@ _artenic_opt_complete() {
             "catalog import") words="--state --json --help" ;;
             "catalog list") words="--gpu --provider --region --min-gpu-memory --spot --limit --state --json --wide --help" ;;
             "cost") words="compare savings spot summary --help" ;;
-            "cost compare") words="--workload -w --name --same-as --framework --params --model --hf-config --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --frontier-only --state --json --wide --help" ;;
+            "cost compare") words="--workload -w --name --same-as --framework --params --model --hf-config --dataset-gb --epochs --batch-size --micro-batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --sharding --tensor-parallel --offload --no-offload --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --frontier-only --state --json --wide --help" ;;
             "cost savings") words="--period --state --json --wide --help" ;;
             "cost spot") words="--period --state --json --wide --help" ;;
             "cost summary") words="--period --by --state --json --wide --help" ;;
@@ -34,7 +34,7 @@ _artenic_opt_complete() {
             "feedback record") words="--rank --status --cost --hours --currency --preemptions --metric-before --metric-after --lower-is-better --job-id --state --json --help" ;;
             "history") words="--limit --show --state --json --wide --help" ;;
             "metrics") words="--state --json --help" ;;
-            "recommend") words="--workload -w --name --same-as --framework --params --model --hf-config --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --top --goal --mode --explain --dispatch --service --platform-model --rank --platform-provider --state --json --wide --help" ;;
+            "recommend") words="--workload -w --name --same-as --framework --params --model --hf-config --dataset-gb --epochs --batch-size --micro-batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --sharding --tensor-parallel --offload --no-offload --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --top --goal --mode --explain --dispatch --service --platform-model --rank --platform-provider --state --json --wide --help" ;;
             "retrain") words="--force --state --json --help" ;;
             "serve") words="--host --port --workers --api-key-file --cors-origin --max-body-bytes --data-root --access-log --no-access-log --state --json --help" ;;
             "status") words="--probe --no-probe --state --json --help" ;;
@@ -42,7 +42,7 @@ _artenic_opt_complete() {
             "storage analyze") words="--provider --region --state --json --wide --help" ;;
             "storage import-access") words="--state --json --help" ;;
             "storage recommendations") words="--provider --region --state --json --wide --help" ;;
-            "suggest") words="--workload -w --name --same-as --framework --params --model --hf-config --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --tolerance --state --json --help" ;;
+            "suggest") words="--workload -w --name --same-as --framework --params --model --hf-config --dataset-gb --epochs --batch-size --micro-batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --sharding --tensor-parallel --offload --no-offload --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --tolerance --state --json --help" ;;
             "sync") words="--only --state --json --wide --help" ;;
             esac ;;
     esac

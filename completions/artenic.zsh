@@ -23,7 +23,7 @@ _artenic_complete() {
             "optimizer catalog import") words="--state --json --help" ;;
             "optimizer catalog list") words="--gpu --provider --region --min-gpu-memory --spot --limit --state --json --wide --help" ;;
             "optimizer cost") words="compare savings spot summary --help" ;;
-            "optimizer cost compare") words="--workload -w --name --same-as --framework --params --model --hf-config --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --frontier-only --state --json --wide --help" ;;
+            "optimizer cost compare") words="--workload -w --name --same-as --framework --params --model --hf-config --dataset-gb --epochs --batch-size --micro-batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --sharding --tensor-parallel --offload --no-offload --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --frontier-only --state --json --wide --help" ;;
             "optimizer cost savings") words="--period --state --json --wide --help" ;;
             "optimizer cost spot") words="--period --state --json --wide --help" ;;
             "optimizer cost summary") words="--period --by --state --json --wide --help" ;;
@@ -36,7 +36,7 @@ _artenic_complete() {
             "optimizer feedback record") words="--rank --status --cost --hours --currency --preemptions --metric-before --metric-after --lower-is-better --job-id --state --json --help" ;;
             "optimizer history") words="--limit --show --state --json --wide --help" ;;
             "optimizer metrics") words="--state --json --help" ;;
-            "optimizer recommend") words="--workload -w --name --same-as --framework --params --model --hf-config --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --top --goal --mode --explain --dispatch --service --platform-model --rank --platform-provider --state --json --wide --help" ;;
+            "optimizer recommend") words="--workload -w --name --same-as --framework --params --model --hf-config --dataset-gb --epochs --batch-size --micro-batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --sharding --tensor-parallel --offload --no-offload --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --top --goal --mode --explain --dispatch --service --platform-model --rank --platform-provider --state --json --wide --help" ;;
             "optimizer retrain") words="--force --state --json --help" ;;
             "optimizer serve") words="--host --port --workers --api-key-file --cors-origin --max-body-bytes --data-root --access-log --no-access-log --state --json --help" ;;
             "optimizer status") words="--probe --no-probe --state --json --help" ;;
@@ -44,7 +44,7 @@ _artenic_complete() {
             "optimizer storage analyze") words="--provider --region --state --json --wide --help" ;;
             "optimizer storage import-access") words="--state --json --help" ;;
             "optimizer storage recommendations") words="--provider --region --state --json --wide --help" ;;
-            "optimizer suggest") words="--workload -w --name --same-as --framework --params --model --hf-config --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --tolerance --state --json --help" ;;
+            "optimizer suggest") words="--workload -w --name --same-as --framework --params --model --hf-config --dataset-gb --epochs --batch-size --micro-batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --sharding --tensor-parallel --offload --no-offload --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --tolerance --state --json --help" ;;
             "optimizer sync") words="--only --state --json --wide --help" ;;
             esac ;;
     esac

@@ -85,11 +85,15 @@ def test_recommend_returns_ranked_advice_that_round_trips_json() -> None:
     assert first.currency == "USD" and first.offering.currency == "USD"
 
 
-def test_7b_lora_recommends_single_gpu_offerings() -> None:
-    advice = TrainingAdvisor(CATALOG).recommend(lora_7b(), top=10).advice
+def test_every_recommendation_carries_its_plan() -> None:
+    advice = TrainingAdvisor(CATALOG).recommend(lora_7b(batch_size=16), top=10).advice
     for recommendation in advice.recommendations:
-        assert recommendation.offering.gpu_count * recommendation.nodes == 1
-        assert any("single" in reason for reason in recommendation.reasons)
+        plan = recommendation.plan
+        assert plan is not None
+        assert plan.micro_batch_size * plan.accumulation_steps * plan.data_parallel >= 16
+        assert any(reason.startswith("plan: micro-batch") for reason in recommendation.reasons)
+    dumped = advice.recommendations[0].model_dump(mode="json")
+    assert {"micro_batch_size", "sharding", "gradient_checkpointing"} <= set(dumped["plan"])
 
 
 def test_70b_full_fine_tune_lists_only_gpus_that_hold_it() -> None:
@@ -105,10 +109,11 @@ def test_70b_full_fine_tune_lists_only_gpus_that_hold_it() -> None:
     advice = TrainingAdvisor(CATALOG).recommend(workload, top=50).advice
     assert advice.recommendations
     for recommendation in advice.recommendations:
-        assert recommendation.memory_needed_gb <= 0.9 * recommendation.memory_available_gb
+        assert recommendation.memory_needed_gb <= recommendation.memory_available_gb - 0.4
         total_gpu_memory = recommendation.offering.total_gpu_memory_gb * recommendation.nodes
-        # 16 bytes per parameter of model states must fit in the GPUs paid for.
-        assert total_gpu_memory * 0.9 >= 70e9 * 16 / 1e9
+        # 16 bytes per parameter of model states fit the GPUs paid for, or the plan offloads.
+        assert recommendation.plan is not None
+        assert total_gpu_memory >= 70e9 * 16 / 1e9 or recommendation.plan.offload
 
 
 def test_budget_below_cheapest_job_raises_infeasible_naming_budget() -> None:
@@ -262,7 +267,7 @@ def test_reliability_and_preemption_history_change_the_advice() -> None:
     provider = base.offering.provider
     distrusted = TrainingAdvisor(CATALOG, reliability={provider: 0.0})
     top = distrusted.recommend(lora_7b(), top=1).advice.recommendations[0]
-    assert top.offering.provider != provider
+    assert top.heuristic_score < base.heuristic_score
     trusted = TrainingAdvisor(CATALOG, reliability={provider: 0.97})
     reasons = trusted.recommend(lora_7b(), top=1).advice.recommendations[0].reasons
     assert any("97% of past runs" in reason for reason in reasons)
@@ -286,7 +291,7 @@ def test_bad_advisor_arguments() -> None:
 
 def test_calibrated_workload_uses_the_reference() -> None:
     workload = lora_7b(estimated_hours=10.0, reference_gpu="a100-80gb")
-    advice = TrainingAdvisor(CATALOG).recommend(workload, top=50).advice
+    advice = TrainingAdvisor(CATALOG).recommend(workload, top=400).advice
     same_gpu = [
         r
         for r in advice.recommendations
@@ -327,7 +332,7 @@ def test_multi_node_and_unpublished_memory_warnings() -> None:
     advice = TrainingAdvisor(CATALOG).recommend(workload, top=200).advice
     multi = [r for r in advice.recommendations if r.nodes > 1]
     assert multi and all(any("multi-node" in w for w in r.warnings) for r in multi)
-    assert any("sharded across" in reason for r in multi for reason in r.reasons)
+    assert any("all model states sharded" in reason for r in multi for reason in r.reasons)
     small = WorkloadProfile(
         model_params_m=10, dataset_size_gb=1, tokens=1e7, gpu_required=False, min_system_memory_gb=8
     )

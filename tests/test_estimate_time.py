@@ -96,15 +96,36 @@ def test_lightgbm_higgs_benchmark_time() -> None:
         assert float(estimate.hours[0]) * 3600 == pytest.approx(seconds, rel=0.35)
 
 
-def test_training_flops_follow_six_p_t_and_adapter_rules() -> None:
+def test_training_flops_count_attention_and_recompute_once() -> None:
+    # 6N + 12 L h s per token (Kaplan et al. 2020 plus the PaLM/Megatron attention term);
+    # adapters skip the frozen weights' gradients (4N); full recompute adds one forward pass.
     full = describe_workload(workload(tokens=1e9))
-    assert full.training_flops == pytest.approx(6 * 7e9 * 1e9)
+    layers, hidden = full.layers, full.hidden
+    attention = 12 * layers * hidden * 2048
+    assert full.training_flops == pytest.approx((6 * 7e9 + attention) * 1e9)
     lora = describe_workload(workload(tokens=1e9, fine_tuning="lora"))
-    assert lora.training_flops == pytest.approx(full.training_flops * 2 / 3)
+    assert lora.training_flops == pytest.approx((4 * 7e9 + attention) * 1e9)
     recompute = describe_workload(workload(tokens=1e9, gradient_checkpointing=True))
-    assert recompute.training_flops == pytest.approx(full.training_flops * 8 / 6)
+    assert recompute.training_flops == pytest.approx((8 * 7e9 + attention * 4 / 3) * 1e9)
+    off, selective, full_ck = full.recompute_flops_per_position
+    assert off == 0 and 0 < selective < full_ck
     epochs = describe_workload(workload(tokens=1e9, num_epochs=3))
     assert epochs.training_flops == pytest.approx(3 * full.training_flops)
+    # Long context costs more per token (the attention term grows with the sequence).
+    long = describe_workload(workload(tokens=1e9, sequence_length=32768))
+    assert long.flops_per_position > 1.5 * full.flops_per_position
+
+
+def test_kind_comes_from_size_not_the_framework_name() -> None:
+    # The issue's defect: a 7B full fine-tune with framework pytorch costed as a vision model.
+    seven_b = describe_workload(
+        WorkloadProfile(framework="pytorch", model_params_m=7000, dataset_size_gb=10)
+    )
+    assert seven_b.kind.value == "tokens"
+    small = describe_workload(
+        WorkloadProfile(framework="pytorch", model_params_m=25, dataset_size_gb=10)
+    )
+    assert small.kind.value == "samples"
 
 
 def test_tokens_derived_from_dataset_size() -> None:
@@ -149,9 +170,39 @@ def test_peak_by_precision_and_fallbacks() -> None:
 
 
 def test_fp32_training_is_slower_than_bf16() -> None:
+    # fp32 matmuls run at the fp32 rate (PyTorch's matmul TF32 switch is off by default).
     bf16 = hours_on(workload(tokens=1e9, precision="bf16"), gpus=1)
     fp32 = hours_on(workload(tokens=1e9, precision="fp32"), gpus=1)
-    assert float(fp32.hours[0]) == pytest.approx(float(bf16.hours[0]) * 312 / 19.5)
+    assert 5.0 < float(fp32.hours[0]) / float(bf16.hours[0]) < 312 / 19.5 * 1.2
+
+
+def test_fp32_convolutions_use_tf32_on_ampere() -> None:
+    # NVIDIA DeepLearningExamples ResNet-50 v1.5 on 1x A100 80GB: 938 img/s TF32 vs 2470 img/s
+    # mixed precision (measurements.csv dle-resnet50-01/02): TF32 is about 2.6x slower, far from
+    # the 16x of the plain fp32 rate.
+    from artenic_opt.estimate.architectures import get_architecture
+    from artenic_opt.schemas import ModelArchitecture
+
+    found = get_architecture("resnet-50")
+    arch = ModelArchitecture(
+        name=found.name,
+        family=found.family,
+        kind=found.kind,
+        params_m=found.params_m,
+        active_params_m=found.params_m,
+        source="test",
+    )
+    fields: dict[str, Any] = {
+        "framework": "pytorch",
+        "model_params_m": found.params_m,
+        "dataset_size_gb": 10,
+        "batch_size": 256,
+        "architecture": arch,
+    }
+    fp16 = hours_on(WorkloadProfile(**fields, precision="fp16"), gpus=1)
+    fp32 = hours_on(WorkloadProfile(**fields, precision="fp32"), gpus=1)
+    assert describe_workload(WorkloadProfile(**fields)).is_cnn
+    assert 1.5 < float(fp32.hours[0]) / float(fp16.hours[0]) < 4.0
 
 
 def test_unknown_throughput_gives_nan_hours() -> None:
@@ -170,7 +221,6 @@ def test_scaling_losses_within_and_across_nodes() -> None:
     one = float(hours_on(w, gpus=8, nodes=1).hours[0])
     two = float(hours_on(w, gpus=8, nodes=2).hours[0])
     assert one / 2 < two < one
-    assert two == pytest.approx(one / (2 * 0.95))
 
 
 def test_calibration_scales_by_reference_throughput() -> None:
@@ -256,17 +306,20 @@ def test_deep_learning_on_cpu_rows() -> None:
     w = workload(tokens=1e8, model_params_m=10, gpu_required=False)
     estimate = estimate_hours(
         w,
-        gpu_count=[0, 0],
-        nodes=[1, 1],
-        vcpus=[64.0, NAN],
-        bf16_tflops=[NAN, NAN],
-        fp16_tflops=[NAN, NAN],
-        fp32_tflops=[NAN, NAN],
+        gpu_count=[0, 0, 1],
+        nodes=[1, 1, 1],
+        vcpus=[64.0, NAN, 8.0],
+        bf16_tflops=[NAN, NAN, 312.0],
+        fp16_tflops=[NAN, NAN, 312.0],
+        fp32_tflops=[NAN, NAN, 19.5],
     )
-    expected = 6 * 10e6 * 1e8 / (64 * asm.CPU_PEAK_GFLOPS_PER_VCPU * 1e9 * asm.DEFAULT_MFU) / 3600
-    assert float(estimate.hours[0]) == pytest.approx(expected)
-    assert estimate.vcpus_assumed.tolist() == [False, True]
-    assert estimate.peak_source.tolist() == [PeakSource.CPU, PeakSource.CPU]
+    # No faster than the CPU peak at the default utilisation allows.
+    floor = 6 * 10e6 * 1e8 / (64 * asm.CPU_PEAK_GFLOPS_PER_VCPU * 1e9 * asm.DEFAULT_MFU) / 3600
+    hours = estimate.hours.tolist()
+    assert hours[0] >= floor * 0.99
+    assert hours[1] > hours[0] > hours[2]
+    assert estimate.vcpus_assumed.tolist() == [False, True, False]
+    assert estimate.peak_source.tolist()[:2] == [PeakSource.CPU, PeakSource.CPU]
 
 
 def test_mfu_is_validated() -> None:
@@ -292,3 +345,101 @@ def test_more_gpus_are_faster_but_sublinear(params: float, tokens: float, gpus: 
     base = float(hours_on(w, gpus=gpus).hours[0])
     doubled = float(hours_on(w, gpus=gpus * 2).hours[0])
     assert base / 2 < doubled < base
+
+
+# --- calibrated model: GPU families, bandwidth, plans (issue 12) --------------------------------
+
+H100 = {"bf16_tflops": 989.0, "fp16_tflops": 989.0, "fp32_tflops": 67.0}
+
+
+def _on(w: WorkloadProfile, gpu: str, figures: dict[str, float], bw: float, **kw: Any) -> float:
+    return float(
+        hours_on(
+            w,
+            gpus=kw.pop("gpus", 8),
+            gpu_type=[gpu],
+            memory_bandwidth_gbps=[bw],
+            figures=figures,
+            **kw,
+        ).hours[0]
+    )
+
+
+def test_h100_over_a100_follows_measurements_not_the_datasheet() -> None:
+    # llm-foundry MPT-7B FSDP bf16 on 8 GPUs: 10,643 tok/s/GPU on H100 vs 4,641 on A100 80GB
+    # (measurements.csv llmfoundry-01/10): 2.29x, while the dense bf16 datasheet ratio is 3.17x.
+    w = workload(tokens=1e9, batch_size=6)
+    ratio = _on(w, "A100 80GB", A100, 2039.0) / _on(w, "H100 SXM", H100, 3350.0)
+    assert ratio == pytest.approx(10_643 / 4_641, rel=0.20)
+    assert ratio < 989 / 312 * 0.85
+
+
+def test_h200_beats_h100_through_bandwidth() -> None:
+    # Same GH100 silicon and dense peak; 4.8 vs 3.35 TB/s (gpu_specs.csv).
+    w = workload(tokens=1e9, batch_size=1, sequence_length=1024)
+    assert _on(w, "H200", H100, 4800.0) < _on(w, "H100 SXM", H100, 3350.0)
+
+
+def test_mi300x_is_not_faster_than_its_datasheet_suggests() -> None:
+    # Datasheet bf16: MI300X 1300 vs H100 989 TFLOPS (1.31x); the fitted family factor (MLPerf
+    # Llama 2 70B LoRA rows) puts it near parity, not 1.3x ahead.
+    mi = {"bf16_tflops": 1300.0, "fp16_tflops": 1300.0, "fp32_tflops": 163.4}
+    w = workload(tokens=1e9, fine_tuning="lora", batch_size=1, sequence_length=8192)
+    ratio = _on(w, "H100 SXM", H100, 3350.0) / _on(w, "MI300X", mi, 5300.0)
+    assert 0.6 < ratio < 1.2
+
+
+def test_plan_arrays_recompute_once_and_cost_communication() -> None:
+    w = workload(tokens=1e9, distributed=True, max_nodes=2)
+    rows = 6
+    estimate = estimate_hours(
+        w,
+        gpu_count=[8] * rows,
+        nodes=[1, 1, 1, 2, 2, 1],
+        vcpus=[96] * rows,
+        bf16_tflops=[312.0] * rows,
+        fp16_tflops=[312.0] * rows,
+        fp32_tflops=[19.5] * rows,
+        gpu_type=["A100 80GB"] * rows,
+        micro_batch=[4, 4, 4, 4, 4, 4],
+        grad_accum=[1, 1, 1, 1, 1, 1],
+        checkpointing=[0, 2, 1, 0, 0, 0],
+        zero_stage=[0, 0, 0, 0, 3, 0],
+        offload=[False, False, False, False, False, True],
+    )
+    none, full, selective, dp2, zero3, offload = estimate.hours.tolist()
+    # Full recompute adds one forward pass: about 8/6 of the work, never counted twice.
+    assert 1.2 < full / none < 8 / 6 + 0.01
+    assert none < selective < full
+    # Two nodes are faster; ZeRO-3 moves 1.5x the data but shards the optimiser step.
+    assert dp2 < none and zero3 < none
+    assert zero3 == pytest.approx(dp2, rel=0.2)
+    assert offload > none
+
+
+def test_small_micro_batches_are_slower_per_token() -> None:
+    # torchtune and the llm-foundry tables: utilisation rises with tokens per micro-batch.
+    w = workload(tokens=1e9)
+    small = float(hours_on(w, gpus=1, micro_batch=[1], gpu_type=["A100 80GB"]).hours[0])
+    large = float(hours_on(w, gpus=1, micro_batch=[8], gpu_type=["A100 80GB"]).hours[0])
+    assert small > 1.05 * large
+
+
+def test_tensor_parallel_and_plan_validation() -> None:
+    w = workload(tokens=1e9)
+    tp1 = float(hours_on(w, gpus=8, tensor_parallel=[1]).hours[0])
+    tp8 = float(hours_on(w, gpus=8, tensor_parallel=[8]).hours[0])
+    assert tp8 > tp1
+    with pytest.raises(InvalidInputError, match="grad_accum"):
+        hours_on(w, gpus=8, grad_accum=[0])
+    with pytest.raises(InvalidInputError, match="micro_batch"):
+        hours_on(w, gpus=8, micro_batch=[1, 2])
+
+
+def test_unknown_bandwidths_fall_back() -> None:
+    w = workload(tokens=1e9, distributed=True, max_nodes=2)
+    known = float(
+        hours_on(w, gpus=8, nodes=2, intra_node_gbps=[300.0], inter_node_gbps=[400.0]).hours[0]
+    )
+    unknown = float(hours_on(w, gpus=8, nodes=2, intra_node_gbps=[NAN]).hours[0])
+    assert math.isfinite(unknown) and unknown >= known

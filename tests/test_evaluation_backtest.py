@@ -170,8 +170,8 @@ def test_a_failed_top_pick_costs_at_least_one() -> None:
 
 
 def test_runs_the_advisor_rejects_rank_last() -> None:
-    # A LoRA of a 13B model does not fit one 24 GB GPU: the advisor would never pick it, even
-    # though its (failed) run was cheap.
+    # A LoRA of a 13B model does not fit one 24 GB GPU without offloading its base (pinned off
+    # here): the advisor would never pick it, even though its (failed) run was cheap.
     small = gpu_offering("small", gpu="A10G", price=0.5)
     big = gpu_offering("big", gpu="H100 SXM", price=3.0)
     runs: list[ReplayRun] = []
@@ -185,6 +185,7 @@ def test_runs_the_advisor_rejects_rank_last() -> None:
             tokens=10_000_000,
             batch_size=1,
             gradient_checkpointing=True,
+            offload=False,
         )
         runs.append(run(workload, small, 0.2, status=JobStatus.FAILED, hours=0.1))
         runs.append(run(workload, big, 100.0))

@@ -40,15 +40,21 @@ def _advice_columns(cur: str) -> "list[Col[InstanceRecommendation]]":
         Col("time", lambda r: fmt.hours(r.estimated_hours), justify="right"),
         Col("job cost", lambda r: fmt.money(r.estimated_cost, cur), justify="right"),
         Col("spot", lambda r: "yes" if r.spot else "no"),
-        Col("region", lambda r: r.offering.region, priority=1, min_width=8),
-        Col("per hour", lambda r: fmt.money(r.price_per_hour, cur), priority=2, justify="right"),
+        Col(
+            "plan",
+            lambda r: r.plan.summary if r.plan is not None else fmt.DASH,
+            priority=1,
+            min_width=10,
+        ),
+        Col("region", lambda r: r.offering.region, priority=2, min_width=8),
+        Col("per hour", lambda r: fmt.money(r.price_per_hour, cur), priority=3, justify="right"),
         Col(
             "mem GB",
             lambda r: f"{r.memory_needed_gb:.1f}/{r.memory_available_gb:.0f}",
-            priority=4,
+            priority=5,
             justify="right",
         ),
-        Col("score", lambda r: fmt.ratio(r.score), priority=3, justify="right"),
+        Col("score", lambda r: fmt.ratio(r.score), priority=4, justify="right"),
     ]
 
 
@@ -65,6 +71,14 @@ def render_advice(out: "Console", advice: "TrainingAdvice", *, explain: bool) ->
         advice.recommendations,
         caption=f"recommendation {advice.recommendation_id[:12]}  query {advice.query_id}",
     )
+    for alt in advice.alternatives:
+        line(
+            out,
+            f"alternative {alt.fine_tuning.value}: {alt.offering_id} "
+            f"({alt.plan.summary}), {fmt.hours(alt.estimated_hours)}, "
+            f"{fmt.money(alt.estimated_cost, alt.currency)}; {alt.note}",
+            style="bold",
+        )
     for rec in advice.recommendations[: 3 if not explain else len(advice.recommendations)]:
         line(out, f"#{rec.rank} " + "; ".join(rec.reasons))
         for message in rec.warnings:

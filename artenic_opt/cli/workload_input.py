@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar, get_type_h
 import typer
 
 from artenic_opt.services.workload_reader import build_workload, parse_quantity
-from artenic_opt.types import FineTuning, ModelFramework, OptimizerKind, Precision
+from artenic_opt.types import FineTuning, ModelFramework, OptimizerKind, Precision, ShardingMode
 
 if TYPE_CHECKING:
     from artenic_opt.schemas import WorkloadProfile
@@ -81,7 +81,12 @@ class WorkloadFlags:
     ] = None
     epochs: Annotated[float | None, typer.Option("--epochs", help="Passes over the data.")] = None
     batch_size: Annotated[
-        int | None, typer.Option("--batch-size", help="Per-GPU micro-batch size.")
+        int | None,
+        typer.Option("--batch-size", help="Global batch: sequences per optimiser step."),
+    ] = None
+    micro_batch_size: Annotated[
+        int | None,
+        typer.Option("--micro-batch-size", help="Pin the per-GPU micro-batch (plan search)."),
     ] = None
     seq_len: Annotated[int | None, typer.Option("--seq-len", help="Sequence length (tokens).")] = (
         None
@@ -103,7 +108,23 @@ class WorkloadFlags:
         bool | None,
         typer.Option(
             "--gradient-checkpointing/--no-gradient-checkpointing",
-            help="Recompute activations to save GPU memory.",
+            help="Pin full activation checkpointing on or off (unset: the plan search decides).",
+            show_default=False,
+        ),
+    ] = None
+    sharding: Annotated[
+        str | None,
+        typer.Option("--sharding", help=f"Pin the sharding: {_enum_values(ShardingMode)}."),
+    ] = None
+    tensor_parallel: Annotated[
+        int | None,
+        typer.Option("--tensor-parallel", help="Pin the tensor-parallel degree (1, 2, 4, 8)."),
+    ] = None
+    offload: Annotated[
+        bool | None,
+        typer.Option(
+            "--offload/--no-offload",
+            help="Pin CPU offload of optimiser states on or off.",
             show_default=False,
         ),
     ] = None
@@ -163,6 +184,10 @@ class WorkloadFlags:
             overrides["tokens"] = parse_quantity(self.tokens, field="--tokens")
         if self.cpu_only:
             overrides["gpu_required"] = False
+            overrides["cpu_only"] = True
+        if self.gradient_checkpointing is not None:
+            # A typed flag is a pin: --no-gradient-checkpointing means "off", not "undecided".
+            overrides["gradient_checkpointing"] = "full" if self.gradient_checkpointing else "off"
         if self.max_nodes is not None and self.max_nodes > 1:
             overrides["distributed"] = True
         if self.budget is not None:
@@ -182,6 +207,10 @@ _FLAG_TO_FIELD: dict[str, str] = {
     "dataset_gb": "dataset_size_gb",
     "epochs": "num_epochs",
     "batch_size": "batch_size",
+    "micro_batch_size": "micro_batch_size",
+    "sharding": "sharding",
+    "tensor_parallel": "tensor_parallel",
+    "offload": "offload",
     "seq_len": "sequence_length",
     "precision": "precision",
     "fine_tuning": "fine_tuning",

@@ -41,11 +41,8 @@ from artenic_opt._internal.money import ExchangeRates
 from artenic_opt.catalog import CatalogArrays
 from artenic_opt.cost_analyzer.pareto import pick_frontier
 from artenic_opt.errors import InfeasibleError, InvalidInputError
-from artenic_opt.estimate.candidates import (
-    build_candidates,
-    estimate_candidates as run_estimators,
-)
-from artenic_opt.estimate.filters import apply_hard_filters
+from artenic_opt.estimate.candidates import build_candidates
+from artenic_opt.estimate.pipeline import filter_estimated
 from artenic_opt.schemas import (
     CostReport,
     FrontierPoint,
@@ -195,8 +192,8 @@ def build_candidate_table(
         reliability=reliability,
         preemption_rates=preemption_rates,
     )
-    estimates = run_estimators(workload, candidates)
-    feasible, _ = apply_hard_filters(workload, candidates, estimates)
+    front = filter_estimated(workload, candidates)
+    estimates, feasible = front.estimates, front.feasible
     return CandidateTable(
         offerings=candidates.offerings,
         offering_index=candidates.offering_index,

@@ -19,7 +19,7 @@ from artenic_opt.estimate.cost import (
     preemption_rate_for,
     validate_preemption_rates,
 )
-from artenic_opt.estimate.memory import MemoryArrays, estimate_memory, min_devices_needed
+from artenic_opt.estimate.memory import MemoryArrays, estimate_memory
 from artenic_opt.estimate.runtime import (
     PeakSource,
     ReferenceThroughput,
@@ -52,7 +52,6 @@ __all__ = [
     "estimate_memory",
     "expected_spot_hours",
     "lora_trainable_params",
-    "min_devices_needed",
     "model_layers_hidden",
     "peak_tflops_for_precision",
     "preemption_rate_for",

@@ -103,6 +103,7 @@ OPTIMIZER_STATE_BYTES: Final = MappingProxyType(
         OptimizerKind.ADAMW: 8.0,
         OptimizerKind.ADAM: 8.0,
         OptimizerKind.ADAMW_8BIT: 2.0,
+        OptimizerKind.PAGED_ADAMW_8BIT: 2.0,
         OptimizerKind.ADAFACTOR: 4.0,
         OptimizerKind.SGD_MOMENTUM: 4.0,
         OptimizerKind.SGD: 0.0,
@@ -136,6 +137,46 @@ BYTES_PER_TOKEN: Final = 4.0
 BYTES_PER_SAMPLE: Final = 110e3
 POSITIONS_PER_SAMPLE: Final = 197
 DEFAULT_MFU: Final = 0.40
+#: Largest model (millions of parameters) taken as a vision/sample model when nothing else says
+#: what it is: torchvision's largest classifier, ViT-H/14, has 632 M parameters.
+MAX_SAMPLE_MODEL_PARAMS_M: Final = 1000.0
+#: Forward multiply-accumulates of ResNet-50 per 224 px image (torchvision model docs, 4.09
+#: "GFLOPS", which torchvision counts as MACs) and its parameters (25.557 M, same page).
+RESNET50_FORWARD_MACS: Final = 4.09e9
+RESNET50_PARAMS: Final = 25.557e6
+#: Sequence length of the BERT SQuAD fine-tuning benchmarks (``max_seq_length`` 384).
+SQUAD_SEQUENCE_LENGTH: Final = 384
+# --- throughput model (estimate/throughput_model.py) ----------------------------------------
+MAX_EFFICIENCY: Final = 0.95
+#: Dense TF32 tensor rate per dense bf16 rate on Ampere and later (A100 datasheet: 156 vs 312
+#: TFLOPS; H100 SXM: 494.7 vs 989).
+TF32_PER_BF16: Final = 0.5
+#: Memory bandwidth when a GPU's is not published: A100 40GB's ratio, 1555 GB/s for 312 TFLOPS.
+FALLBACK_GBPS_PER_TFLOPS: Final = 5.0
+#: In-node GPU-to-GPU bandwidth when unknown: PCIe 4 x16, 31 GB/s one way (stas00/ml-engineering
+#: network/README.md intra-node table, the figure gpu_specs.csv cites).
+FALLBACK_INTRA_NODE_GBPS: Final = 31.0
+#: Inter-node bandwidth per machine when unknown: the slowest fabric in node_networks.csv (AWS
+#: p4d, EFA v1 4 x 100 Gbps = 50 GB/s).
+FALLBACK_INTER_NODE_GBPS: Final = 50.0
+#: Weight reads per micro-step (forward, backward for activations, backward for weights).
+WEIGHT_READS_PER_MICRO_STEP: Final = 3.0
+#: Mixed-precision AdamW step traffic per parameter: reads fp32 master, m, v (12) and the 16-bit
+#: gradient (2), writes master, m, v (12) and the 16-bit weight (2).
+OPTIMIZER_STEP_BYTES: Final = 28.0
+#: ZeRO-3 communicates 1.5x the data-parallel volume (Rajbhandari et al. 2020, sec. 7.2.2).
+ZERO3_COMM_FACTOR: Final = 1.5
+#: Megatron-LM tensor parallelism: two all-reduces forward and two backward per layer
+#: (Shoeybi et al. 2019, sec. 3 / Fig. 4).
+TP_ALL_REDUCES_PER_LAYER: Final = 4.0
+ACTIVATION_COMM_BYTES: Final = 2.0
+#: CPU offload: 16-bit gradients down and 16-bit parameters up per step over PCIe 4 x16
+#: (31 GB/s, the same stas00/ml-engineering figure as above).
+OFFLOAD_BYTES_PER_PARAM: Final = 4.0
+PCIE_GBPS: Final = 31.0
+#: CPU optimiser step under offload: an ASSUMPTION, not a sourced figure (no measurement in the
+#: table): 2e9 parameters per second. It only matters for plans the search tries last.
+CPU_ADAM_PARAMS_PER_S: Final = 2e9
 INTRA_NODE_EFFICIENCY_PER_DOUBLING: Final = 0.97
 INTER_NODE_EFFICIENCY_PER_DOUBLING: Final = 0.95
 FP32_TO_TENSOR_FALLBACK_FACTOR: Final = 2.0

@@ -39,13 +39,14 @@ from artenic_opt.errors import InvalidInputError
 from artenic_opt.estimate import assumptions as asm
 from artenic_opt.estimate.cost import CostArrays, estimate_cost, validate_preemption_rates
 from artenic_opt.estimate.memory import MemoryArrays, estimate_memory
+from artenic_opt.estimate.plans import PlanChoice, search_plans
 from artenic_opt.estimate.runtime import (
     ReferenceThroughput,
     TimeArrays,
     estimate_hours,
     reference_from_figures,
 )
-from artenic_opt.estimate.workload import WorkloadFacts, describe_workload
+from artenic_opt.estimate.workload import WorkloadFacts, WorkloadKind, describe_workload
 from artenic_opt.schemas import Offering, WorkloadProfile
 
 FloatArray = npt.NDArray[np.float64]
@@ -352,11 +353,15 @@ class CandidateEstimates:
     #: Whole-job cost of the candidate's kind, display currency.
     total_cost: FloatArray
     notes: tuple[str, ...]
+    #: The training plan of each row (the fastest that fits; the closest where none does).
+    plans: PlanChoice
 
     def take(self, selector: npt.ArrayLike) -> CandidateEstimates:
         rows = _positions(selector, int(self.hours.shape[0]))
+        plans = _take_arrays(self.plans, rows)
         return dataclasses.replace(
             self,
+            plans=dataclasses.replace(plans, columns=_take_arrays(plans.columns, rows)),
             memory=_take_arrays(self.memory, rows),
             time=_take_arrays(self.time, rows),
             cost=_take_arrays(self.cost, rows),
@@ -377,27 +382,58 @@ def estimate_candidates(
     # Convert the integer columns once instead of in every estimator.
     nodes = candidates.nodes.astype(np.float64)
     gpus = candidates.gpu_count.astype(np.float64)
+    hardware: dict[str, Any] = {
+        "gpu_count": gpus,
+        "nodes": nodes,
+        "vcpus": candidates.vcpus,
+        "bf16_tflops": candidates.gpu_bf16_tflops,
+        "fp16_tflops": candidates.gpu_fp16_tflops,
+        "fp32_tflops": candidates.gpu_fp32_tflops,
+        "reference": candidates.reference,
+        "facts": facts,
+        "mfu": mfu,
+        "gpu_type": candidates.gpu_type,
+        "memory_bandwidth_gbps": candidates.gpu_bandwidth_gbps,
+        "memory_gb": candidates.memory_gb,
+    }
+    base_time = estimate_hours(workload, **hardware)
+    # The plan search: per row, the fastest plan that fits (estimate.plans), ranked with its
+    # cheap relative time factors around the plan-free hours ...
+    plans = search_plans(
+        workload,
+        gpu_count=candidates.gpu_count,
+        nodes=candidates.nodes,
+        gpu_memory_gb=candidates.gpu_memory_gb,
+        memory_gb=candidates.memory_gb,
+        base_hours=base_time.hours,
+        facts=facts,
+    )
     memory = estimate_memory(
         workload,
         gpu_count=gpus,
         gpu_memory_gb=candidates.gpu_memory_gb,
         memory_gb=candidates.memory_gb,
         nodes=nodes,
+        plan=plans.columns,
         facts=facts,
     )
-    time = estimate_hours(
-        workload,
-        gpu_count=gpus,
-        nodes=nodes,
-        vcpus=candidates.vcpus,
-        bf16_tflops=candidates.gpu_bf16_tflops,
-        fp16_tflops=candidates.gpu_fp16_tflops,
-        fp32_tflops=candidates.gpu_fp32_tflops,
-        reference=candidates.reference,
-        facts=facts,
-        mfu=mfu,
-        memory_gb=candidates.memory_gb,
-    )
+    time = base_time
+    # ... then the calibrated throughput model times the chosen plan of every row. A calibrated
+    # figure (``estimated_hours`` on a reference GPU) already contains the plan it ran with.
+    if not base_time.calibrated and facts.kind is not WorkloadKind.TABULAR:
+        columns = plans.columns
+        planned = estimate_hours(
+            workload,
+            **hardware,
+            micro_batch=columns.micro_batch,
+            grad_accum=plans.accumulation,
+            checkpointing=columns.checkpoint_code,
+            tensor_parallel=columns.tensor_parallel,
+            zero_stage=columns.sharding_stage,
+            offload=columns.offload,
+        )
+        hours = np.where(memory.on_gpu, planned.hours * plans.idle_factor, base_time.hours)
+        time = dataclasses.replace(planned, hours=hours)
     cost = estimate_cost(
         time.hours,
         nodes=nodes,
@@ -416,4 +452,5 @@ def estimate_candidates(
         hours=np.where(spot, cost.spot_hours, time.hours),
         total_cost=np.where(spot, cost.spot_cost, cost.on_demand_cost),
         notes=time.notes,
+        plans=plans,
     )

@@ -8,10 +8,12 @@ best the remaining offerings have):
 1. allowed providers, then allowed regions (case-insensitive);
 2. compute: deep-learning workloads with ``gpu_required`` need GPU offerings with at least
    ``num_workers`` GPUs per node; CPU-bound frameworks and ``gpu_required = false`` workloads may
-   also use CPU-only offerings;
+   also use CPU-only offerings; ``cpu_only`` (``--cpu-only``) keeps CPU-only offerings alone;
 3. a known throughput (GPU types without any datasheet figure cannot be estimated);
-4. device memory (GPU memory per GPU, or host RAM where the job runs on CPUs), with the 90%
-   headroom rule of ``estimate.memory``;
+4. device memory: a training plan that fits (``estimate.plans``; GPU memory per GPU minus the
+   framework reserve of ``estimate.memory``, or host RAM where the job runs on CPUs). When none
+   fits, the message names the smallest need found, where, and what would make it fit (or the
+   pinned plan parts that prevent it);
 5. the workload's ``min_system_memory_gb``;
 6. spot candidates whose expected preemptions make the run endless;
 7. the deadline (estimated wall-clock hours, spot retries included);
@@ -30,7 +32,9 @@ import numpy.typing as npt
 
 from artenic_opt.errors import InfeasibleError
 from artenic_opt.estimate.candidates import CandidateArrays, CandidateEstimates
-from artenic_opt.schemas import WorkloadProfile
+from artenic_opt.estimate.plans import describe_plan_pins
+from artenic_opt.schemas import PLAN_PIN_FIELDS, WorkloadProfile
+from artenic_opt.types import FineTuning
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -91,12 +95,17 @@ def _needs_gpu(workload: WorkloadProfile) -> bool:
 
 
 def _compute_mask(ctx: _Context) -> BoolArray:
+    if ctx.workload.cpu_only:
+        cpu: BoolArray = ctx.candidates.gpu_count == 0
+        return cpu
     if not _needs_gpu(ctx.workload):
         return np.ones(len(ctx.candidates), dtype=np.bool_)
     return ctx.candidates.gpu_count >= max(1, ctx.workload.num_workers)
 
 
 def _compute_message(ctx: _Context, rows: IntArray) -> str:
+    if ctx.workload.cpu_only:
+        return "no CPU-only offering among the allowed offerings (cpu_only / --cpu-only)"
     most = int(ctx.candidates.gpu_count[rows].max()) if rows.size else 0
     if most == 0:
         return (
@@ -130,44 +139,75 @@ def _memory_mask(ctx: _Context) -> BoolArray:
 def _memory_message(ctx: _Context, rows: IntArray) -> str:
     memory = ctx.estimates.memory
     candidates = ctx.candidates
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pressure = memory.needed_gb[rows] / memory.usable_gb[rows]
+    workload = ctx.workload
+    pressure = memory.pressure[rows]
     best = int(rows[int(np.argmin(np.where(np.isfinite(pressure), pressure, np.inf)))])
     needed = float(memory.needed_gb[best])
     usable = float(memory.usable_gb[best])
-    on_gpu = bool(memory.on_gpu[best])
-    if not on_gpu:
+    if not bool(memory.on_gpu[best]):
         largest = float(np.nanmax(memory.available_gb[rows]))
         return (
             f"no offering has enough memory: the job needs {_fmt(needed)} GB of RAM per node "
-            f"and the largest machine among the allowed offerings has {_fmt(largest)} GB "
-            f"({_fmt(largest * 0.9)} GB usable at 90%)"
+            f"and the largest machine among the allowed offerings has {_fmt(largest)} GB"
         )
     parts = memory.breakdown(best)
     detail = (
         f"weights {_fmt(parts.weights_gb)} + gradients {_fmt(parts.gradients_gb)} + optimizer "
-        f"{_fmt(parts.optimizer_gb)} + activations {_fmt(parts.activations_gb)} + overhead "
-        f"{_fmt(parts.overhead_gb)} GB"
+        f"{_fmt(parts.optimizer_gb)} + activations {_fmt(parts.activations_gb)} GB"
     )
-    gpu_rows = rows[memory.on_gpu[rows]]
-    largest_gpu = float(memory.available_gb[gpu_rows].max())
-    if ctx.workload.distributed:
-        nodes = int(candidates.nodes[best])
-        gpus = int(candidates.gpu_count[best])
-        return (
-            f"no offering has enough GPU memory: the job needs "
-            f"{_fmt(memory.model_states_total_gb)} GB of model states sharded over all GPUs "
-            f"plus {_fmt(parts.activations_gb + parts.overhead_gb)} GB per GPU; the closest "
-            f"candidate, {candidates.candidate_id(best).split('#')[0]} on {nodes} node(s) of "
-            f"{gpus} x {candidates.gpu_type[best]} {_fmt(float(memory.available_gb[best]))} GB, "
-            f"would need {_fmt(needed)} GB per GPU of {_fmt(usable)} GB usable "
-            "(allow more nodes, or lower batch_size or enable gradient_checkpointing)"
+    plan = ctx.estimates.plans.plan(best, workload, needed)
+    where = (
+        f"{candidates.candidate_id(best).split('#')[0]} ({_machine(candidates, best)}, "
+        f"{_fmt(usable)} GB usable per GPU)"
+    )
+    host_needed = float(memory.host_needed_gb[best])
+    if host_needed > 0 and needed <= usable:
+        room = float(memory.host_usable_gb[best])
+        where += (
+            f", whose host RAM holds {_fmt(room)} GB of the {_fmt(host_needed)} GB offloaded"
+            if room == room
+            else ", whose host RAM is not published (an offload needs it)"
         )
+    pins = describe_plan_pins(workload)
+    if pins != "none" and _fits_unpinned(ctx, rows):
+        return (
+            f"the pinned training plan ({pins}) fits no allowed offering: the closest, {where}, "
+            f"would need {_fmt(needed)} GB per GPU ({detail}) with plan {plan.summary}; "
+            "unpin it (remove those workload fields) to let the advisor search"
+        )
+    fixes = [f"a GPU with at least {_fmt(needed + (float(memory.available_gb[best]) - usable))} GB"]
+    if not workload.distributed:
+        fixes.append(
+            f"distributed = true with more GPUs or nodes, so ZeRO-3/FSDP shards the "
+            f"{_fmt(memory.model_states_total_gb)} GB of model states"
+        )
+    elif int(candidates.nodes[best]) >= workload.max_nodes:
+        fixes.append(f"a larger max_nodes than {workload.max_nodes}")
+    if workload.fine_tuning is FineTuning.FULL:
+        fixes.append("fine_tuning = lora or qlora")
+    if parts.activations_gb > 0.25 * needed:
+        fixes.append("a shorter sequence_length")
     return (
-        f"no offering has enough GPU memory: the job needs {_fmt(needed)} GB per GPU "
-        f"({detail}) and the largest GPU among the allowed offerings has "
-        f"{_fmt(largest_gpu)} GB ({_fmt(largest_gpu * 0.9)} GB usable at 90%)"
+        f"no training plan fits any allowed offering: the smallest need found is "
+        f"{_fmt(needed)} GB per GPU ({detail}) on {where} with plan {plan.summary}; "
+        f"it would fit with {' or '.join(fixes)}"
     )
+
+
+def _fits_unpinned(ctx: _Context, rows: IntArray) -> bool:
+    """Whether some remaining candidate would fit with the plan pins removed (error path only)."""
+    from artenic_opt.estimate.candidates import estimate_candidates
+
+    cleared = {name: None for name in PLAN_PIN_FIELDS}
+    free = ctx.workload.model_copy(update=cleared)
+    subset = ctx.candidates.take(rows)
+    return bool(estimate_candidates(free, subset).memory.fits.any())
+
+
+def _machine(candidates: CandidateArrays, row: int) -> str:
+    nodes = int(candidates.nodes[row])
+    shape = f"{int(candidates.gpu_count[row])} x {candidates.gpu_type[row]}"
+    return f"{nodes} nodes of {shape}" if nodes > 1 else shape
 
 
 def _host_mask(ctx: _Context) -> BoolArray:

@@ -34,9 +34,15 @@ import numpy.typing as npt
 
 from artenic_opt.errors import InvalidInputError
 from artenic_opt.estimate import assumptions as asm
-from artenic_opt.estimate.workload import WorkloadFacts, WorkloadKind, describe_workload
+from artenic_opt.estimate.throughput_model import Coefficients, fitted_coefficients, step_time
+from artenic_opt.estimate.workload import (
+    WorkloadFacts,
+    WorkloadKind,
+    describe_workload,
+    pinned_checkpointing,
+)
 from artenic_opt.schemas import WorkloadProfile
-from artenic_opt.types import Precision
+from artenic_opt.types import ModelFramework, Precision
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -182,6 +188,22 @@ def reference_from_figures(
     )
 
 
+def _plan_array(
+    values: npt.ArrayLike | None, default: float, n: int, name: str, *, minimum: float
+) -> FloatArray:
+    if values is None:
+        return np.full(n, default, dtype=np.float64)
+    out = np.asarray(values, dtype=np.float64)
+    if out.shape not in ((), (n,)) or bool(np.any(~(out >= minimum))):
+        raise InvalidInputError(f"{name}: one value >= {minimum:g} per row expected")
+    return np.broadcast_to(out, (n,)).astype(np.float64)
+
+
+def default_stack(workload: WorkloadProfile) -> str:
+    """The framework stack a workload is assumed to run on (``throughput_model.STACKS``)."""
+    return "hf_trainer" if workload.framework is ModelFramework.TRANSFORMERS else "pytorch_ddp"
+
+
 def estimate_hours(
     workload: WorkloadProfile,
     *,
@@ -195,10 +217,50 @@ def estimate_hours(
     facts: WorkloadFacts | None = None,
     mfu: float = asm.DEFAULT_MFU,
     memory_gb: npt.ArrayLike | None = None,
+    gpu_type: npt.ArrayLike | None = None,
+    memory_bandwidth_gbps: npt.ArrayLike | None = None,
+    intra_node_gbps: npt.ArrayLike | None = None,
+    inter_node_gbps: npt.ArrayLike | None = None,
+    micro_batch: npt.ArrayLike | None = None,
+    grad_accum: npt.ArrayLike | None = None,
+    checkpointing: npt.ArrayLike | None = None,
+    tensor_parallel: npt.ArrayLike | None = None,
+    zero_stage: npt.ArrayLike | None = None,
+    offload: npt.ArrayLike | None = None,
+    stack: str | None = None,
+    coefficients: Coefficients | None = None,
 ) -> TimeArrays:
     """Wall-clock hours of the whole run on every row (on-demand, without preemptions).
 
     ``gpu_count`` is per node (0 for CPU-only rows) and ``nodes`` at least 1 on every row.
+    GPU rows use the calibrated throughput model (``throughput_model``); ``mfu`` only applies to
+    deep learning on CPU-only rows.
+
+    Hardware arrays (keyword-only, one value per row, all optional):
+
+    * ``gpu_type``: canonical GPU names, for the fitted per-family efficiency (None or an
+      unknown name: the default factor, see ``throughput_model``).
+    * ``memory_bandwidth_gbps``: GPU memory bandwidth, GB/s; NaN/None -> 5 GB/s per peak TFLOPS.
+    * ``intra_node_gbps``: GPU-to-GPU bandwidth inside a node, GB/s one way per GPU;
+      NaN/None -> PCIe 4 x16 (31 GB/s).
+    * ``inter_node_gbps``: network bandwidth per machine, GB/s one way; NaN/None -> 50 GB/s
+      (the slowest fabric in ``node_networks.csv``).
+
+    Plan arrays (keyword-only, one value per row; None = today's plan-free behaviour shown in
+    brackets):
+
+    * ``micro_batch``: sequences (samples) per device per micro-step [``workload.batch_size``].
+    * ``grad_accum``: micro-steps per optimiser step, >= 1 [1].
+    * ``checkpointing``: 0 off, 1 selective, 2 full (``workload.Checkpointing``)
+      [the workload's pin: 2 full, 1 selective, else 0]. Recompute FLOPs are added once.
+    * ``tensor_parallel``: degree inside a node, >= 1, dividing the GPUs of the node [1].
+    * ``zero_stage``: 0 plain data parallel, 1, 2, 3 (ZeRO-3 = FSDP full shard) [0].
+    * ``offload``: optimizer states (and parameters) on the CPU [False].
+
+    Data parallel degree = GPUs per node x nodes / tensor_parallel; the global batch of a plan is
+    ``dp x grad_accum x micro_batch``. ``stack`` names the framework stack
+    (``throughput_model.STACKS``) [``default_stack(workload)``].
+
     ``memory_gb`` (RAM per node, NaN unknown) is read by the data-processing cluster model only.
     """
     if not 0 < mfu <= 1:
@@ -251,25 +313,75 @@ def estimate_hours(
         fp16_tflops=fp16_tflops,
         fp32_tflops=fp32_tflops,
     )
+    if workload.precision is Precision.FP32 and facts.is_cnn:
+        # PyTorch runs convolutions in TF32 by default on Ampere and later
+        # (torch.backends.cudnn.allow_tf32 = True) but fp32 matmuls in full fp32
+        # (torch.backends.cuda.matmul.allow_tf32 = False since 1.12): GPUs with a bf16 rate
+        # (Ampere+) get TF32 = half the dense bf16 rate (A100: 156 of 312 TFLOPS, datasheet).
+        tf32 = np.asarray(bf16_tflops, dtype=np.float64) * asm.TF32_PER_BF16
+        gpu_peak = np.where(tf32 > gpu_peak, tf32, gpu_peak)
+    coef = coefficients or fitted_coefficients()
     on_gpu = gpus > 0
     cpu_rows = ~on_gpu
+    devices = np.where(on_gpu, gpus, 1.0)
+    cpu_vcpus = np.where(vcpus_known, cpu_count, float(asm.DEFAULT_VCPUS_CPU_INSTANCE))
     if cpu_rows.any():
         # Deep learning on a CPU-only row: one "device" per node, vCPUs x a per-vCPU peak.
-        cpu_vcpus = np.where(vcpus_known, cpu_count, float(asm.DEFAULT_VCPUS_CPU_INSTANCE))
         peak = np.where(on_gpu, gpu_peak, cpu_vcpus * (asm.CPU_PEAK_GFLOPS_PER_VCPU / 1e3))
         source = np.where(on_gpu, gpu_source, np.int8(PeakSource.CPU)).astype(np.int8)
-        devices = np.where(on_gpu, gpus, 1.0)
     else:
-        peak, source, devices = gpu_peak, gpu_source, gpus
-    efficiency: FloatArray = devices**_INTRA_EXPONENT * node_count**_INTER_EXPONENT
-    peak_total = (devices * node_count) * peak * efficiency  # TFLOPS before utilisation
-    throughput = peak_total * mfu
+        peak, source = gpu_peak, gpu_source
+    names = np.full(n, "", dtype=object) if gpu_type is None else np.asarray(gpu_type, object)
+    family = np.array([coef.family_factor(str(x) if x else None) for x in names.tolist()])
+    stack_name = stack or default_stack(workload)
+    ck_default = float(pinned_checkpointing(workload))
+    mb = _plan_array(micro_batch, float(workload.batch_size), n, "micro_batch", minimum=1)
+    accum = _plan_array(grad_accum, 1.0, n, "grad_accum", minimum=1)
+    ck = _plan_array(checkpointing, ck_default, n, "checkpointing", minimum=0)
+    tp = _plan_array(tensor_parallel, 1.0, n, "tensor_parallel", minimum=1)
+    zero = _plan_array(zero_stage, 0.0, n, "zero_stage", minimum=0)
+    off = np.zeros(n, bool) if offload is None else np.broadcast_to(np.asarray(offload, bool), n)
+    recompute = np.asarray(facts.recompute_flops_per_position)[np.clip(ck, 0, 2).astype(np.intp)]
+    nan = np.full(n, np.nan)
+    grad_bytes = 4.0 if workload.precision is Precision.FP32 else 2.0
+    step = step_time(
+        flops_per_position=facts.flops_per_position,
+        recompute_flops_per_position=recompute,
+        positions_per_micro_batch=mb * facts.positions_per_sample,
+        grad_accum=accum,
+        layers=facts.layers,
+        hidden=facts.hidden,
+        params=facts.params,
+        trainable_params=facts.trainable_params,
+        weight_bytes=facts.weight_bytes,
+        grad_bytes=grad_bytes,
+        is_cnn=facts.is_cnn,
+        peak_tflops=peak,
+        bandwidth_gbps=nan if memory_bandwidth_gbps is None else memory_bandwidth_gbps,
+        intra_gbps=nan if intra_node_gbps is None else intra_node_gbps,
+        inter_gbps=nan if inter_node_gbps is None else inter_node_gbps,
+        gpus_per_node=devices,
+        nodes=node_count,
+        tensor_parallel=tp,
+        zero_stage=zero,
+        offload=off,
+        family_factor=np.where(on_gpu, family, mfu / coef.stack_factor(stack_name)),
+        stack_factor=coef.stack_factor(stack_name),
+        fp8=False,
+        coefficients=coef,
+    )
+    # Positions per second of the whole row; TFLOPS of model work for the record.
+    row_rate: FloatArray = step.positions / step.seconds
+    model_tflops: FloatArray = row_rate * facts.flops_per_position / 1e12
+    peak_total = devices * node_count * peak
+    efficiency = np.where(peak_total > 0, model_tflops / peak_total, np.nan)
     used = (*facts.inputs_used, *_DEEP_LEARNING_INPUTS)
     calibrated = False
-    # Every term is positive or NaN (unknown peak), so no division can warn.
     if reference is not None and workload.estimated_hours is not None:
+        # A measured run replaces the model: rescale by the datasheet throughput ratio.
         used = (*used, "estimated_hours", "reference_gpu", "reference_gpu_count")
-        hours = (workload.estimated_hours * reference.sustained_tflops) / peak_total
+        ref_scaling = devices**_INTRA_EXPONENT * node_count**_INTER_EXPONENT
+        hours = (workload.estimated_hours * reference.sustained_tflops) / (peak_total * ref_scaling)
         calibrated = True
     else:
         if workload.estimated_hours is not None:
@@ -279,12 +391,12 @@ def estimate_hours(
                 if workload.reference_gpu
                 else "estimated_hours ignored: reference_gpu not given",
             )
-        hours = facts.training_flops / (throughput * (1e12 * 3600.0))
+        hours = facts.positions_total / row_rate / 3600.0
     return TimeArrays(
         hours=hours,
         peak_tflops=peak,
         peak_source=source,
-        throughput=throughput,
+        throughput=model_tflops,
         scaling_efficiency=efficiency,
         vcpus_assumed=cpu_rows & ~vcpus_known,
         calibrated=calibrated,

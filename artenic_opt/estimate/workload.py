@@ -7,24 +7,34 @@ Decisions:
 
 * **Kind.** A workload is one of three kinds, because the amount of work is measured differently:
 
-  - ``TOKENS``: sequence models, costed per token. Chosen when the workload gives ``tokens``,
-    when the framework is ``transformers``, or when it is a LoRA/QLoRA fine-tune (both are
-    language-model techniques).
+  - The workload's ``architecture`` decides first: LLMs and encoders are ``TOKENS``, vision and
+    diffusion models ``SAMPLES``. The framework name never makes a 7B model a vision model.
+  - ``TOKENS``: sequence models, costed per token. Without an architecture: when the workload
+    gives ``tokens``, when the framework is ``transformers``, when it is a LoRA/QLoRA fine-tune
+    (both are language-model techniques), or when the model has at least
+    ``MAX_SAMPLE_MODEL_PARAMS_M`` parameters (no common vision classifier is that large).
   - ``SAMPLES``: other deep learning (pytorch, tensorflow, jax, onnx, custom) with no token count,
     costed per sample like a vision transformer (see ``assumptions``). A language model trained
     through plain PyTorch should give ``tokens`` (or use ``transformers``); a note says so.
   - ``TABULAR``: the CPU-bound frameworks (lightgbm, xgboost, catboost, sklearn), which scale with
     data size and vCPUs instead of FLOPs.
 
-* **Shape.** Layers and hidden size are derived from the parameter count with the ``h = 128 L``
-  rule, kept as real numbers (these are estimates, not architectures).
+* **Shape.** From the architecture when given; otherwise layers and hidden size are derived from
+  the parameter count with the ``h = 128 L`` rule, kept as real numbers.
+* **FLOPs per position** (a token; for sample models 1/197 of an image, ViT-B/16 positions):
+  training = 3 x forward; forward = 2 x matmul parameters + attention ``4 x layers x seq x
+  hidden`` (PaLM/Megatron convention, no causal halving). LoRA/QLoRA skip the frozen weights'
+  gradients: ``4 x matmul + 3 x attention``. Recompute is kept apart (hardware work): full
+  checkpointing adds one forward pass, selective the attention core (``4 x layers x seq x
+  hidden``, Korthikanti et al. 2022). CNNs (and the diffusion UNet, for want of a published
+  figure) scale ResNet-50's 4.09 GMACs per image by their parameter count.
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 from artenic_opt.estimate import assumptions as asm
 from artenic_opt.schemas import WorkloadProfile
@@ -37,6 +47,14 @@ class WorkloadKind(StrEnum):
     TOKENS = "tokens"
     SAMPLES = "samples"
     TABULAR = "tabular"
+
+
+class Checkpointing(IntEnum):
+    """Activation checkpointing codes of the plan arrays."""
+
+    OFF = 0
+    SELECTIVE = 1
+    FULL = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +80,16 @@ class WorkloadFacts:
     activation_scale: float
     inputs_used: tuple[str, ...]
     notes: tuple[str, ...]
+    #: Measurement class: llm, encoder, vision, diffusion or tabular.
+    model_class: str = "llm"
+    #: Convolutional (CNN / UNet): utilisation and memory traffic use the CNN constants.
+    is_cnn: bool = False
+    #: Positions per sample (sequence length for token models, 197 for sample models).
+    positions_per_sample: float = 1.0
+    #: Model training FLOPs per position (attention included, recompute excluded).
+    flops_per_position: float = 0.0
+    #: Extra FLOPs per position by checkpointing code (off, selective, full).
+    recompute_flops_per_position: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 _WEIGHT_BYTES: dict[Precision, float] = {
@@ -78,13 +106,47 @@ def workload_kind(workload: WorkloadProfile) -> WorkloadKind:
     if workload.framework.is_cpu_bound or workload.is_data_processing:
         # No model to size: data size and vCPUs decide (estimate.cluster, issue 14).
         return WorkloadKind.TABULAR
+    arch = workload.architecture
+    if arch is not None:
+        return WorkloadKind.TOKENS if arch.kind in ("llm", "encoder") else WorkloadKind.SAMPLES
     if (
         workload.tokens is not None
         or workload.framework is ModelFramework.TRANSFORMERS
         or workload.fine_tuning is not FineTuning.FULL
+        or workload.model_params_m >= asm.MAX_SAMPLE_MODEL_PARAMS_M
     ):
         return WorkloadKind.TOKENS
     return WorkloadKind.SAMPLES
+
+
+def _flops_per_position(
+    workload: WorkloadProfile, kind: WorkloadKind, params: float, layers: float, hidden: float
+) -> tuple[float, tuple[float, float, float], bool, float]:
+    """Training FLOPs per position, recompute FLOPs per checkpointing code, CNN flag, positions
+    per sample (see the module docstring)."""
+    arch = workload.architecture
+    adapter = workload.fine_tuning is not FineTuning.FULL
+    if kind is WorkloadKind.TOKENS:
+        seq = float(workload.sequence_length)
+        if arch is not None and arch.layers > 0:
+            matmul = max(arch.active_params_m * 1e6 - arch.vocab * arch.hidden, 0.0)
+            attn = 4.0 * arch.layers * seq * (arch.heads * arch.head_dim or arch.hidden)
+        else:
+            matmul, attn = params, 4.0 * layers * seq * hidden
+        per_sample = seq
+    else:
+        per_sample = float(asm.POSITIONS_PER_SAMPLE)
+        if arch is not None and arch.family in ("cnn", "diffusion_unet"):
+            macs = arch.params_m * 1e6 * (asm.RESNET50_FORWARD_MACS / asm.RESNET50_PARAMS)
+            forward = 2.0 * macs / per_sample
+            return 3.0 * forward, (0.0, 0.0, forward), True, per_sample
+        if arch is not None and arch.layers > 0:
+            matmul = arch.active_params_m * 1e6
+            attn = 4.0 * arch.layers * per_sample * arch.hidden
+        else:
+            matmul, attn = params, 0.0
+    base = (4.0 if adapter else 6.0) * matmul + 3.0 * attn
+    return base, (0.0, attn, 2.0 * matmul + attn), False, per_sample
 
 
 def model_layers_hidden(params: float) -> tuple[float, float]:
@@ -112,6 +174,9 @@ def describe_workload(workload: WorkloadProfile) -> WorkloadFacts:
     kind = workload_kind(workload)
     params = (workload.model_params_m or 0.0) * 1e6
     layers, hidden = model_layers_hidden(params)
+    arch = workload.architecture
+    if arch is not None and arch.layers > 0:
+        layers, hidden = float(arch.layers), float(arch.hidden)
     precision = workload.precision
     used: list[str] = ["framework", "model_params_m", "precision"]
     notes: list[str] = []
@@ -138,7 +203,13 @@ def describe_workload(workload: WorkloadProfile) -> WorkloadFacts:
     positions_total: float
     per_micro_batch: float
     flops: float
+    per_position = 0.0
+    recompute = (0.0, 0.0, 0.0)
+    is_cnn = False
+    per_sample = 1.0
+    model_class: str = arch.kind if arch is not None else "llm"
     if kind is WorkloadKind.TABULAR:
+        model_class = "tabular"
         positions_total = 0.0
         per_micro_batch = 0.0
         flops = 0.0
@@ -169,14 +240,14 @@ def describe_workload(workload: WorkloadProfile) -> WorkloadFacts:
                 "transformers framework for a language model"
             )
         positions_total = per_epoch * workload.num_epochs
-        per_position = (
-            asm.FLOPS_PER_PARAM_TOKEN_FULL
-            if workload.fine_tuning is FineTuning.FULL
-            else asm.FLOPS_PER_PARAM_TOKEN_ADAPTER
+        if arch is None and kind is WorkloadKind.SAMPLES:
+            model_class = "vision"
+        per_position, recompute, is_cnn, per_sample = _flops_per_position(
+            workload, kind, params, layers, hidden
         )
-        if workload.gradient_checkpointing:
-            per_position += asm.FLOPS_PER_PARAM_TOKEN_RECOMPUTE
-        flops = per_position * params * positions_total
+        # Plan-free facts count a pinned checkpointing mode; the plan search passes its own.
+        checkpointed = recompute[pinned_checkpointing(workload)]
+        flops = (per_position + checkpointed) * positions_total
 
     return WorkloadFacts(
         kind=kind,
@@ -194,4 +265,22 @@ def describe_workload(workload: WorkloadProfile) -> WorkloadFacts:
         activation_scale=activation_scale,
         inputs_used=tuple(dict.fromkeys(used)),
         notes=tuple(notes),
+        model_class=model_class,
+        is_cnn=is_cnn,
+        positions_per_sample=per_sample,
+        flops_per_position=per_position,
+        recompute_flops_per_position=recompute,
     )
+
+
+def pinned_checkpointing(workload: WorkloadProfile) -> int:
+    """The workload's checkpointing pin as a ``Checkpointing`` code (unpinned: off).
+
+    ``True`` (set through an unvalidated ``model_copy``) still reads as full.
+    """
+    mode: object = workload.gradient_checkpointing
+    if mode is True or mode == "full":
+        return int(Checkpointing.FULL)
+    if mode == "selective":
+        return int(Checkpointing.SELECTIVE)
+    return int(Checkpointing.OFF)

@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Self, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from artenic_opt.errors import InvalidInputError
-from artenic_opt.types import (
+from artenic_opt.types import (  # training-plan block
+    CheckpointMode,
     FailureReason,
     FineTuning,
     JobStatus,
@@ -38,6 +39,7 @@ from artenic_opt.types import (
     OptimizerMode,
     OutcomeSource,
     Precision,
+    ShardingMode,
 )
 
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
@@ -77,6 +79,14 @@ QUERY_ID_FIELDS: tuple[str, ...] = (
     "gpu_required",
     "distributed",
     "max_nodes",
+)
+#: The optional training-plan pins; set ones join the query id.
+PLAN_PIN_FIELDS: tuple[str, ...] = (
+    "gradient_checkpointing",
+    "micro_batch_size",
+    "sharding",
+    "tensor_parallel",
+    "offload",
 )
 
 
@@ -128,7 +138,12 @@ class WorkloadProfile(_Frozen):
     )
     dataset_size_gb: float = Field(gt=0, le=100_000_000, allow_inf_nan=False)
     num_epochs: float = Field(default=1, gt=0, le=100_000, allow_inf_nan=False)
-    batch_size: int = Field(default=8, ge=1, le=1_000_000, description="Per-device micro-batch")
+    batch_size: int = Field(
+        default=8,
+        ge=1,
+        le=1_000_000,
+        description="Global batch: sequences (samples) per optimiser step, over all GPUs",
+    )
     sequence_length: int = Field(default=2048, ge=1, le=10_000_000)
     precision: Precision = Precision.BF16
     tokens: float | None = Field(
@@ -141,7 +156,8 @@ class WorkloadProfile(_Frozen):
     fine_tuning: FineTuning = FineTuning.FULL
     lora_rank: int = Field(default=16, ge=1, le=4096)
     optimizer: OptimizerKind = OptimizerKind.ADAMW
-    gradient_checkpointing: bool = False
+    #: A training-plan pin (see the plan block below); None lets the advisor choose.
+    gradient_checkpointing: CheckpointMode | None = None
     gpu_required: bool = True
     num_workers: int = Field(default=1, ge=1, le=1024, description="GPUs wanted per node")
     distributed: bool = False
@@ -200,6 +216,40 @@ class WorkloadProfile(_Frozen):
             )
         return data
 
+    # --- training-plan pins (issue 12; DESIGN §2 "Training plan") -------------------------------
+    # Unset (None) parts are searched per candidate; a set part is kept as given. ``batch_size``
+    # is the global batch; ``micro_batch_size`` pins the per-GPU micro-batch (the old meaning of
+    # ``batch_size``). ``gradient_checkpointing`` (above) accepts off/selective/full; the old
+    # booleans still read: true pins full, false (the old default) leaves the choice open.
+    micro_batch_size: int | None = Field(default=None, ge=1, le=1_000_000)
+    sharding: ShardingMode | None = None
+    tensor_parallel: int | None = Field(default=None, ge=1, le=64)
+    offload: bool | None = None
+    #: Train in bf16 without fp32 master weights (torchtune's default) instead of mixed precision.
+    pure_bf16: bool = False
+    #: Run on CPU-only offerings (``--cpu-only``): GPU offerings are not candidates.
+    cpu_only: bool = False
+    #: The stack computes the loss in chunks over the vocabulary (torchtune, Liger kernels).
+    chunked_loss: bool = False
+    #: The optimiser steps inside the backward pass (torchtune ``optimizer_in_bwd``).
+    optimizer_in_backward: bool = False
+
+    @field_validator("gradient_checkpointing", mode="before")
+    @classmethod
+    def _legacy_checkpointing(cls, value: Any) -> Any:
+        if value is True:
+            return CheckpointMode.FULL
+        if value is False:
+            return None
+        return value
+
+    @field_validator("tensor_parallel")
+    @classmethod
+    def _power_of_two(cls, value: int | None) -> int | None:
+        if value is not None and value & (value - 1):
+            raise ValueError(f"tensor_parallel must be a power of two, got {value}")
+        return value
+
     @field_validator("allowed_providers", "allowed_regions", mode="before")
     @classmethod
     def _listify(cls, value: Any) -> Any:
@@ -243,6 +293,20 @@ class WorkloadProfile(_Frozen):
         if self.same_as:
             return self.same_as
         payload = self.model_dump(mode="json", include=set(QUERY_ID_FIELDS))
+        # Plan pins joined the query after ids were first stored: unset pins hash as before
+        # (no checkpointing pin = the old ``false``, ``full`` = the old ``true``).
+        checkpointing = payload["gradient_checkpointing"]
+        if checkpointing in (None, CheckpointMode.FULL.value):
+            payload["gradient_checkpointing"] = checkpointing is not None
+        for pin in PLAN_PIN_FIELDS:
+            value = getattr(self, pin)
+            if value is not None and pin != "gradient_checkpointing":
+                payload[pin] = value.value if isinstance(value, ShardingMode) else value
+        if self.pure_bf16:
+            payload["pure_bf16"] = True
+        for flag in ("cpu_only", "chunked_loss", "optimizer_in_backward"):
+            if getattr(self, flag):
+                payload[flag] = True
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -354,6 +418,50 @@ class MemoryEstimate(_Frozen):
     inputs_used: tuple[str, ...] = ()
 
 
+# --- training plans (issue 12) ------------------------------------------------------------------
+
+
+class TrainingPlan(_Frozen):
+    """How the job runs on one candidate: the fastest plan that fits, or the pinned one."""
+
+    micro_batch_size: int = Field(ge=1, description="Sequences (samples) per GPU per step")
+    accumulation_steps: int = Field(ge=1)
+    gradient_checkpointing: CheckpointMode
+    sharding: ShardingMode
+    tensor_parallel: int = Field(default=1, ge=1)
+    data_parallel: int = Field(default=1, ge=1, description="Model replicas (GPUs / TP)")
+    offload: bool = False
+    optimizer: OptimizerKind
+    pure_bf16: bool = False
+    memory_per_gpu_gb: float = Field(ge=0, description="Estimated peak per GPU (host RAM: CPU)")
+
+    @property
+    def summary(self) -> str:
+        """Compact one-cell form, e.g. ``mb4x2 fsdp ckpt:full tp2 offload``."""
+        parts = [f"mb{self.micro_batch_size}x{self.accumulation_steps}", self.sharding.value]
+        if self.gradient_checkpointing is not CheckpointMode.OFF:
+            parts.append(f"ckpt:{self.gradient_checkpointing.value}")
+        if self.tensor_parallel > 1:
+            parts.append(f"tp{self.tensor_parallel}")
+        if self.offload:
+            parts.append("offload")
+        return " ".join(parts)
+
+
+class PlanAlternative(_Frozen):
+    """A parameter-efficient way to run the job, shown next to (never instead of) the asked one."""
+
+    fine_tuning: FineTuning
+    offering_id: str
+    nodes: int = Field(default=1, ge=1)
+    spot: bool = False
+    plan: TrainingPlan
+    estimated_hours: float
+    estimated_cost: float
+    currency: CurrencyCode
+    note: str
+
+
 class InstanceRecommendation(_Frozen):
     """One ranked candidate: an offering on some nodes, spot or on-demand."""
 
@@ -375,6 +483,8 @@ class InstanceRecommendation(_Frozen):
     memory_available_gb: float
     reasons: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    #: The training plan (issue 12); None in recommendations stored before plans existed.
+    plan: TrainingPlan | None = None
 
     @property
     def candidate_id(self) -> str:
@@ -397,6 +507,8 @@ class TrainingAdvice(_Frozen):
     display_currency: CurrencyCode = "USD"
     recommendations: tuple[InstanceRecommendation, ...]
     warnings: tuple[str, ...] = ()
+    #: LoRA/QLoRA plans when the asked full fine-tune does not fit or costs far more (issue 12).
+    alternatives: tuple[PlanAlternative, ...] = ()
 
 
 # --------------------------------------------------------------------------------------------

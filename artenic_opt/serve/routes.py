@@ -38,13 +38,13 @@ from artenic_opt.schemas import (
     SpendingSummary,
     SpotAdvice,
     StorageAdvice,
+    StorageAnalysis,
     TrainingAdvice,
     WorkloadProfile,
 )
 from artenic_opt.serve import API_PREFIX
 from artenic_opt.serve.context import ServerContext
 from artenic_opt.serve.retrain import RetrainJob
-from artenic_opt.services.storage import StorageAnalysis
 from artenic_opt.services.training import LearningMetrics, RecordedOutcome, RetrainResult
 from artenic_opt.state.records import RecommendationSummary
 from artenic_opt.types import JobStatus, OptimizationGoal, OptimizerMode

@@ -189,6 +189,7 @@ def make_advisor(
         ltr_model=model.ranker if model else None,
         mode=wanted,
         model_version=model.info.version if model else None,
+        alternatives_threshold=settings.optimizer.alternatives_threshold,
     )
 
 

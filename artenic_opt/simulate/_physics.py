@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from artenic_opt.schemas import Offering, WorkloadProfile
-from artenic_opt.types import FineTuning, ModelFramework, OptimizerKind, Precision
+from artenic_opt.types import CheckpointMode, FineTuning, ModelFramework, OptimizerKind, Precision
 
 #: Tokens per GB of text (about 4 bytes per token) when a sequence workload gives no token count.
 TEXT_TOKENS_PER_GB = 2.5e8
@@ -217,13 +217,11 @@ def activations_gb(workload: WorkloadProfile) -> float:
         tokens = workload.batch_size * workload.sequence_length
         # Korthikanti et al. (2022): ~34 h bytes per token per layer with flash attention; with
         # recomputation only each layer's input (2 h) is kept, plus one layer being recomputed.
-        if workload.gradient_checkpointing:
-            per_token = 2.0 * h * layers + 34.0 * h
-        else:
-            per_token = 34.0 * h * layers
+        recomputes = _recomputes(workload)
+        per_token = 2.0 * h * layers + 34.0 * h if recomputes else 34.0 * h * layers
         return tokens * per_token * act_scale / 1e9
     per_sample = 0.08 * float((_params_m(workload) / 25.0) ** 0.6)
-    if workload.gradient_checkpointing:
+    if _recomputes(workload):
         per_sample *= 0.4
     return workload.batch_size * per_sample * act_scale
 
@@ -288,7 +286,7 @@ def training_flops(workload: WorkloadProfile) -> float:
     params = _params_m(workload) * 1e6
     tokens = tokens_per_epoch(workload) * workload.num_epochs
     per_param_token = 6.0 if workload.fine_tuning is FineTuning.FULL else 4.0
-    if workload.gradient_checkpointing:
+    if _recomputes(workload):
         per_param_token += 2.0  # one extra forward pass
     return per_param_token * params * tokens
 
@@ -376,3 +374,10 @@ def reference_hours(workload: WorkloadProfile) -> float:
         )
         return cpu_bound_hours(workload, shape)
     return gpu_compute_hours(workload, "A100 80GB", min(8, workload.num_workers))
+
+
+def _recomputes(workload: WorkloadProfile) -> bool:
+    """Whether the workload pins activation checkpointing (selective or full; ``True`` as set
+    through an unvalidated ``model_copy`` still means full)."""
+    value: object = workload.gradient_checkpointing
+    return value is True or value in (CheckpointMode.SELECTIVE, CheckpointMode.FULL)

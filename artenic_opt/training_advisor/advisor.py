@@ -45,7 +45,7 @@ import numpy.typing as npt
 from artenic_opt._internal.math_utils import min_max_normalize
 from artenic_opt._internal.money import ExchangeRates, normalize_currency
 from artenic_opt.catalog.loader import Catalog, CatalogArrays
-from artenic_opt.errors import InvalidInputError, ModelFileError
+from artenic_opt.errors import InfeasibleError, InvalidInputError, ModelFileError
 from artenic_opt.estimate import assumptions as asm
 from artenic_opt.estimate.candidates import (
     CandidateArrays,
@@ -55,13 +55,20 @@ from artenic_opt.estimate.candidates import (
     validate_reliability,
 )
 from artenic_opt.estimate.cost import validate_preemption_rates
+from artenic_opt.estimate.pipeline import enforce_dominance
 from artenic_opt.estimate.runtime import PeakSource
 from artenic_opt.schemas import (
     FactorScore,
     InstanceRecommendation,
     TrainingAdvice,
+    TrainingPlan,
     WorkloadProfile,
     parse_model,
+)
+from artenic_opt.training_advisor.alternatives import (
+    DEFAULT_ALTERNATIVES_THRESHOLD,
+    describe_alternatives,
+    parameter_efficient_alternatives,
 )
 from artenic_opt.training_advisor.feature_extractor import (
     FEATURE_NAMES,
@@ -76,7 +83,7 @@ from artenic_opt.training_advisor.heuristic_ranker import (
     rank_candidates,
     weights_for_goal,
 )
-from artenic_opt.types import OptimizationGoal, OptimizerMode
+from artenic_opt.types import OptimizationGoal, OptimizerMode, ShardingMode
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -153,7 +160,14 @@ class TrainingAdvisor:
         mode: OptimizerMode = OptimizerMode.HEURISTIC,
         preemption_rates: Mapping[str, float] | None = None,
         model_version: int | None = None,
+        alternatives_threshold: float = DEFAULT_ALTERNATIVES_THRESHOLD,
     ) -> None:
+        if not alternatives_threshold >= 1.0:
+            raise InvalidInputError(
+                f"alternatives_threshold: must be at least 1 (a cost ratio), got "
+                f"{alternatives_threshold!r}"
+            )
+        self.alternatives_threshold = float(alternatives_threshold)
         arrays = catalog_arrays.arrays if isinstance(catalog_arrays, Catalog) else catalog_arrays
         self.arrays: CatalogArrays = arrays
         self.reliability = validate_reliability(reliability)
@@ -224,7 +238,23 @@ class TrainingAdvisor:
             reliability=self.reliability,
             preemption_rates=self.preemption_rates,
         )
-        ranking = rank_candidates(workload, candidates, weights=chosen)
+        try:
+            ranking = rank_candidates(workload, candidates, weights=chosen)
+        except InfeasibleError as exc:
+            # Never change the user's method: say what a parameter-efficient run would cost.
+            others = parameter_efficient_alternatives(
+                workload, candidates, weights=chosen, full_cheapest_cost=None
+            )
+            if others:
+                raise InfeasibleError(f"{exc}; {describe_alternatives(others)}") from None
+            raise
+        alternatives = parameter_efficient_alternatives(
+            workload,
+            candidates,
+            weights=chosen,
+            full_cheapest_cost=float(ranking.feasible_estimates.total_cost.min()),
+            threshold=self.alternatives_threshold,
+        )
         index = ranking.feasible_index
         subset = ranking.feasible_candidates
         subset_estimates = ranking.feasible_estimates
@@ -260,7 +290,12 @@ class TrainingAdvisor:
                     1.0 - HYBRID_LTR_WEIGHT
                 ) * min_max_normalize(heuristic[shortlist])
                 short_order = order_by_score(final[shortlist], short_candidates, short_estimates)
-            order = np.concatenate([shortlist[short_order], rest])
+            # The model's order meets the ranking rule again as the pipeline's last step.
+            order = enforce_dominance(
+                np.concatenate([shortlist[short_order], rest]),
+                subset_estimates.total_cost,
+                subset_estimates.hours,
+            )
 
         chosen_rows = order[:top]
         recommendations = tuple(
@@ -288,6 +323,7 @@ class TrainingAdvisor:
             display_currency=self.display_currency,
             recommendations=recommendations,
             warnings=_advice_warnings(ranking),
+            alternatives=alternatives,
         )
         return AdviceResult(
             advice=advice,
@@ -341,6 +377,7 @@ class TrainingAdvisor:
             memory_available_gb=available if np.isfinite(available) else 0.0,
             reasons=_reasons(row, workload, candidates, estimates, self.reliability),
             warnings=_warnings(row, workload, candidates, estimates),
+            plan=_plan(row, workload, estimates),
         )
 
 
@@ -406,15 +443,15 @@ def _reasons(
     memory = estimates.memory
     needed = float(memory.needed_gb[row])
     available = float(memory.available_gb[row])
-    shards = int(memory.shards[row])
     if memory.on_gpu[row]:
         spare = float(memory.headroom_ratio[row])
         text = f"needs {needed:,.1f} of {available:,.0f} GB per GPU ({spare:.0%} of usable spare)"
-        if shards > 1:
-            text += f"; model states sharded across {shards} GPUs (ZeRO-3/FSDP)"
-        elif int(candidates.gpu_count[row]) * int(candidates.nodes[row]) == 1:
+        if int(candidates.gpu_count[row]) * int(candidates.nodes[row]) == 1:
             text += f"; fits on a single {candidates.gpu_type[row]}"
         reasons.append(text)
+        plan = _plan(row, workload, estimates)
+        if plan is not None:
+            reasons.append(f"plan: {plan_sentence(plan, workload)}")
     elif np.isfinite(available):
         reasons.append(f"needs {needed:,.1f} of {available:,.0f} GB of RAM")
     if candidates.spot[row]:
@@ -433,6 +470,40 @@ def _reasons(
     elif workload.is_data_processing and not candidates.gpu_count[row]:
         reasons.append("data processing on CPUs: no GPU to pay for")
     return tuple(reasons)
+
+
+def _plan(
+    row: int, workload: WorkloadProfile, estimates: CandidateEstimates
+) -> TrainingPlan | None:
+    """The row's training plan (GPU rows only: host-RAM jobs have no plan to choose)."""
+    if not estimates.memory.on_gpu[row]:
+        return None
+    return estimates.plans.plan(row, workload, float(estimates.memory.needed_gb[row]))
+
+
+_SHARDING_WORDS = {
+    ShardingMode.DDP: "data parallel (full replica per GPU)",
+    ShardingMode.ZERO1: "ZeRO-1 (optimiser states sharded)",
+    ShardingMode.ZERO2: "ZeRO-2 (optimiser states and gradients sharded)",
+    ShardingMode.ZERO3: "ZeRO-3 (all model states sharded)",
+    ShardingMode.FSDP: "FSDP full shard (all model states sharded)",
+}
+
+
+def plan_sentence(plan: TrainingPlan, workload: WorkloadProfile) -> str:
+    """One line for ``--explain``: how the job runs on the offering."""
+    parts = [
+        f"micro-batch {plan.micro_batch_size} x {plan.accumulation_steps} accumulation step(s)"
+        f" x {plan.data_parallel} replica(s) for the global batch of {workload.batch_size}",
+        _SHARDING_WORDS[plan.sharding],
+        f"activation checkpointing {plan.gradient_checkpointing.value}",
+    ]
+    if plan.tensor_parallel > 1:
+        parts.append(f"tensor parallel {plan.tensor_parallel} within the node")
+    if plan.offload:
+        parts.append("optimiser states and gradients offloaded to CPU RAM")
+    parts.append(f"{plan.optimizer.value}{' (pure bf16)' if plan.pure_bf16 else ''}")
+    return ", ".join(parts)
 
 
 def _warnings(

@@ -49,7 +49,7 @@ from artenic_opt.estimate.candidates import (
 )
 from artenic_opt.estimate.workload import WorkloadKind, describe_workload
 from artenic_opt.schemas import WorkloadProfile
-from artenic_opt.types import FineTuning, ModelFramework
+from artenic_opt.types import CheckpointMode, FineTuning, ModelFramework
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -96,6 +96,13 @@ _WORKLOAD_COLUMNS: Final = 10
 _DESCRIPTORS = slice(_WORKLOAD_COLUMNS, _WORKLOAD_COLUMNS + len(DESCRIPTOR_NAMES))
 _COLUMN = {name: i for i, name in enumerate(FEATURE_NAMES)}
 _FINE_TUNING_CODE = {FineTuning.FULL: 0.0, FineTuning.LORA: 1.0, FineTuning.QLORA: 2.0}
+#: Pinned checkpointing as a number (unpinned and ``off`` read 0, as the old ``false``).
+_CHECKPOINT_CODE: dict[CheckpointMode | None, float] = {
+    None: 0.0,
+    CheckpointMode.OFF: 0.0,
+    CheckpointMode.SELECTIVE: 0.5,
+    CheckpointMode.FULL: 1.0,
+}
 _GBDT = frozenset({ModelFramework.LIGHTGBM, ModelFramework.XGBOOST, ModelFramework.CATBOOST})
 # Floors keep logarithms finite for zero or degenerate amounts.
 _TINY: Final = 1e-9
@@ -165,7 +172,7 @@ def _workload_vector(workload: WorkloadProfile) -> FloatArray:
             _FINE_TUNING_CODE[workload.fine_tuning],
             framework_family(workload, facts.kind),
             float(workload.distributed),
-            float(workload.gradient_checkpointing),
+            _CHECKPOINT_CODE[workload.gradient_checkpointing],
         ],
         dtype=np.float64,
     )

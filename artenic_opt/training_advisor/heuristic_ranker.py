@@ -9,9 +9,8 @@ it with the numbers that bind.
 * ``cost_efficiency``: cheapest feasible cost / this cost (so twice the price scores 0.5);
 * ``gpu_match``: how well the hardware suits the job: native support of the precision (1.0;
   0.85 when a GPU substitutes fp16 for bf16; 0.6 when only an fp32 figure exists; deep learning on
-  CPUs 0.3) times right-sizing, ``devices the memory needs / devices paid for``: a job that fits
-  one GPU matches a one-GPU machine fully and an eight-GPU one at 1/8, since the extra GPUs only
-  buy data-parallel speed (which ``speed`` rewards) at a scaling loss. For CPU-bound frameworks
+  CPUs 0.3). GPU count is not judged here: the training plan puts every GPU to work, and what
+  extra GPUs cost or save shows in ``cost_efficiency`` and ``speed``. For CPU-bound frameworks
   a CPU-only machine matches fully and a GPU machine, whose GPUs would idle, scores 0.25;
 * ``memory_headroom``: spare usable memory as a share of usable memory, divided by 0.3 and capped
   at 1: headroom beyond 30% buys no more safety; unknown memory scores 0;
@@ -20,14 +19,18 @@ it with the numbers that bind.
 
 Weights must be non-negative and sum to 1 (``RankingWeights``). Goal presets:
 
-* ``balanced`` (default): cost 0.40, GPU match 0.30, memory headroom 0.20, reliability 0.10;
+* ``balanced`` (default): cost 0.40, speed 0.30, GPU match 0.10, memory headroom 0.10,
+  reliability 0.10: time has a value (a run twice as slow as the fastest loses 0.15), so a
+  cheap offering that takes 20x longer no longer wins on price alone;
 * ``cost``: cost 0.70, GPU match 0.10, memory headroom 0.10, reliability 0.10;
 * ``speed``: speed 0.50, cost 0.15, GPU match 0.15, memory headroom 0.10, reliability 0.10.
 
-**Order**: by score, highest first. Equal scores are broken by lower estimated cost, then fewer
-hours, then provider, region and instance type (lexicographic), fewer nodes, on-demand before
-spot, GPU type and per-hour price. Every step is computed per row from the row's own content, so
-the same candidates in any row order give the same ranking.
+**Order**: by score, highest first, then the ranking rule (``estimate.pipeline``): no candidate
+stays above one that is cheaper (whole-job cost, spot retries included) and no slower. Equal
+scores are broken by lower estimated cost, then fewer hours, then provider, region and instance
+type (lexicographic), fewer nodes, on-demand before spot, GPU type and per-hour price. Every
+step is computed per row from the row's own content, so the same candidates in any row order
+give the same ranking.
 """
 
 from __future__ import annotations
@@ -46,10 +49,8 @@ from artenic_opt.estimate.candidates import (
     CandidateArrays,
     CandidateEstimates,
     build_candidates,
-    estimate_candidates,
 )
-from artenic_opt.estimate.filters import apply_hard_filters
-from artenic_opt.estimate.memory import min_devices_needed
+from artenic_opt.estimate.pipeline import enforce_dominance, filter_estimated
 from artenic_opt.estimate.runtime import PeakSource
 from artenic_opt.estimate.workload import WorkloadKind
 from artenic_opt.schemas import WorkloadProfile
@@ -84,10 +85,10 @@ class RankingWeights:
     """Weights of the heuristic factors; non-negative, summing to 1."""
 
     cost_efficiency: float = 0.40
-    gpu_match: float = 0.30
-    memory_headroom: float = 0.20
+    gpu_match: float = 0.10
+    memory_headroom: float = 0.10
     provider_reliability: float = 0.10
-    speed: float = 0.0
+    speed: float = 0.30
 
     def __post_init__(self) -> None:
         validate_weights(self.as_dict())
@@ -111,7 +112,11 @@ class RankingWeights:
 GOAL_WEIGHTS: Mapping[OptimizationGoal, RankingWeights] = {
     OptimizationGoal.BALANCED: RankingWeights(),
     OptimizationGoal.COST: RankingWeights(
-        cost_efficiency=0.70, gpu_match=0.10, memory_headroom=0.10, provider_reliability=0.10
+        cost_efficiency=0.70,
+        gpu_match=0.10,
+        memory_headroom=0.10,
+        provider_reliability=0.10,
+        speed=0.0,
     ),
     OptimizationGoal.SPEED: RankingWeights(
         cost_efficiency=0.15,
@@ -180,10 +185,9 @@ def compute_factors(
     if estimates.facts.kind is WorkloadKind.TABULAR:
         gpu_match = np.where(candidates.gpu_count > 0, _GPU_IDLE_MATCH, 1.0)
     else:
-        needed = min_devices_needed(memory, distributed=workload.distributed)
-        paid = np.where(memory.on_gpu, candidates.gpu_count, 1) * candidates.nodes
-        sizing = np.clip(needed / paid, 0.0, 1.0)
-        gpu_match = _precision_match(estimates) * sizing
+        # Extra GPUs are not punished here: the plan puts them to work (data parallel or
+        # sharding), and what they cost or save shows in the cost and speed factors.
+        gpu_match = _precision_match(estimates)
     headroom = np.where(memory.available_known, memory.headroom_ratio, 0.0)
     return {
         "cost_efficiency": np.clip(cheapest / cost, 0.0, 1.0),
@@ -218,8 +222,9 @@ def order_by_score(
         estimates.total_cost,
         -score,
     )
-    order: IntArray = np.lexsort(keys).astype(np.int64)
-    return order
+    order = np.lexsort(keys).astype(np.int64)
+    # The last step of every order (DESIGN §2 ranking rule): nothing above its dominator.
+    return enforce_dominance(order, estimates.total_cost, estimates.hours)
 
 
 def rank_candidates(
@@ -231,10 +236,11 @@ def rank_candidates(
     goal: OptimizationGoal = OptimizationGoal.BALANCED,
 ) -> HeuristicRanking:
     """Filter, score and order ``candidates``; ``weights`` override the ``goal`` preset."""
-    estimates = estimates or estimate_candidates(workload, candidates)
     chosen = weights or weights_for_goal(goal)
-    feasible, excluded = apply_hard_filters(workload, candidates, estimates)
-    index = np.flatnonzero(feasible).astype(np.int64)
+    front = filter_estimated(workload, candidates, estimates)
+    estimates = front.estimates
+    excluded = front.excluded
+    index = front.feasible_index
     subset = candidates.take(index)
     subset_estimates = estimates.take(index)
     factors = compute_factors(workload, subset, subset_estimates)

@@ -58,12 +58,20 @@ def copy_state(src: Path, tmp_path: Path) -> Path:
     return dst
 
 
-def test_recommend_lora_7b_json_validates_and_prefers_single_gpu() -> None:
-    data = ok_json("recommend", "--workload", str(EXAMPLES / "llm-lora-7b.toml"), "--top", "5")
+def test_recommend_lora_7b_json_validates_carries_plans_and_no_dominated_pick() -> None:
+    data = ok_json("recommend", "--workload", str(EXAMPLES / "llm-lora-7b.toml"), "--top", "10")
     advice = TrainingAdvice.model_validate(data)
     assert advice.mode.value == "heuristic"
-    assert advice.recommendations[0].offering.gpu_count == 1
-    assert [r.rank for r in advice.recommendations] == [1, 2, 3, 4, 5]
+    assert [r.rank for r in advice.recommendations] == list(range(1, 11))
+    recs = advice.recommendations
+    assert all(r.plan is not None for r in recs)
+    # Issue 12: --goal balanced never ranks a candidate above one cheaper and no slower.
+    for i, upper in enumerate(recs):
+        for lower in recs[i + 1 :]:
+            assert not (
+                lower.estimated_cost < upper.estimated_cost
+                and lower.estimated_hours <= upper.estimated_hours
+            )
 
 
 def test_recommend_json_golden() -> None:

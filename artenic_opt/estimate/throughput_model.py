@@ -1,0 +1,305 @@
+"""The calibrated throughput model: seconds per optimiser step of one plan on one hardware row.
+
+Every input is a NumPy array (or scalar) broadcast over rows, so the same function serves the
+advisor (one workload, every catalog row and plan) and the calibration (one row per published
+measurement, ``bench/bench_estimator.py --fit``).
+
+Model (per row; FLOPs per *position*: a token, or 1/197 of an image, see ``workload``):
+
+* compute: ``(model FLOPs + recompute FLOPs) x positions / tp / (peak x efficiency)``.
+  Recompute is counted once, as hardware work (full checkpointing adds a forward pass, selective
+  the attention core); the efficiency is never lowered for it.
+* efficiency = family factor (fitted per GPU family) x stack factor (fitted per framework stack)
+  x class factor (convolutional vision models) x fp8 factor (fp8 rows) x
+  ``m / (m + m0)`` (micro-batch tokens per device, saturating) x ``h / (h + h0)`` (hidden size,
+  saturating); capped at 0.95.
+* memory traffic (the bandwidth side of the roofline, added because element-wise kernels run
+  between the matmuls, not beside them): activation bytes ``c_act x layers x hidden`` per position
+  for transformers (``forward FLOPs / intensity`` for CNNs), plus three reads of the weight shard
+  per micro-step, plus the optimiser step (``OPTIMIZER_STEP_BYTES`` per trainable parameter of the
+  local shard) once per step, each over the GPU's memory bandwidth.
+* communication per step: gradients with a ring all-reduce, ``2(n-1)/n x bytes``, hierarchical
+  (in-node over the interconnect, then across nodes over the node's network); ZeRO-3/FSDP full
+  shard moves 1.5x the data-parallel volume (parameter all-gathers, ZeRO paper sec. 7); tensor
+  parallel adds four all-reduces of the activations per layer per micro-step (Megatron-LM), not
+  overlapped. Gradient traffic overlaps the compute by the fitted ``overlap`` share.
+* CPU offload: gradients down and parameters up over PCIe once per step, plus the CPU optimiser
+  step (``CPU_ADAM_PARAMS_PER_S``).
+
+Decisions:
+
+* The fitted constants live in ``estimate/data/throughput_fit.json`` (written by
+  ``python bench/bench_estimator.py --fit`` from the ``calib`` rows of ``measurements.csv``
+  only); this module only reads it.
+* A GPU outside the fitted families takes the factor of the family it shares silicon with
+  (``FAMILY_OF``: H200/GH200/H100 PCIe/NVL -> H100, L4/A10G -> A10, L40S -> RTX 4090 (AD102), ...),
+  else the geometric mean of the fitted datacenter NVIDIA families (A100, H100, V100).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from artenic_opt.estimate import assumptions as asm
+
+FloatArray = npt.NDArray[np.float64]
+
+FIT_FILE: Final = "throughput_fit.json"
+
+#: GPU type (catalog canonical name) -> fitted family. Same silicon shares a factor.
+FAMILY_OF: Final[dict[str, str]] = {
+    "A100 40GB": "A100",
+    "A100 80GB": "A100",
+    "H100 SXM": "H100",
+    "H100 PCIe": "H100",
+    "H100 NVL": "H100",
+    "H200": "H100",
+    "GH200": "H100",
+    "V100 16GB": "V100",
+    "V100 32GB": "V100",
+    "V100S 32GB": "V100",
+    "A10": "A10",
+    "A10G": "A10",
+    "L4": "A10",
+    "RTX 4090": "RTX 4090",
+    "L40S": "RTX 4090",
+    "RTX A6000": "RTX A6000",
+    "MI300X": "MI300X",
+}
+#: Families whose geometric mean serves a GPU no family covers.
+DEFAULT_FAMILIES: Final = ("A100", "H100", "V100")
+#: Stack names of the measurement table; a workload's stack defaults from its framework.
+STACKS: Final = (
+    "fsdp",
+    "nemo",
+    "megatron",
+    "torchtune",
+    "hf_trainer",
+    "hf_accelerate",
+    "deepspeed",
+    "pytorch_ddp",
+    "lightning",
+    "llmc",
+    "tensorflow",
+    "mxnet",
+    "other",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Coefficients:
+    """The free parameters of the model (fitted; see the module docstring)."""
+
+    family: dict[str, float]
+    stack: dict[str, float]
+    cnn_factor: float
+    fp8_factor: float
+    m0_tokens: float
+    h0_hidden: float
+    act_bytes_per_layer_hidden: float
+    cnn_flops_per_byte: float
+    overlap: float
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def family_factor(self, gpu_type: str | None) -> float:
+        name = FAMILY_OF.get(gpu_type or "", gpu_type or "")
+        if name in self.family:
+            return self.family[name]
+        known = [self.family[f] for f in DEFAULT_FAMILIES if f in self.family]
+        return float(math.exp(sum(math.log(v) for v in known) / len(known))) if known else 0.4
+
+    def stack_factor(self, stack: str) -> float:
+        if stack in self.stack:
+            return self.stack[stack]
+        # Unfitted stacks: plain HF/Accelerate/DeepSpeed run eager PyTorch like torchtune's
+        # recipes; Megatron is NeMo's engine; the rest are taken as plain DDP.
+        alias = {
+            "hf_trainer": "torchtune",
+            "hf_accelerate": "torchtune",
+            "deepspeed": "fsdp",
+            "megatron": "nemo",
+        }.get(stack, "pytorch_ddp")
+        return self.stack.get(alias, 1.0)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "meta": self.meta,
+            "family": self.family,
+            "stack": self.stack,
+            "cnn_factor": self.cnn_factor,
+            "fp8_factor": self.fp8_factor,
+            "m0_tokens": self.m0_tokens,
+            "h0_hidden": self.h0_hidden,
+            "act_bytes_per_layer_hidden": self.act_bytes_per_layer_hidden,
+            "cnn_flops_per_byte": self.cnn_flops_per_byte,
+            "overlap": self.overlap,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Coefficients:
+        return cls(
+            family={str(k): float(v) for k, v in data["family"].items()},
+            stack={str(k): float(v) for k, v in data["stack"].items()},
+            cnn_factor=float(data["cnn_factor"]),
+            fp8_factor=float(data["fp8_factor"]),
+            m0_tokens=float(data["m0_tokens"]),
+            h0_hidden=float(data["h0_hidden"]),
+            act_bytes_per_layer_hidden=float(data["act_bytes_per_layer_hidden"]),
+            cnn_flops_per_byte=float(data["cnn_flops_per_byte"]),
+            overlap=float(data["overlap"]),
+            meta=dict(data.get("meta", {})),
+        )
+
+
+@functools.cache
+def fitted_coefficients() -> Coefficients:
+    """The shipped fit (``estimate/data/throughput_fit.json``), parsed once per process."""
+    text = resources.files("artenic_opt.estimate").joinpath("data").joinpath(FIT_FILE).read_text()
+    return Coefficients.from_json(json.loads(text))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class StepTime:
+    """Seconds per optimiser step and positions it processes, per row."""
+
+    seconds: FloatArray
+    positions: FloatArray
+    compute_seconds: FloatArray
+    memory_seconds: FloatArray
+    comm_seconds: FloatArray
+    efficiency: FloatArray
+
+
+def f(values: npt.ArrayLike) -> FloatArray:
+    """``values`` as a float64 array."""
+    return np.asarray(values, dtype=np.float64)
+
+
+def _ring(n: FloatArray) -> FloatArray:
+    out: FloatArray = 2.0 * (n - 1.0) / np.maximum(n, 1.0)
+    return out
+
+
+def step_time(
+    *,
+    flops_per_position: npt.ArrayLike,
+    recompute_flops_per_position: npt.ArrayLike,
+    positions_per_micro_batch: npt.ArrayLike,
+    grad_accum: npt.ArrayLike,
+    layers: npt.ArrayLike,
+    hidden: npt.ArrayLike,
+    params: npt.ArrayLike,
+    trainable_params: npt.ArrayLike,
+    weight_bytes: npt.ArrayLike,
+    grad_bytes: npt.ArrayLike,
+    is_cnn: npt.ArrayLike,
+    peak_tflops: npt.ArrayLike,
+    bandwidth_gbps: npt.ArrayLike,
+    intra_gbps: npt.ArrayLike,
+    inter_gbps: npt.ArrayLike,
+    gpus_per_node: npt.ArrayLike,
+    nodes: npt.ArrayLike,
+    tensor_parallel: npt.ArrayLike,
+    zero_stage: npt.ArrayLike,
+    offload: npt.ArrayLike,
+    family_factor: npt.ArrayLike,
+    stack_factor: npt.ArrayLike,
+    fp8: npt.ArrayLike,
+    coefficients: Coefficients,
+) -> StepTime:
+    """Seconds per optimiser step of every row (see the module docstring for the model).
+
+    NaN bandwidths fall back to ``assumptions`` (memory: 5 GB/s per peak TFLOPS;
+    in-node: PCIe 4 x16; inter-node: the slowest published fabric).
+    """
+    c = coefficients
+    fpp, rfp, mb_pos, accum = (
+        f(flops_per_position),
+        f(recompute_flops_per_position),
+        f(positions_per_micro_batch),
+        np.maximum(f(grad_accum), 1.0),
+    )
+    lay, hid, p, tp_ = f(layers), f(hidden), f(params), f(trainable_params)
+    wb, gb = f(weight_bytes), f(grad_bytes)
+    cnn = np.asarray(is_cnn, dtype=bool)
+    peak = f(peak_tflops) * 1e12
+    bw = f(bandwidth_gbps)
+    bw = np.where(bw > 0, bw, peak / 1e12 * asm.FALLBACK_GBPS_PER_TFLOPS) * 1e9
+    intra = f(intra_gbps)
+    intra = np.where(intra > 0, intra, asm.FALLBACK_INTRA_NODE_GBPS) * 1e9
+    inter = f(inter_gbps)
+    inter = np.where(inter > 0, inter, asm.FALLBACK_INTER_NODE_GBPS) * 1e9
+    gpn = np.maximum(f(gpus_per_node), 1.0)
+    nn = np.maximum(f(nodes), 1.0)
+    tp = np.clip(f(tensor_parallel), 1.0, None)
+    zero = f(zero_stage)
+    off = np.asarray(offload, dtype=bool)
+
+    # Utilisation: saturating in micro-batch tokens per device and in hidden size (CNNs: the
+    # image count in ViT-equivalent positions; no hidden-size term).
+    tokens_dev = mb_pos / tp
+    sat_m = tokens_dev / (tokens_dev + c.m0_tokens)
+    sat_h = np.where(cnn, 1.0, hid / (hid + c.h0_hidden))
+    eff = (
+        f(family_factor)
+        * f(stack_factor)
+        * np.where(cnn, c.cnn_factor, 1.0)
+        * np.where(np.asarray(fp8, dtype=bool), c.fp8_factor, 1.0)
+        * sat_m
+        * sat_h
+    )
+    eff = np.minimum(eff, asm.MAX_EFFICIENCY)
+    compute = (fpp + rfp) * mb_pos / tp / (peak * eff)
+    act_bytes = np.where(
+        cnn,
+        fpp / 3.0 / c.cnn_flops_per_byte,
+        c.act_bytes_per_layer_hidden * lay * hid,
+    )
+    memory = (act_bytes * mb_pos / tp + asm.WEIGHT_READS_PER_MICRO_STEP * p / tp * wb) / bw
+    micro = compute + memory
+
+    dp = gpn * nn / tp
+    dp_intra = np.maximum(gpn / tp, 1.0)
+    shard = np.where(zero >= 1, dp, 1.0)
+    local_trainable = tp_ / tp / shard
+    optimizer = np.where(
+        off,
+        tp_ / tp / shard * asm.OFFLOAD_BYTES_PER_PARAM / (asm.PCIE_GBPS * 1e9)
+        + tp_ / tp / shard / asm.CPU_ADAM_PARAMS_PER_S,
+        local_trainable * asm.OPTIMIZER_STEP_BYTES / bw,
+    )
+    grads = tp_ / tp * gb
+    volume = np.where(zero >= 3, asm.ZERO3_COMM_FACTOR, 1.0) * grads
+    comm = np.where(dp > 1, volume * _ring(dp_intra) / intra + volume * _ring(nn) / inter, 0.0)
+    # ZeRO-3 gathers the weights again for every micro-step.
+    comm = comm * np.where(zero >= 3, accum, 1.0)
+    exposed = np.maximum((1.0 - c.overlap) * comm, comm - c.overlap * compute * accum)
+    tp_comm = np.where(
+        tp > 1,
+        asm.TP_ALL_REDUCES_PER_LAYER
+        * lay
+        * mb_pos
+        * hid
+        * asm.ACTIVATION_COMM_BYTES
+        * _ring(tp)
+        / intra,
+        0.0,
+    )
+    seconds = accum * (micro + tp_comm) + optimizer + exposed
+    positions = dp * accum * mb_pos
+    return StepTime(
+        seconds=seconds,
+        positions=positions,
+        compute_seconds=accum * compute,
+        memory_seconds=accum * memory + optimizer,
+        comm_seconds=exposed + accum * tp_comm,
+        efficiency=eff,
+    )
