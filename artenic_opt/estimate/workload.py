@@ -113,7 +113,7 @@ def workload_kind(workload: WorkloadProfile) -> WorkloadKind:
         workload.tokens is not None
         or workload.framework is ModelFramework.TRANSFORMERS
         or workload.fine_tuning is not FineTuning.FULL
-        or workload.model_params_m >= asm.MAX_SAMPLE_MODEL_PARAMS_M
+        or (workload.model_params_m or 0.0) >= asm.MAX_SAMPLE_MODEL_PARAMS_M
     ):
         return WorkloadKind.TOKENS
     return WorkloadKind.SAMPLES
