@@ -15,10 +15,10 @@ INSTALL_HINT = "serve needs the optional server packages: pip install 'artenic-o
 
 
 def register(app: typer.Typer) -> None:
-    app.command("serve", help=_HELP)(serve)
+    app.command("serve", help=_HELP)(serve_command)
 
 
-def serve(
+def serve_command(
     ctx: typer.Context,
     host: Annotated[
         str, typer.Option("--host", help="Address to listen on (beyond loopback needs a key).")

@@ -8,7 +8,8 @@ best the remaining offerings have):
 1. allowed providers, then allowed regions (case-insensitive);
 2. compute: deep-learning workloads with ``gpu_required`` need GPU offerings with at least
    ``num_workers`` GPUs per node; CPU-bound frameworks and ``gpu_required = false`` workloads may
-   also use CPU-only offerings; ``cpu_only`` (``--cpu-only``) keeps CPU-only offerings alone;
+   also use CPU-only offerings; ``cpu_only`` (``--cpu-only``) keeps CPU-only offerings alone, and
+   so does a data-processing job (no model to train: a GPU on its machines would sit idle);
 3. a known throughput (GPU types without any datasheet figure cannot be estimated);
 4. device memory: a training plan that fits (``estimate.plans``; GPU memory per GPU minus the
    framework reserve of ``estimate.memory``, or host RAM where the job runs on CPUs). When none
@@ -94,8 +95,12 @@ def _needs_gpu(workload: WorkloadProfile) -> bool:
     return workload.gpu_required and not workload.framework.is_cpu_bound
 
 
+def _cpu_only(workload: WorkloadProfile) -> bool:
+    return workload.cpu_only or workload.is_data_processing
+
+
 def _compute_mask(ctx: _Context) -> BoolArray:
-    if ctx.workload.cpu_only:
+    if _cpu_only(ctx.workload):
         cpu: BoolArray = ctx.candidates.gpu_count == 0
         return cpu
     if not _needs_gpu(ctx.workload):
@@ -104,8 +109,11 @@ def _compute_mask(ctx: _Context) -> BoolArray:
 
 
 def _compute_message(ctx: _Context, rows: IntArray) -> str:
-    if ctx.workload.cpu_only:
-        return "no CPU-only offering among the allowed offerings (cpu_only / --cpu-only)"
+    if _cpu_only(ctx.workload):
+        return (
+            "no CPU-only offering among the allowed offerings (cpu_only / --cpu-only, or a "
+            "data-processing job)"
+        )
     most = int(ctx.candidates.gpu_count[rows].max()) if rows.size else 0
     if most == 0:
         return (

@@ -129,19 +129,19 @@ def test_recommend_at_each_width(width: int) -> None:
     hidden = [line for line in result.stderr.splitlines() if "hidden" in line]
     if width == 200:
         assert not hidden
-        assert header[7:] == ["region", "per hour", "mem GB", "score"]
+        assert header[7:] == ["plan", "region", "per hour", "mem GB", "score"]
     else:
         assert len(hidden) == 1 and hidden[0].endswith("--wide shows all")
         # What is hidden is exactly what is missing from the header.
         named = hidden[0].split("(")[1].split(")")[0].split(", ")
         assert set(named).isdisjoint(header)
-        assert len(named) + len(header) == 11
+        assert len(named) + len(header) == 12
 
 
 def test_wide_shows_every_column_at_80() -> None:
     result = run(*RECOMMEND, "--wide", width=80)
     header, rows = table_rows(result.stdout)
-    assert len(header) == 11 and len(rows) == 5
+    assert len(header) == 12 and len(rows) == 5
     assert "hidden" not in result.stderr
 
 
