@@ -21,7 +21,7 @@ _artenic_opt_complete() {
             "catalog import") words="--state --json --help" ;;
             "catalog list") words="--gpu --provider --region --min-gpu-memory --spot --limit --state --json --help" ;;
             "cost") words="compare savings spot summary --help" ;;
-            "cost compare") words="--workload -w --name --framework --params --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --frontier-only --state --json --help" ;;
+            "cost compare") words="--workload -w --name --framework --params --model --hf-config --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --frontier-only --state --json --help" ;;
             "cost savings") words="--period --state --json --help" ;;
             "cost spot") words="--period --state --json --help" ;;
             "cost summary") words="--period --by --state --json --help" ;;
@@ -34,7 +34,7 @@ _artenic_opt_complete() {
             "feedback record") words="--rank --status --cost --hours --currency --preemptions --metric-before --metric-after --lower-is-better --job-id --state --json --help" ;;
             "history") words="--limit --show --state --json --help" ;;
             "metrics") words="--state --json --help" ;;
-            "recommend") words="--workload -w --name --framework --params --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --top --goal --mode --explain --dispatch --service --model --rank --platform-provider --state --json --help" ;;
+            "recommend") words="--workload -w --name --framework --params --model --hf-config --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --top --goal --mode --explain --dispatch --service --platform-model --rank --platform-provider --state --json --help" ;;
             "retrain") words="--force --state --json --help" ;;
             "status") words="--probe --no-probe --state --json --help" ;;
             "storage") words="analyze import-access recommendations --help" ;;

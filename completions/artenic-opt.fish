@@ -38,7 +38,7 @@ function _artenic_opt_complete
         case 'cost'
             printf '%s\n' compare savings spot summary --help
         case 'cost compare'
-            printf '%s\n' --workload -w --name --framework --params --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --frontier-only --state --json --help
+            printf '%s\n' --workload -w --name --framework --params --model --hf-config --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --frontier-only --state --json --help
         case 'cost savings'
             printf '%s\n' --period --state --json --help
         case 'cost spot'
@@ -64,7 +64,7 @@ function _artenic_opt_complete
         case 'metrics'
             printf '%s\n' --state --json --help
         case 'recommend'
-            printf '%s\n' --workload -w --name --framework --params --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --top --goal --mode --explain --dispatch --service --model --rank --platform-provider --state --json --help
+            printf '%s\n' --workload -w --name --framework --params --model --hf-config --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --top --goal --mode --explain --dispatch --service --platform-model --rank --platform-provider --state --json --help
         case 'retrain'
             printf '%s\n' --force --state --json --help
         case 'status'

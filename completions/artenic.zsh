@@ -23,7 +23,7 @@ _artenic_complete() {
             "optimizer catalog import") words="--state --json --help" ;;
             "optimizer catalog list") words="--gpu --provider --region --min-gpu-memory --spot --limit --state --json --help" ;;
             "optimizer cost") words="compare savings spot summary --help" ;;
-            "optimizer cost compare") words="--workload -w --name --framework --params --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --frontier-only --state --json --help" ;;
+            "optimizer cost compare") words="--workload -w --name --framework --params --model --hf-config --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --frontier-only --state --json --help" ;;
             "optimizer cost savings") words="--period --state --json --help" ;;
             "optimizer cost spot") words="--period --state --json --help" ;;
             "optimizer cost summary") words="--period --by --state --json --help" ;;
@@ -36,7 +36,7 @@ _artenic_complete() {
             "optimizer feedback record") words="--rank --status --cost --hours --currency --preemptions --metric-before --metric-after --lower-is-better --job-id --state --json --help" ;;
             "optimizer history") words="--limit --show --state --json --help" ;;
             "optimizer metrics") words="--state --json --help" ;;
-            "optimizer recommend") words="--workload -w --name --framework --params --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --top --goal --mode --explain --dispatch --service --model --rank --platform-provider --state --json --help" ;;
+            "optimizer recommend") words="--workload -w --name --framework --params --model --hf-config --dataset-gb --epochs --batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --top --goal --mode --explain --dispatch --service --platform-model --rank --platform-provider --state --json --help" ;;
             "optimizer retrain") words="--force --state --json --help" ;;
             "optimizer status") words="--probe --no-probe --state --json --help" ;;
             "optimizer storage") words="analyze import-access recommendations --help" ;;

@@ -99,7 +99,7 @@ def test_inconsistent_or_conflicting_model_inputs(tmp_path: Path) -> None:
     # Within the 5% tolerance the user's figure is kept.
     close = build_workload(None, {"model": "llama-3-8b", "params": "8B", "dataset_size_gb": 1})
     assert close.model_params_m == pytest.approx(8000)
-    with pytest.raises(InvalidInputError, match="model or hf_config, not both"):
+    with pytest.raises(InvalidInputError, match="--model or --hf-config, not both"):
         build_workload(None, {"model": "gpt2", "hf_config": "x.json", "dataset_size_gb": 1})
     with pytest.raises(InvalidInputError, match="closest: llama-3-8b"):
         build_workload(None, {"model": "llama-3-8", "dataset_size_gb": 1})

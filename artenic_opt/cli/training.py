@@ -120,8 +120,12 @@ def recommend(
     service: Annotated[
         str | None, typer.Option("--service", help="Platform service (--dispatch).")
     ] = None,
-    model: Annotated[
-        str | None, typer.Option("--model", help="Platform model name (--dispatch).")
+    platform_model: Annotated[
+        str | None,
+        typer.Option(
+            "--platform-model",
+            help="Platform model name (--dispatch); --model names the architecture.",
+        ),
     ] = None,
     dispatch_rank: Annotated[
         int, typer.Option("--rank", min=1, help="Which rank to dispatch (default 1).")
@@ -140,10 +144,10 @@ def recommend(
 
     runtime = get_workspace(ctx, state)
     settings = runtime.settings
-    if dispatch and (not service or not model):
+    if dispatch and (not service or not platform_model):
         from artenic_opt.errors import InvalidInputError
 
-        raise InvalidInputError("--dispatch needs --service and --model")
+        raise InvalidInputError("--dispatch needs --service and --platform-model")
     profile = workload.to_workload(display_currency=settings.optimizer.display_currency)
     store = runtime.store()
     advisor = make_advisor(
@@ -162,7 +166,7 @@ def recommend(
             advice.recommendation_id,
             dispatch_rank,
             service=service or "",
-            model=model or "",
+            model=platform_model or "",
             provider=platform_provider,
         )
 

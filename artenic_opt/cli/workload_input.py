@@ -51,7 +51,23 @@ class WorkloadFlags:
         str | None, typer.Option("--framework", help=f"One of: {_enum_values(ModelFramework)}.")
     ] = None
     params: Annotated[
-        str | None, typer.Option("--params", help="Model parameters, e.g. 7B, 350M, 1.3e9.")
+        str | None,
+        typer.Option(
+            "--params",
+            help="Model parameters with a unit: 7B, 350M, 1.3e9 (a bare number is refused).",
+        ),
+    ] = None
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="Named architecture (e.g. llama-3-8b, mixtral-8x7b, bert-base); sets the "
+            "parameter count and workload kind.",
+        ),
+    ] = None
+    hf_config: Annotated[
+        str | None,
+        typer.Option("--hf-config", help="Hugging Face config.json describing the model."),
     ] = None
     dataset_gb: Annotated[
         float | None, typer.Option("--dataset-gb", help="Dataset size in GB.")
@@ -131,8 +147,11 @@ class WorkloadFlags:
         overrides: dict[str, Any] = {
             field: getattr(self, flag) for flag, field in _FLAG_TO_FIELD.items()
         }
-        if self.params is not None:
-            overrides["model_params_m"] = parse_quantity(self.params, field="--params") / 1e6
+        # --params/--model/--hf-config are resolved by build_workload, with the same rules as
+        # the file keys params/model/hf_config (one unit for parameter counts).
+        overrides["params"] = self.params
+        overrides["model"] = self.model
+        overrides["hf_config"] = self.hf_config
         if self.tokens is not None:
             overrides["tokens"] = parse_quantity(self.tokens, field="--tokens")
         if self.cpu_only:

@@ -65,26 +65,43 @@ def parse_param_count(value: object, *, field: str) -> float:
 _MODEL_KEYS = frozenset({"params", "model", "hf_config", "model_params_m"})
 
 
-def _architecture_fields(data: dict[str, Any], base: Path | None, context: str) -> None:
-    """Resolve ``params``, ``model`` and ``hf_config`` keys in place (see the module notes)."""
+_FILE_KEYS = {"params": "params", "model": "model", "hf_config": "hf_config"}
+_FLAG_KEYS = {"params": "--params", "model": "--model", "hf_config": "--hf-config"}
+
+
+def _architecture_fields(
+    data: dict[str, Any], base: Path | None, context: str, names: dict[str, str]
+) -> None:
+    """Resolve ``params``, ``model`` and ``hf_config`` keys in place (see the module notes).
+
+    ``names`` spells the keys in messages (file keys, or the flags they came from).
+    """
     from artenic_opt.estimate.architectures import get_architecture, read_hf_config, to_schema
 
     if "params" in data:
         if data.get("model_params_m") is not None:
-            raise InvalidInputError(f"{context}: give params or model_params_m, not both")
-        count = parse_param_count(data.pop("params"), field="params")
+            raise InvalidInputError(
+                f"{context}: give {names['params']} or model_params_m, not both"
+            )
+        count = parse_param_count(data.pop("params"), field=names["params"])
         data["model_params_m"] = count / 1e6
     name = data.get("model")
     config = data.pop("hf_config", None)
     if name is not None and config is not None:
-        raise InvalidInputError(f"{context}: give model or hf_config, not both")
+        raise InvalidInputError(
+            f"{context}: give {names['model']} or {names['hf_config']}, not both"
+        )
     if name is not None:
         if not isinstance(name, str):
-            raise InvalidInputError(f"{context}: model must be a name such as llama-3-8b")
+            raise InvalidInputError(
+                f"{context}: {names['model']} must be a name such as llama-3-8b"
+            )
         data["architecture"] = to_schema(get_architecture(name))
     elif config is not None:
         if not isinstance(config, str) or not config.strip():
-            raise InvalidInputError(f"{context}: hf_config must be a path to a config.json")
+            raise InvalidInputError(
+                f"{context}: {names['hf_config']} must be a path to a config.json"
+            )
         path = Path(config)
         if base is not None and not path.is_absolute():
             path = base / path
@@ -134,7 +151,7 @@ def build_workload(file: str | None, overrides: dict[str, Any]) -> "WorkloadProf
     data: dict[str, Any] = read_workload_file(file) if file else {}
     context = "workload" if not file else f"workload {'<stdin>' if file == '-' else file}"
     base = Path(file).parent if file and file != "-" else None
-    _architecture_fields(data, base, context)  # the file's keys; its paths are file-relative
+    _architecture_fields(data, base, context, _FILE_KEYS)  # paths relative to the file
     given = {
         key: value
         for key, value in overrides.items()
@@ -145,7 +162,8 @@ def build_workload(file: str | None, overrides: dict[str, Any]) -> "WorkloadProf
         for key in (*_MODEL_KEYS, "architecture"):
             data.pop(key, None)
     data.update(given)
-    _architecture_fields(data, None, context)  # the flags' paths are relative to the cwd
+    if given.keys() & _MODEL_KEYS:
+        _architecture_fields(data, None, context, _FLAG_KEYS)  # paths relative to the cwd
     has_size = "model_params_m" in data or data.get("architecture") is not None
     if not has_size or "dataset_size_gb" not in data:
         missing = [

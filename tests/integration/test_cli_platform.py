@@ -161,7 +161,7 @@ def test_recommend_dispatch_sends_the_platform_provider(platform_server: FakePla
         "--dispatch",
         "--service",
         "sentiment",
-        "--model",
+        "--platform-model",
         "llama-lora",
         "--platform-provider",
         "mock",
