@@ -625,3 +625,15 @@ def test_ratio_table_flags_rows_above_the_peak() -> None:
     found = bench.ratios(rows, bench.predict(rows, bench.fitted_coefficients()))
     flagged = {(r.gpu_a, r.gpu_b) for r in found if r.above_peak}
     assert flagged == {("RTX 4090", "RTX A6000")}
+
+
+def test_l40s_inherits_the_rtx_4090_factor_on_a_full_rate_basis() -> None:
+    # Same AD102 silicon: RTX 4090 128 SMs, L40S 142 SMs, both 2520 MHz boost. The 4090's
+    # 165.2 TFLOPS is the GeForce fp32-accumulate rate (half of 330.3, llm.c mfu.h); the
+    # L40S's 362 is the full rate. Datasheet ratio 362 / 165.2 = 2.19; per SM and clock, 1.11.
+    rtx = {"bf16_tflops": 165.2, "fp16_tflops": 165.2, "fp32_tflops": 82.6}
+    l40s = {"bf16_tflops": 362.0, "fp16_tflops": 362.0, "fp32_tflops": 91.6}
+    w = workload(tokens=1e9, fine_tuning="lora", batch_size=2, sequence_length=2048)
+    ratio = _on(w, "RTX 4090", rtx, 1008.0, gpus=1) / _on(w, "L40S", l40s, 864.0, gpus=1)
+    assert ratio == pytest.approx(142 / 128, rel=0.20)
+    assert ratio < 362 / 165.2 * 0.7

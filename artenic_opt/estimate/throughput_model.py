@@ -62,7 +62,8 @@ Decisions:
   ``python bench/bench_estimator.py --fit`` from the ``calib`` rows of ``measurements.csv``
   only); this module only reads it.
 * A GPU outside the fitted families takes the factor of the family it shares silicon with
-  (``FAMILY_OF``: H200/GH200/H100 PCIe/NVL -> H100, L4/A10G -> A10, L40S -> RTX 4090 (AD102), ...),
+  (``FAMILY_OF``: H200/GH200/H100 PCIe/NVL -> H100, L4/A10G -> A10, L40S -> RTX 4090 (AD102;
+  its factor halved, ``FAMILY_PEAK_SCALE``), ...),
   else the geometric mean of the fitted datacenter NVIDIA families (A100, H100, V100).
 """
 
@@ -104,6 +105,14 @@ FAMILY_OF: Final[dict[str, str]] = {
     "RTX A6000": "RTX A6000",
     "MI300X": "MI300X",
 }
+#: Scale of the family factor a GPU inherits when its stated peak is on another basis than its
+#: family's. The RTX 4090's 165.2 TFLOPS is the GeForce fp16/bf16 rate with fp32 accumulate,
+#: half its 330.3 fp16-accumulate rate (karpathy/llm.c llmc/mfu.h@0e69e3a, Ada whitepaper
+#: table; gpu_specs.csv RTX 4090 row); the L40S's 362 (gpu_specs.csv, datasheet bf16 dense)
+#: is the full fp32-accumulate rate of the same AD102 silicon. The 4090's factor is relative
+#: to a half-rate peak, so on the L40S it counts half: L40S / RTX 4090 = 0.5 x 362 / 165.2 =
+#: 1.10, the ratio of their SM counts at the same 2520 MHz boost (142 / 128 = 1.11).
+FAMILY_PEAK_SCALE: Final[dict[str, float]] = {"L40S": 165.2 / 330.3}
 #: Families whose geometric mean serves a GPU no family covers.
 DEFAULT_FAMILIES: Final = ("A100", "H100", "V100")
 #: Stack names of the measurement table; a workload's stack defaults from its framework.
@@ -153,7 +162,7 @@ class Coefficients:
         """
         name = FAMILY_OF.get(gpu_type or "", gpu_type or "")
         if name in self.family:
-            base = self.family[name]
+            base = self.family[name] * FAMILY_PEAK_SCALE.get(gpu_type or "", 1.0)
         else:
             known = [self.family[f] for f in DEFAULT_FAMILIES if f in self.family]
             base = float(math.exp(sum(math.log(v) for v in known) / len(known))) if known else 0.4
