@@ -443,3 +443,197 @@ def test_unknown_bandwidths_fall_back() -> None:
     )
     unknown = float(hours_on(w, gpus=8, nodes=2, intra_node_gbps=[NAN]).hours[0])
     assert math.isfinite(unknown) and unknown >= known
+
+
+# --------------------------------------------------------------------------------------------
+# GPU-to-GPU speed ratios (issue 12 target: every ratio within 20% of the measured one) and the
+# accuracy report's held-out targets. Expected ratios are the published figures' quotients.
+# --------------------------------------------------------------------------------------------
+
+# Lambda PyTorch benchmark, fp16, 1 GPU (lambdal/deeplearning-benchmark
+# pytorch/pytorch-train-throughput-fp16.csv and pytorch-train-bs-fp16.csv @4e11f68, i.e.
+# measurements.csv lambda-*): (published speed, per-GPU batch).
+_LAMBDA_RESNET50 = {
+    "A10": (638.0, 448),
+    "A100 80GB": (1582.0, 1280),
+    "H100 SXM": (2616.0, 1280),
+    "RTX 4090": (1301.0, 448),
+    "V100 16GB": (833.0, 256),
+}
+_LAMBDA_BERT_LARGE_SQUAD = {
+    "A10": (42.0, 28),
+    "A100 80GB": (152.0, 112),
+    "RTX 4090": (93.0, 28),
+    "V100 16GB": (57.0, 16),
+}
+
+
+def _catalog_hours(arch_key: str, gpu: str, batch: int, **fields: Any) -> float:
+    from artenic_opt.catalog import load_catalog
+    from artenic_opt.estimate.architectures import get_architecture, to_schema
+    from artenic_opt.schemas import ModelArchitecture
+
+    found = get_architecture(arch_key)
+    arch = (
+        to_schema(found)
+        if found.is_transformer
+        else ModelArchitecture(
+            name=found.name,
+            family=found.family,
+            kind=found.kind,
+            params_m=found.params_m,
+            active_params_m=found.params_m,
+            source="test",
+        )
+    )
+    spec = load_catalog().gpu_specs[gpu]
+    w = WorkloadProfile(
+        framework="pytorch",
+        model_params_m=arch.params_m,
+        dataset_size_gb=10,
+        batch_size=batch,
+        precision="fp16",
+        architecture=arch,
+        **fields,
+    )
+    return float(
+        estimate_hours(
+            w,
+            gpu_count=[1],
+            nodes=[1],
+            vcpus=[32.0],
+            bf16_tflops=[spec.bf16_tflops or NAN],
+            fp16_tflops=[spec.fp16_tflops or NAN],
+            fp32_tflops=[spec.fp32_tflops or NAN],
+            gpu_type=[gpu],
+            memory_bandwidth_gbps=[spec.memory_bandwidth_gbps or NAN],
+        ).hours[0]
+    )
+
+
+@pytest.mark.parametrize(
+    ("fast", "slow"),
+    [
+        # The consumer and small datacenter cards against the big ones: these were off by more
+        # than 20% before the per-family CNN regime (the A10 and RTX 4090 run ResNet-50 at a
+        # larger share of their tensor peak than A100/H100 do).
+        ("A100 80GB", "A10"),
+        ("H100 SXM", "A10"),
+        ("V100 16GB", "A10"),
+        ("A100 80GB", "RTX 4090"),
+        ("H100 SXM", "RTX 4090"),
+        ("RTX 4090", "V100 16GB"),
+    ],
+)
+def test_resnet50_gpu_ratios_follow_the_lambda_table(fast: str, slow: str) -> None:
+    speed_fast, batch_fast = _LAMBDA_RESNET50[fast]
+    speed_slow, batch_slow = _LAMBDA_RESNET50[slow]
+    est = _catalog_hours("resnet-50", slow, batch_slow) / _catalog_hours(
+        "resnet-50", fast, batch_fast
+    )
+    assert est == pytest.approx(speed_fast / speed_slow, rel=0.20)
+
+
+@pytest.mark.parametrize(
+    ("fast", "slow"),
+    [
+        # V100 and RTX 4090 against A100 on BERT-large SQuAD (seq 384) were 31% and 22% off.
+        ("A100 80GB", "V100 16GB"),
+        ("A100 80GB", "RTX 4090"),
+        ("RTX 4090", "V100 16GB"),
+        ("V100 16GB", "A10"),
+    ],
+)
+def test_bert_large_gpu_ratios_follow_the_lambda_table(fast: str, slow: str) -> None:
+    speed_fast, batch_fast = _LAMBDA_BERT_LARGE_SQUAD[fast]
+    speed_slow, batch_slow = _LAMBDA_BERT_LARGE_SQUAD[slow]
+    fields = {"sequence_length": 384, "tokens": 1e9}
+    est = _catalog_hours("bert-large", slow, batch_slow, **fields) / _catalog_hours(
+        "bert-large", fast, batch_fast, **fields
+    )
+    assert est == pytest.approx(speed_fast / speed_slow, rel=0.20)
+
+
+def test_encoder_and_cnn_regimes_depart_from_the_llm_factor() -> None:
+    from artenic_opt.estimate.throughput_model import fitted_coefficients, regime_of
+
+    coef = fitted_coefficients()
+    assert regime_of("llm", is_cnn=False) == "llm"
+    assert regime_of("encoder", is_cnn=False) == "encoder"
+    assert regime_of("vision", is_cnn=False) == "encoder"  # ViT-style
+    assert regime_of("vision", is_cnn=True) == "cnn"
+    for gpu in ("A100 80GB", "RTX 4090", "L40S", "some future GPU"):
+        llm = coef.family_factor(gpu)
+        assert coef.family_factor(gpu, "cnn") == pytest.approx(
+            llm * coef.regime.get(_family(gpu), {}).get("cnn", 1.0)
+        )
+        assert coef.family_factor(gpu, "encoder") == pytest.approx(
+            llm * coef.encoder_factor * coef.regime.get(_family(gpu), {}).get("encoder", 1.0)
+        )
+
+
+def _family(gpu: str) -> str:
+    from artenic_opt.estimate.throughput_model import FAMILY_OF
+
+    return FAMILY_OF.get(gpu, gpu)
+
+
+def _bench() -> Any:
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "bench_estimator.py"
+    spec = importlib.util.spec_from_file_location("bench_estimator_under_test", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_held_out_accuracy_meets_the_issue_targets() -> None:
+    bench = _bench()
+    rows = bench.build_rows("heldout")
+    assert rows and all(r.m.split == "heldout" for r in rows)
+    errors = np.abs(bench.log_errors(rows, bench.fitted_coefficients()))
+    # Issue 12 targets: median |log ratio| <= 0.20 and worst <= 0.70 on held-out rows.
+    assert float(np.median(errors)) <= 0.20
+    assert float(errors.max()) <= 0.70
+
+
+def test_fit_refuses_held_out_rows_and_reproduces_the_shipped_constants() -> None:
+    bench = _bench()
+    coef = bench.fitted_coefficients()
+    with pytest.raises(SystemExit, match="held-out"):
+        bench.fit(bench.build_rows(), coef)
+    refit = bench.fit(bench.build_rows("calib"), coef)
+    assert refit.family == pytest.approx(coef.family, rel=1e-3)
+    assert refit.regime.keys() == coef.regime.keys()
+    assert refit.t0_layer_s == pytest.approx(coef.t0_layer_s, rel=1e-3)
+
+
+def test_ratio_table_flags_rows_above_the_peak() -> None:
+    # torchtune README (measurements.csv torchtune-07): Llama 3.1 8B LoRA at 4,699 tok/s on one
+    # RTX A6000 (dense fp16/bf16 tensor peak 154.85 TFLOPS, gpu_specs.csv): about 4 x 8e9
+    # FLOPs per token x 4,699 = 150 TFLOPS of model work before any recompute, so no efficiency
+    # under the cap reproduces it; the report marks such pairs as data questions.
+    bench = _bench()
+    rows = bench.build_rows("calib")
+    a6000 = next(r for r in rows if r.m.id == "torchtune-07")
+    assert bench.implied_hfu(a6000) > asm.MAX_EFFICIENCY
+    found = bench.ratios(rows, bench.predict(rows, bench.fitted_coefficients()))
+    flagged = {(r.gpu_a, r.gpu_b) for r in found if r.above_peak}
+    assert flagged == {("RTX 4090", "RTX A6000")}
+
+
+def test_l40s_inherits_the_rtx_4090_factor_on_a_full_rate_basis() -> None:
+    # Same AD102 silicon: RTX 4090 128 SMs, L40S 142 SMs, both 2520 MHz boost. The 4090's
+    # 165.2 TFLOPS is the GeForce fp32-accumulate rate (half of 330.3, llm.c mfu.h); the
+    # L40S's 362 is the full rate. Datasheet ratio 362 / 165.2 = 2.19; per SM and clock, 1.11.
+    rtx = {"bf16_tflops": 165.2, "fp16_tflops": 165.2, "fp32_tflops": 82.6}
+    l40s = {"bf16_tflops": 362.0, "fp16_tflops": 362.0, "fp32_tflops": 91.6}
+    w = workload(tokens=1e9, fine_tuning="lora", batch_size=2, sequence_length=2048)
+    ratio = _on(w, "RTX 4090", rtx, 1008.0, gpus=1) / _on(w, "L40S", l40s, 864.0, gpus=1)
+    assert ratio == pytest.approx(142 / 128, rel=0.20)
+    assert ratio < 362 / 165.2 * 0.7

@@ -34,7 +34,12 @@ import numpy.typing as npt
 
 from artenic_opt.errors import InvalidInputError
 from artenic_opt.estimate import assumptions as asm
-from artenic_opt.estimate.throughput_model import Coefficients, fitted_coefficients, step_time
+from artenic_opt.estimate.throughput_model import (
+    Coefficients,
+    fitted_coefficients,
+    regime_of,
+    step_time,
+)
 from artenic_opt.estimate.workload import (
     WorkloadFacts,
     WorkloadKind,
@@ -332,7 +337,8 @@ def estimate_hours(
     else:
         peak, source = gpu_peak, gpu_source
     names = np.full(n, "", dtype=object) if gpu_type is None else np.asarray(gpu_type, object)
-    family = np.array([coef.family_factor(str(x) if x else None) for x in names.tolist()])
+    regime = regime_of(facts.model_class, facts.is_cnn)
+    family = np.array([coef.family_factor(str(x) if x else None, regime) for x in names.tolist()])
     stack_name = stack or default_stack(workload)
     ck_default = float(pinned_checkpointing(workload))
     mb = _plan_array(micro_batch, float(workload.batch_size), n, "micro_batch", minimum=1)

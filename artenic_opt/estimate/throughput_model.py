@@ -9,15 +9,28 @@ Model (per row; FLOPs per *position*: a token, or 1/197 of an image, see ``workl
 * compute: ``(model FLOPs + recompute FLOPs) x positions / tp / (peak x efficiency)``.
   Recompute is counted once, as hardware work (full checkpointing adds a forward pass, selective
   the attention core); the efficiency is never lowered for it.
-* efficiency = family factor (fitted per GPU family) x stack factor (fitted per framework stack)
-  x class factor (convolutional vision models) x fp8 factor (fp8 rows) x
-  ``m / (m + m0)`` (micro-batch tokens per device, saturating) x ``h / (h + h0)`` (hidden size,
-  saturating); capped at 0.95.
+* efficiency = family factor (fitted per GPU family) x regime factor x stack factor (fitted per
+  framework stack) x class factor (``cnn_factor`` for convolutional models) x fp8 factor (fp8
+  rows) x latency saturation x ``h / (h + h0)`` (hidden size, saturating); capped at 0.95.
+* regime: a model is ``llm`` (decoder LLMs), ``encoder`` (BERT/ViT-style transformers) or
+  ``cnn`` (``regime_of``). Tensor-core peaks are reached very differently by long-sequence
+  matmul-heavy LLMs and by small encoders / convolutions (BN, ReLU, softmax, layout
+  transforms between the GEMMs), and by how much each GPU generation's tensor rate outruns its
+  other units: measured, A100 and H100 run ResNet-50 at a lower share of their peak than V100,
+  A10 or RTX 4090 do. So the encoder regime has a global ``encoder_factor`` and each family a
+  multiplier per non-LLM regime (``regime[family][encoder|cnn]``), fitted only where calib rows
+  of that family and regime exist and shrunk towards 1 (``bench/bench_estimator.py``
+  ``PRIOR_REGIME``); an unfitted pair is 1 (the global class factor alone).
+* latency saturation: ``w / (w + t0_layer_s)``, ``w`` = one layer's forward work of a
+  micro-batch on this device in seconds at peak (``forward FLOPs x positions / layers / peak``).
+  A kernel that short loses a fixed latency (launches, wave tails, the small non-GEMM kernels
+  around each GEMM), so small micro-batches, small models and fast GPUs saturate later.
 * memory traffic (the bandwidth side of the roofline, added because element-wise kernels run
   between the matmuls, not beside them): activation bytes ``c_act x layers x hidden`` per position
-  for transformers (``forward FLOPs / intensity`` for CNNs), plus three reads of the weight shard
-  per micro-step, plus the optimiser step (``OPTIMIZER_STEP_BYTES`` per trainable parameter of the
-  local shard) once per step, each over the GPU's memory bandwidth.
+  for transformers (``forward FLOPs / intensity`` for CNNs), doubled for fp32/TF32 tensors, plus
+  three reads of the weight shard per micro-step, plus the optimiser step
+  (``OPTIMIZER_STEP_BYTES`` per trainable parameter of the local shard) once per step, each over
+  the GPU's memory bandwidth.
 * communication per step: gradients with a ring all-reduce, ``2(n-1)/n x bytes``, hierarchical
   (in-node over the interconnect, then across nodes over the node's network); ZeRO-3/FSDP full
   shard moves 1.5x the data-parallel volume (parameter all-gathers, ZeRO paper sec. 7); tensor
@@ -26,13 +39,31 @@ Model (per row; FLOPs per *position*: a token, or 1/197 of an image, see ``workl
 * CPU offload: gradients down and parameters up over PCIe once per step, plus the CPU optimiser
   step (``CPU_ADAM_PARAMS_PER_S``).
 
+Free parameters (``throughput_fit.json``; 7 families + 6 stacks + 10 regime multipliers +
+8 scalars = 31 at the current fit, on 65 calib rows):
+
+* ``family``: level of each GPU family on LLMs;
+* ``stack``: framework stack (FSDP = 1, the reference);
+* ``regime``: per-family encoder / CNN multipliers (see above);
+* ``encoder_factor``, ``cnn_factor``: global level of the encoder and CNN regimes;
+* ``fp8_factor``: share of the fp8 peak reached, relative to bf16's share of its peak;
+* ``t0_layer_s``: fixed latency per layer and micro-step (seconds);
+* ``h0_hidden``: hidden size at which utilisation is half its large-model value;
+* ``act_bytes_per_layer_hidden``: activation bytes per position, layer and hidden unit (fp16);
+* ``cnn_flops_per_byte``: arithmetic intensity of a CNN's element-wise traffic;
+* ``overlap``: share of the compute time that gradient traffic hides behind.
+
+A family factor can exceed 1: only its product with the other factors is an efficiency, and
+that product is capped.
+
 Decisions:
 
 * The fitted constants live in ``estimate/data/throughput_fit.json`` (written by
   ``python bench/bench_estimator.py --fit`` from the ``calib`` rows of ``measurements.csv``
   only); this module only reads it.
 * A GPU outside the fitted families takes the factor of the family it shares silicon with
-  (``FAMILY_OF``: H200/GH200/H100 PCIe/NVL -> H100, L4/A10G -> A10, L40S -> RTX 4090 (AD102), ...),
+  (``FAMILY_OF``: H200/GH200/H100 PCIe/NVL -> H100, L4/A10G -> A10, L40S -> RTX 4090 (AD102;
+  its factor halved, ``FAMILY_PEAK_SCALE``), ...),
   else the geometric mean of the fitted datacenter NVIDIA families (A100, H100, V100).
 """
 
@@ -74,6 +105,14 @@ FAMILY_OF: Final[dict[str, str]] = {
     "RTX A6000": "RTX A6000",
     "MI300X": "MI300X",
 }
+#: Scale of the family factor a GPU inherits when its stated peak is on another basis than its
+#: family's. The RTX 4090's 165.2 TFLOPS is the GeForce fp16/bf16 rate with fp32 accumulate,
+#: half its 330.3 fp16-accumulate rate (karpathy/llm.c llmc/mfu.h@0e69e3a, Ada whitepaper
+#: table; gpu_specs.csv RTX 4090 row); the L40S's 362 (gpu_specs.csv, datasheet bf16 dense)
+#: is the full fp32-accumulate rate of the same AD102 silicon. The 4090's factor is relative
+#: to a half-rate peak, so on the L40S it counts half: L40S / RTX 4090 = 0.5 x 362 / 165.2 =
+#: 1.10, the ratio of their SM counts at the same 2520 MHz boost (142 / 128 = 1.11).
+FAMILY_PEAK_SCALE: Final[dict[str, float]] = {"L40S": 165.2 / 330.3}
 #: Families whose geometric mean serves a GPU no family covers.
 DEFAULT_FAMILIES: Final = ("A100", "H100", "V100")
 #: Stack names of the measurement table; a workload's stack defaults from its framework.
@@ -90,6 +129,7 @@ STACKS: Final = (
     "llmc",
     "tensorflow",
     "mxnet",
+    "ngc",
     "other",
 )
 
@@ -100,21 +140,36 @@ class Coefficients:
 
     family: dict[str, float]
     stack: dict[str, float]
+    #: Per family, the multiplier of the encoder / CNN regime (absent = 1: the global class
+    #: factor alone). Fitted only for (family, regime) pairs with calib rows, shrunk to 1.
+    regime: dict[str, dict[str, float]]
+    encoder_factor: float
     cnn_factor: float
     fp8_factor: float
-    m0_tokens: float
+    t0_layer_s: float
     h0_hidden: float
     act_bytes_per_layer_hidden: float
     cnn_flops_per_byte: float
     overlap: float
     meta: dict[str, Any] = field(default_factory=dict)
 
-    def family_factor(self, gpu_type: str | None) -> float:
+    def family_factor(self, gpu_type: str | None, regime: str = "llm") -> float:
+        """Efficiency factor of ``gpu_type``'s family in ``regime`` (llm, encoder or cnn).
+
+        ``llm``: the family factor. ``encoder``: x ``encoder_factor`` x the family's encoder
+        multiplier. ``cnn``: the family's CNN multiplier (the global ``cnn_factor`` is applied
+        by ``step_time`` from ``is_cnn``).
+        """
         name = FAMILY_OF.get(gpu_type or "", gpu_type or "")
         if name in self.family:
-            return self.family[name]
-        known = [self.family[f] for f in DEFAULT_FAMILIES if f in self.family]
-        return float(math.exp(sum(math.log(v) for v in known) / len(known))) if known else 0.4
+            base = self.family[name] * FAMILY_PEAK_SCALE.get(gpu_type or "", 1.0)
+        else:
+            known = [self.family[f] for f in DEFAULT_FAMILIES if f in self.family]
+            base = float(math.exp(sum(math.log(v) for v in known) / len(known))) if known else 0.4
+        if regime == "llm":
+            return base
+        extra = self.regime.get(name, {}).get(regime, 1.0)
+        return base * extra * (self.encoder_factor if regime == "encoder" else 1.0)
 
     def stack_factor(self, stack: str) -> float:
         if stack in self.stack:
@@ -134,9 +189,11 @@ class Coefficients:
             "meta": self.meta,
             "family": self.family,
             "stack": self.stack,
+            "regime": self.regime,
+            "encoder_factor": self.encoder_factor,
             "cnn_factor": self.cnn_factor,
             "fp8_factor": self.fp8_factor,
-            "m0_tokens": self.m0_tokens,
+            "t0_layer_s": self.t0_layer_s,
             "h0_hidden": self.h0_hidden,
             "act_bytes_per_layer_hidden": self.act_bytes_per_layer_hidden,
             "cnn_flops_per_byte": self.cnn_flops_per_byte,
@@ -148,9 +205,14 @@ class Coefficients:
         return cls(
             family={str(k): float(v) for k, v in data["family"].items()},
             stack={str(k): float(v) for k, v in data["stack"].items()},
+            regime={
+                str(k): {str(r): float(x) for r, x in v.items()}
+                for k, v in data.get("regime", {}).items()
+            },
+            encoder_factor=float(data.get("encoder_factor", 1.0)),
             cnn_factor=float(data["cnn_factor"]),
             fp8_factor=float(data["fp8_factor"]),
-            m0_tokens=float(data["m0_tokens"]),
+            t0_layer_s=float(data["t0_layer_s"]),
             h0_hidden=float(data["h0_hidden"]),
             act_bytes_per_layer_hidden=float(data["act_bytes_per_layer_hidden"]),
             cnn_flops_per_byte=float(data["cnn_flops_per_byte"]),
@@ -176,6 +238,14 @@ class StepTime:
     memory_seconds: FloatArray
     comm_seconds: FloatArray
     efficiency: FloatArray
+
+
+def regime_of(model_class: str, is_cnn: bool) -> str:
+    """The efficiency regime of a model: ``cnn`` (convolutional), ``encoder`` (BERT/ViT-style
+    encoders and other non-LLM transformers) or ``llm`` (decoder LLMs, the default)."""
+    if is_cnn:
+        return "cnn"
+    return "llm" if model_class == "llm" else "encoder"
 
 
 def f(values: npt.ArrayLike) -> FloatArray:
@@ -246,7 +316,10 @@ def step_time(
     # Utilisation: saturating in micro-batch tokens per device and in hidden size (CNNs: the
     # image count in ViT-equivalent positions; no hidden-size term).
     tokens_dev = mb_pos / tp
-    sat_m = tokens_dev / (tokens_dev + c.m0_tokens)
+    # Per-layer forward work of one micro-step, in seconds at peak: a kernel this short loses
+    # a fixed latency ``t0_layer_s`` (launches, wave tails, small non-GEMM kernels).
+    layer_s = fpp / 3.0 * tokens_dev / np.maximum(lay, 1.0) / peak
+    sat_m = layer_s / (layer_s + c.t0_layer_s)
     sat_h = np.where(cnn, 1.0, hid / (hid + c.h0_hidden))
     eff = (
         f(family_factor)
@@ -258,11 +331,13 @@ def step_time(
     )
     eff = np.minimum(eff, asm.MAX_EFFICIENCY)
     compute = (fpp + rfp) * mb_pos / tp / (peak * eff)
+    # Activation traffic is in the compute dtype: fp32/TF32 tensors move twice the bytes of
+    # fp16/bf16 ones (``grad_bytes`` is that element size: 4 or 2).
     act_bytes = np.where(
         cnn,
         fpp / 3.0 / c.cnn_flops_per_byte,
         c.act_bytes_per_layer_hidden * lay * hid,
-    )
+    ) * (gb / 2.0)
     memory = (act_bytes * mb_pos / tp + asm.WEIGHT_READS_PER_MICRO_STEP * p / tp * wb) / bw
     micro = compute + memory
 

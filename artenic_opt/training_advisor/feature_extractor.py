@@ -235,7 +235,7 @@ def extract_features(
     values[:, col["log_estimated_cost_usd"]] = np.log10(costs_usd)
     values[:, col["cost_rank_pct"]] = np.minimum(np.maximum(rank_pct, 0.0), 1.0)
     values[:, col["log_cost_ratio_to_min"]] = np.log10(
-        np.maximum(costs_usd / max(cheapest, _TINY), 1.0)
+        np.maximum(rounded / max(cheapest, _TINY), 1.0)
     )
     values[:, col["log_work_per_dollar"]] = _log10_floor(throughput / price_usd)
     values[:, col["expected_preemptions"]] = np.where(spot, preemptions, 0.0)
