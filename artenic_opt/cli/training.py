@@ -126,6 +126,10 @@ def _recommend(
         from artenic_opt.errors import InvalidInputError
 
         raise InvalidInputError("--dispatch needs --service and --model")
+    if dispatch:
+        from artenic_opt.services.platform import require_platform
+
+        require_platform(runtime)
     workload = workload_from_params(
         workload_values, display_currency=settings.optimizer.display_currency
     )

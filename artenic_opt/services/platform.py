@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict
 
 from artenic_opt.catalog import normalize_gpu_type_or_none
-from artenic_opt.errors import InvalidInputError
+from artenic_opt.errors import InvalidInputError, PlatformNotConfiguredError
 from artenic_opt.platform.models import (
     DerivedOutcome,
     PlatformJob,
@@ -54,9 +54,24 @@ class DispatchResult(BaseModel):
     max_runtime_hours: float
 
 
+def require_platform(workspace: Workspace) -> None:
+    """Refuse at once, before any work, when no platform URL was configured.
+
+    The README promises that no command touches the network unless a platform is configured;
+    the built-in default URL (``http://localhost:9000``) is a default, not a configuration.
+    """
+    platform = workspace.settings.platform
+    if platform.url_source == "default":
+        raise PlatformNotConfiguredError(
+            "no platform configured: set ARTENIC_URL, give --url, or add a url to a profile "
+            f"of {workspace.settings.platform_config_path}"
+        )
+
+
 def make_client(workspace: Workspace) -> PlatformClient:
     from artenic_opt.platform.client import PlatformClient
 
+    require_platform(workspace)
     platform = workspace.settings.platform
     return PlatformClient(
         platform.url,
@@ -132,6 +147,7 @@ def dispatch_recommendation(
     model: str,
     provider: str | None = None,
 ) -> DispatchResult:
+    require_platform(workspace)
     store = workspace.store()
     advice = stored_advice(store, recommendation_id)
     if not 1 <= rank <= len(advice.recommendations):
