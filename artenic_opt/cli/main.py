@@ -69,7 +69,12 @@ def root(
     ] = None,
     timeout: Annotated[
         float | None,
-        typer.Option("--timeout", help="Platform request timeout in seconds (ARTENIC_TIMEOUT)."),
+        typer.Option(
+            "--timeout",
+            min=0.001,
+            max=86_400,
+            help="Platform request timeout in seconds (ARTENIC_TIMEOUT).",
+        ),
     ] = None,
     version: Annotated[
         bool,

@@ -361,7 +361,7 @@ def feedback_record(
         },
         context="outcome",
     )
-    result = record_outcome(runtime.store(), runtime.settings, outcome)
+    result = record_outcome(runtime.store(), runtime.settings, outcome, rates=runtime.rates())
 
     def render(out: "Console") -> None:
         out.print(
@@ -385,14 +385,41 @@ def feedback_import(
     from artenic_opt.services.training import import_outcomes
 
     runtime = get_workspace(ctx, state)
-    result = import_outcomes(runtime.store(), runtime.settings, file)
+    result = import_outcomes(runtime.store(), runtime.settings, file, rates=runtime.rates())
     for error in result.errors:
         warn(f"{file}:{error.line}: {error.message}")
 
     def render(out: "Console") -> None:
-        info(f"stored {result.stored} outcomes; {len(result.errors)} bad lines")
+        info(
+            f"stored {result.stored} outcomes; {result.already_present} already present; "
+            f"{len(result.errors)} bad lines"
+        )
         if result.retrained:
             info(f"retrained: model v{result.retrained.version}")
+
+    emit(result, render)
+
+
+@feedback_app.command("delete")
+def feedback_delete(
+    ctx: typer.Context,
+    outcome_id: Annotated[
+        int, typer.Argument(min=1, help="Outcome id (printed by feedback record).")
+    ],
+    state: StateOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Delete a recorded outcome and the training sample built from it (a bad record)."""
+    from artenic_opt.services.training import delete_outcome
+
+    runtime = get_workspace(ctx, state)
+    result = delete_outcome(runtime.store(create=False), outcome_id)
+
+    def render(out: "Console") -> None:
+        info(
+            f"deleted outcome {result.outcome_id} and {result.training_samples_deleted} "
+            "training samples; retrain to drop it from the model"
+        )
 
     emit(result, render)
 

@@ -62,6 +62,7 @@ class AccessImport(BaseModel):
     file: str
     events_read: int
     events_added: int
+    already_present: int = 0  # events read that were stored before (or twice in the file)
     datasets: tuple[str, ...]
     errors: tuple[LineError, ...] = ()
 
@@ -248,6 +249,7 @@ def import_access_file(store: StateStore, path: Path) -> AccessImport:
         file=str(path),
         events_read=len(parsed.events),
         events_added=added,
+        already_present=len(parsed.events) - added,
         datasets=tuple(sorted({e.dataset_id for e in parsed.events})),
         errors=parsed.errors,
     )
