@@ -34,11 +34,11 @@ def list_offerings(
     region: Annotated[str | None, typer.Option("--region", help="Region name.")] = None,
     min_gpu_memory: Annotated[
         float | None,
-        typer.Option("--min-gpu-memory", min=0, help="Minimum memory per GPU in GB."),
+        typer.Option("--min-gpu-memory", min=0, max=10_000, help="Minimum memory per GPU in GB."),
     ] = None,
     spot: Annotated[bool, typer.Option("--spot", help="Only offerings sold as spot.")] = False,
     limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="Show at most N rows.")
+        int | None, typer.Option("--limit", min=1, max=1_000_000, help="Show at most N rows.")
     ] = None,
     state: StateOpt = None,
     json: JsonOpt = False,
@@ -197,7 +197,7 @@ def list_imports(
     """List the files imported with `catalog import`: rows, rows still held, when."""
     from artenic_opt.services.catalog import list_catalog_imports
 
-    rows = list_catalog_imports(get_workspace(ctx, state, read_only=True))
+    rows = list_catalog_imports(get_workspace(ctx, state))
 
     def render(out: Console) -> None:
         if not rows:

@@ -232,7 +232,8 @@ recommend = make_workload_command(
             "dispatch_rank",
             inspect.Parameter.KEYWORD_ONLY,
             annotation=Annotated[
-                int, typer.Option("--rank", min=1, help="Which rank to dispatch (default 1).")
+                int,
+                typer.Option("--rank", min=1, max=1000, help="Which rank to dispatch (default 1)."),
             ],
             default=1,
         ),
@@ -254,7 +255,9 @@ recommend = make_workload_command(
 
 def history(
     ctx: typer.Context,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 20,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=1_000_000, help="How many, newest first.")
+    ] = 20,
     show: Annotated[
         str | None,
         typer.Option("--show", help="Show one stored recommendation in full (id or prefix)."),
@@ -316,7 +319,7 @@ def history(
 def feedback_record(
     ctx: typer.Context,
     recommendation_id: Annotated[str, typer.Argument(help="Recommendation id (or prefix).")],
-    rank: Annotated[int, typer.Option("--rank", min=1, help="Which rank was run.")] = 1,
+    rank: Annotated[int, typer.Option("--rank", min=1, max=1000, help="Which rank was run.")] = 1,
     status: Annotated[
         JobStatus, typer.Option("--status", help="completed, failed, cancelled or preempted.")
     ] = JobStatus.COMPLETED,
@@ -325,7 +328,9 @@ def feedback_record(
     currency: Annotated[
         str | None, typer.Option("--currency", help="Currency of --cost (display currency).")
     ] = None,
-    preemptions: Annotated[int, typer.Option("--preemptions", help="Spot preemptions.")] = 0,
+    preemptions: Annotated[
+        int, typer.Option("--preemptions", min=0, max=100_000, help="Spot preemptions.")
+    ] = 0,
     metric_before: Annotated[
         float | None, typer.Option("--metric-before", help="Primary metric before.")
     ] = None,
@@ -404,7 +409,7 @@ def feedback_import(
 def feedback_delete(
     ctx: typer.Context,
     outcome_id: Annotated[
-        int, typer.Argument(min=1, help="Outcome id (printed by feedback record).")
+        int, typer.Argument(min=1, max=2**63 - 1, help="Outcome id (printed by feedback record).")
     ],
     state: StateOpt = None,
     json: JsonOpt = False,

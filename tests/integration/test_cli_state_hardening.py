@@ -4,6 +4,7 @@ read-only states, through the real CLI (a subprocess where the defect was seen t
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import sqlite3
@@ -412,3 +413,39 @@ def test_read_only_state_serves_read_commands_and_refuses_writes(
         lines = result.stderr.splitlines()
         assert len(lines) == 1 and "read-only" in lines[0], result.stderr
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["history", "--limit", "99999999999999999999999"], "--limit"),
+        (["catalog", "list", "--limit", "99999999999999999999"], "--limit"),
+        (["catalog", "list", "--min-gpu-memory", "inf"], "--min-gpu-memory"),
+        (
+            ["feedback", "record", "abcdef", "--rank", "10000", "--cost", "1", "--hours", "1"],
+            "--rank",
+        ),
+        (["feedback", "delete", "99999999999999999999999"], "outcome_id"),
+        (["--timeout", "nan", "status"], "--timeout"),
+        (["cost", "summary", "--period", "99999999999999d"], "period"),
+    ],
+)
+def test_numeric_options_are_bounded(args: list[str], fragment: str) -> None:
+    result = run_cli(*args, "--json")
+    assert result.returncode == 2, result.stderr
+    assert fragment in json.loads(result.stdout)["error"]["message"]
+    assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("value", [1e308, math.nan, math.inf, -1.0])
+def test_platform_budgets_are_bounded(value: float) -> None:
+    from pydantic import ValidationError
+
+    from artenic_opt.platform.models import Budget, BudgetSpending
+
+    with pytest.raises(ValidationError, match="limit_eur"):
+        Budget.model_validate({"id": 1, "scope": "global", "period": "monthly", "limit_eur": value})
+    with pytest.raises(ValidationError, match="spent_eur"):
+        BudgetSpending.model_validate(
+            {"scope": "global", "period": "monthly", "limit_eur": 10, "spent_eur": value}
+        )
