@@ -309,7 +309,11 @@ def record_outcome(
 def import_outcomes(
     store: StateStore, settings: Settings, path: Path, *, rates: ExchangeRates | None = None
 ) -> OutcomeImport:
-    """Store each valid JSONL line as an outcome; report bad lines by number, keep the rest."""
+    """Store each valid JSONL line as an outcome; report bad lines by number, keep the rest.
+
+    A line stored by an earlier import (same content hash) is skipped and counted as already
+    present. A file with no usable line at all is bad input (``InvalidInputError``).
+    """
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
@@ -345,6 +349,11 @@ def import_outcomes(
             errors.append(ImportLineError(line=number, message=exc.message))
         else:
             stored += 1
+    if errors and not stored and not already:
+        # Nothing usable at all: bad input, not a partial import.
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more bad lines)" if len(errors) > 1 else ""
+        raise InvalidInputError(f"{path}:{first.line}: {first.message}{more}; nothing imported")
     retrained = maybe_retrain(store, settings) if stored else None
     return OutcomeImport(
         file=str(path),

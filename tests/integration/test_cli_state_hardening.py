@@ -449,3 +449,12 @@ def test_platform_budgets_are_bounded(value: float) -> None:
         BudgetSpending.model_validate(
             {"scope": "global", "period": "monthly", "limit_eur": 10, "spent_eur": value}
         )
+
+
+def test_an_outcomes_file_with_no_usable_line_is_bad_input(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text("not json\n[1]\n")
+    result = run_cli("feedback", "import", str(path), "--json")
+    assert result.returncode == 2
+    message = json.loads(result.stdout)["error"]["message"]
+    assert "bad.jsonl:1" in message and "1 more bad lines" in message
