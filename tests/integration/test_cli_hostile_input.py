@@ -208,3 +208,47 @@ def test_dashboard_without_a_terminal_exits_2_with_a_hint() -> None:
     assert "terminal" in result.stderr
     # --json needs no terminal.
     assert run_cli("dashboard", "--json").returncode == 0
+
+
+# -- the same paths in process (CliRunner), so that coverage sees them -----------------------
+
+
+def test_in_process_error_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from artenic_opt.cli.main import build_app
+
+    app = build_app()
+    runner = CliRunner()
+
+    deep = deep_json(tmp_path / "deep.json")
+    result = runner.invoke(app, ["--json", "recommend", "-w", str(deep)])
+    assert result.exit_code == 2 and "nested" in json.loads(result.stdout)["error"]["message"]
+
+    result = runner.invoke(app, ["history", "--limit", "0", "--json"])
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["error"]["code"] == "usage_error"
+
+    result = runner.invoke(app, ["catalog"])  # a group without a command shows its help
+    assert "list" in result.output and "error:" not in result.output
+
+    result = runner.invoke(app, ["dashboard"])  # CliRunner's streams are not terminals
+    assert result.exit_code == 2 and "--json" in result.stderr
+
+    result = runner.invoke(app, ["sync", "--json"])
+    assert result.exit_code == 3
+    assert json.loads(result.stdout)["error"]["code"] == "platform_not_configured"
+
+    monkeypatch.setenv("ARTENIC_OPT_DEBUG", "1")
+    with pytest.raises(RecursionError):
+        runner.invoke(app, ["recommend", "-w", str(deep)], catch_exceptions=False)
+
+
+def test_display_names_of_non_utf8_paths() -> None:
+    from artenic_opt.storage_optimizer.local_scan import _display, _text_path
+
+    bad = os.fsdecode(b"r\xff.csv")
+    assert _display(bad) == "r\\xff.csv"
+    assert _display("ok.csv") == "ok.csv"
+    assert _text_path(bad) is None
+    assert _text_path("/data/ok.csv") == "/data/ok.csv"

@@ -458,3 +458,19 @@ def test_an_outcomes_file_with_no_usable_line_is_bad_input(tmp_path: Path) -> No
     assert result.returncode == 2
     message = json.loads(result.stdout)["error"]["message"]
     assert "bad.jsonl:1" in message and "1 more bad lines" in message
+
+
+def test_writers_refuse_a_state_they_cannot_write_in_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The permission check itself (``os.access``) is the edge: root passes every check, so the
+    real-permission case is ``test_read_only_state_serves_read_commands_and_refuses_writes``."""
+    recommendation()
+    import artenic_opt.workspace as workspace
+
+    monkeypatch.setattr(workspace, "state_writable", lambda path: False)
+    result = runner.invoke(app, ["feedback", "delete", "1", "--json"])
+    assert result.exit_code == 2 and "read-only" in json.loads(result.stdout)["error"]["message"]
+    for args in READ_COMMANDS:
+        read = runner.invoke(app, [*args, "--json"])
+        assert read.exit_code == 0, (args, read.output)
