@@ -170,6 +170,10 @@ def _load(
     local = record.origin is records.DatasetOrigin.LOCAL and record.local_path
     if local and record.local_path and Path(record.local_path).exists():
         scan = scan_path(record.local_path, on_progress=on_progress)
+        if store.readonly:
+            # A state opened read-only (not writable here): use the fresh scan, store nothing.
+            stored = _events_for(store, scan.dataset.id)
+            return scan.dataset, [*stored, *scan.access_events], scan.problems
         _remember_local(store, scan.dataset, scan.access_events)
         return scan.dataset, _events_for(store, scan.dataset.id), scan.problems
     return _dataset_from_state(store, record), _events_for(store, record.id), ()

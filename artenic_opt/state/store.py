@@ -475,7 +475,8 @@ def open_state(
     elif readonly and found.schema_version != migrations.LATEST_VERSION:
         raise StateError(
             f"{path} has state schema version {found.schema_version or 0}; open it once "
-            f"without read-only access to upgrade it to {migrations.LATEST_VERSION}"
+            f"without read-only access to upgrade it to {migrations.LATEST_VERSION} "
+            "(`artenic-opt status` does, where the file is writable)"
         )
 
     mode = "ro" if readonly else "rw"

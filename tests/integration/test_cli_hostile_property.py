@@ -45,7 +45,7 @@ READS = (
 #: in; from then on the table form of every read command is checked too.
 CHECK_TABLES = importlib.util.find_spec("artenic_opt.cli.tables") is not None
 SETTINGS = settings(
-    max_examples=12,
+    max_examples=10,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

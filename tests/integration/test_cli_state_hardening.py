@@ -34,6 +34,9 @@ READ_COMMANDS = (
     ["catalog", "imports"],
     ["dashboard"],
     ["metrics"],
+    ["storage", "recommendations"],
+    ["cost", "savings"],
+    ["catalog", "gpus"],
 )
 
 
@@ -347,6 +350,13 @@ def read_only_state() -> Iterator[tuple[Path, list[str], dict[str, str]]]:
         folder = base / "state"
         folder.mkdir()
         path = folder / "state.db"
+        data = base / "data"
+        data.mkdir()
+        (data / "a.csv").write_text("x,y\n1,2\n")
+        os.chmod(data, 0o755)
+        os.chmod(data / "a.csv", 0o644)
+        scanned = run_cli("--state", str(path), "storage", "analyze", str(data))
+        assert scanned.returncode == 0, scanned.stderr
         result = run_cli(
             "--state", str(path), "recommend", "--params", "100M", "--dataset-gb", "1", "--top", "2"
         )
@@ -392,6 +402,7 @@ def test_read_only_state_serves_read_commands_and_refuses_writes(
             capture_output=True,
             text=True,
             env=env,
+            cwd=path.parent.parent,  # not a checkout: ``-m`` puts the cwd first on sys.path
             timeout=120,
         )
 
