@@ -225,14 +225,15 @@ class StoragePrice(_Frozen):
     provider: str
     tier_name: str
     tier: str = Field(description="hot, warm, cold (or archive for the coldest tiers)")
-    price_per_gb_month: PositiveFloat
-    retrieval_per_gb: NonNegativeFloat = 0.0
+    # Object storage lists at cents per GB-month; 1000 per GB is far past any tier.
+    price_per_gb_month: float = Field(gt=0, le=1000, allow_inf_nan=False)
+    retrieval_per_gb: float = Field(default=0.0, ge=0, le=1000, allow_inf_nan=False)
     retrieval_fee_known: bool = Field(
         default=True,
         description="False when the tier charges for retrieval but no citable figure was found "
         "(retrieval_per_gb is then 0.0 and understates the cost of reading the data back)",
     )
-    min_storage_days: int = Field(default=0, ge=0)
+    min_storage_days: int = Field(default=0, ge=0, le=36_500)
     currency: CurrencyCode = "USD"
     region: str = ""
     source: str

@@ -323,25 +323,34 @@ def list_storage_prices(
         f"SELECT * FROM storage_prices WHERE {scope_sql} ORDER BY provider, region, tier_name",
         params,
     )
-    return [
-        OverlayStoragePrice(
-            price=StoragePrice(
-                provider=row["provider"],
-                region=row["region"],
-                tier_name=row["tier_name"],
-                tier=row["tier"],
-                price_per_gb_month=row["price_per_gb_month"],
-                retrieval_per_gb=row["retrieval_per_gb"],
-                min_storage_days=row["min_storage_days"],
-                currency=row["currency"],
-                source=row["source"],
-                price_date=decode_date(row["price_date"]),
-            ),
-            origin=row["origin"],
-            fetched_at=decode_optional_datetime(row["fetched_at"]),
-        )
-        for row in rows
-    ]
+    return [price for price in map(_valid_storage_price, rows) if price is not None]
+
+
+def _valid_storage_price(row: dict[str, Any]) -> OverlayStoragePrice | None:
+    """The row as a price, or ``None`` when it breaks today's bounds (left out, not fatal)."""
+    try:
+        return _storage_price(row)
+    except ValidationError:
+        return None
+
+
+def _storage_price(row: dict[str, Any]) -> OverlayStoragePrice:
+    return OverlayStoragePrice(
+        price=StoragePrice(
+            provider=row["provider"],
+            region=row["region"],
+            tier_name=row["tier_name"],
+            tier=row["tier"],
+            price_per_gb_month=row["price_per_gb_month"],
+            retrieval_per_gb=row["retrieval_per_gb"],
+            min_storage_days=row["min_storage_days"],
+            currency=row["currency"],
+            source=row["source"],
+            price_date=decode_date(row["price_date"]),
+        ),
+        origin=row["origin"],
+        fetched_at=decode_optional_datetime(row["fetched_at"]),
+    )
 
 
 def list_overlay_storage_prices(store: StateStore) -> list[StoragePrice]:

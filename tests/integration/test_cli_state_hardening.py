@@ -104,6 +104,12 @@ def test_stored_out_of_range_values_from_an_old_state_break_nothing() -> None:
             "spot_price_per_hour, currency, source, price_date, origin) VALUES "
             "('Old', 'r', 'huge', 0, 1e308, 1e308, 'USD', 'old', '2026-01-01', 'import')"
         )
+        con.execute(
+            "INSERT INTO storage_prices (provider, region, tier_name, tier, price_per_gb_month, "
+            "retrieval_per_gb, min_storage_days, currency, source, price_date, origin) VALUES "
+            "('AWS', 'us-east-1', 'S3 Standard', 'hot', 1e308, 1e308, 0, 'USD', 'old', "
+            "'2026-01-01', 'platform')"
+        )
     con.close()
     assert_reads_work()
     summary = ok_json("cost", "summary")
