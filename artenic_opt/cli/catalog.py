@@ -178,7 +178,7 @@ def import_offerings(
 
     result = import_catalog_file(get_workspace(ctx, state), file)
 
-    def render(out: Console) -> None:
+    def render(_out: Console) -> None:
         kept = f"; kept {result.spot_prices_kept} spot prices" if result.spot_prices_kept else ""
         info(
             f"imported {result.offerings} offerings from {file} ({result.changed} new or "
@@ -238,7 +238,7 @@ def remove_offerings(
 
     result = remove_from_catalog(get_workspace(ctx, state), file=file, key=key)
 
-    def render(out: Console) -> None:
+    def render(_out: Console) -> None:
         what = result.file if result.file is not None else result.key
         info(f"removed {result.offerings_removed} offerings ({what})")
 

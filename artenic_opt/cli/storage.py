@@ -197,7 +197,7 @@ def import_access(
     for error in result.errors:
         warn(f"{file}:{error.line}: {error.message}")
 
-    def render(out: Console) -> None:
+    def render(_out: Console) -> None:
         info(
             f"read {result.events_read} events for {len(result.datasets)} datasets; "
             f"{result.events_added} new; {result.already_present} already present; "

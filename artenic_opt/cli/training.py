@@ -394,7 +394,7 @@ def feedback_import(
     for error in result.errors:
         warn(f"{file}:{error.line}: {error.message}")
 
-    def render(out: "Console") -> None:
+    def render(_out: "Console") -> None:
         info(
             f"stored {result.stored} outcomes; {result.already_present} already present; "
             f"{len(result.errors)} bad lines"
@@ -420,7 +420,7 @@ def feedback_delete(
     runtime = get_workspace(ctx, state)
     result = delete_outcome(runtime.store(create=False), outcome_id)
 
-    def render(out: "Console") -> None:
+    def render(_out: "Console") -> None:
         info(
             f"deleted outcome {result.outcome_id} and {result.training_samples_deleted} "
             "training samples; retrain to drop it from the model"
