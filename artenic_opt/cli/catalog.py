@@ -203,16 +203,23 @@ def list_imports(
         if not rows:
             info("no catalog imports yet (catalog import FILE)")
             return
-        out.print(
-            make_table(
-                f"{len(rows)} catalog imports",
-                ["file", ("rows", "right"), ("held", "right"), "imported at"],
-                (
-                    (r.file, r.rows, r.offerings_held, r.imported_at.isoformat(timespec="seconds"))
-                    for r in rows
-                ),
+        from rich.table import Table
+        from rich.text import Text
+
+        # File names are data: drawn as Text, never read as markup.
+        table = Table(title=f"{len(rows)} catalog imports", header_style="bold")
+        table.add_column("file", overflow="fold")
+        table.add_column("rows", justify="right", no_wrap=True)
+        table.add_column("held", justify="right", no_wrap=True)
+        table.add_column("imported at", no_wrap=True)
+        for r in rows:
+            table.add_row(
+                Text(r.file),
+                str(r.rows),
+                str(r.offerings_held),
+                r.imported_at.isoformat(timespec="seconds"),
             )
-        )
+        out.print(table)
 
     emit(rows, render)
 
