@@ -494,9 +494,9 @@ def test_writers_refuse_a_state_they_cannot_write_in_process(
 
 
 def test_catalog_imports_table_draws_file_names_as_data(tmp_path: Path) -> None:
-    path = tmp_path / "[red]lab[/red].csv"
+    path = tmp_path / "[red]lab[bold].csv"
     path.write_text("provider,region,instance_type,price_per_hour\nLab,r1,a,1\n")
     assert runner.invoke(app, ["catalog", "import", str(path)]).exit_code == 0
     result = runner.invoke(app, ["catalog", "imports"])
     assert result.exit_code == 0, result.output
-    assert "[red]lab[/red].csv" in result.stdout
+    assert "[red]lab[bold].csv" in result.stdout
