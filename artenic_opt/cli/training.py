@@ -129,7 +129,7 @@ def _recommend(
     if dispatch:
         from artenic_opt.services.platform import require_platform
 
-        require_platform(runtime)
+        require_platform(settings)
     workload = workload_from_params(
         workload_values, display_currency=settings.optimizer.display_currency
     )

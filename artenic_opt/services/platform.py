@@ -34,6 +34,7 @@ from artenic_opt.state import UNLINKED, insert_outcome, set_dispatch
 from artenic_opt.types import OutcomeSource
 
 if TYPE_CHECKING:
+    from artenic_opt.config import Settings
     from artenic_opt.platform.client import PlatformClient
     from artenic_opt.workspace import Workspace
 
@@ -54,24 +55,23 @@ class DispatchResult(BaseModel):
     max_runtime_hours: float
 
 
-def require_platform(workspace: Workspace) -> None:
+def require_platform(settings: Settings) -> None:
     """Refuse at once, before any work, when no platform URL was configured.
 
     The README promises that no command touches the network unless a platform is configured;
     the built-in default URL (``http://localhost:9000``) is a default, not a configuration.
     """
-    platform = workspace.settings.platform
-    if platform.url_source == "default":
+    if settings.platform.url_source == "default":
         raise PlatformNotConfiguredError(
             "no platform configured: set ARTENIC_URL, give --url, or add a url to a profile "
-            f"of {workspace.settings.platform_config_path}"
+            f"of {settings.platform_config_path}"
         )
 
 
 def make_client(workspace: Workspace) -> PlatformClient:
     from artenic_opt.platform.client import PlatformClient
 
-    require_platform(workspace)
+    require_platform(workspace.settings)
     platform = workspace.settings.platform
     return PlatformClient(
         platform.url,
@@ -147,7 +147,7 @@ def dispatch_recommendation(
     model: str,
     provider: str | None = None,
 ) -> DispatchResult:
-    require_platform(workspace)
+    require_platform(workspace.settings)
     store = workspace.store()
     advice = stored_advice(store, recommendation_id)
     if not 1 <= rank <= len(advice.recommendations):
