@@ -97,6 +97,12 @@ class PlatformUnreachableError(PlatformError):
     code = "platform_unreachable"
 
 
+class PlatformNotConfiguredError(PlatformError):
+    """No platform URL was given (flag, env or profile): nothing to call."""
+
+    code = "platform_not_configured"
+
+
 class PlatformAuthError(PlatformError):
     """The platform refused the API key (401)."""
 

@@ -8,8 +8,15 @@ the same service functions.
 Decisions: everything is resolved on first use, so ``--help`` and simple commands stay fast; the
 store can be opened read-only (``read_only=True``), in which case nothing ever migrates, creates
 or locks the user's file, and a write is refused by SQLite itself.
+
+A *reader* (``reader=True``: a command that only reads, such as ``status`` or ``history``) opens
+the state normally when the file and its directory are writable (so an older schema is migrated
+as by any command), and read-only when they are not: a state on a read-only mount, or owned by
+another user, still answers every read command. A command that writes, given a state it cannot
+write, is refused in one line before SQLite gets to fail halfway.
 """
 
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +28,12 @@ if TYPE_CHECKING:
     from artenic_opt.config import Settings
     from artenic_opt.schemas import Offering
     from artenic_opt.state.store import StateStore
+
+
+def state_writable(path: Path) -> bool:
+    """Whether SQLite can write ``path``: the file, and its directory (journal, WAL, -shm)."""
+    directory = path.parent if str(path.parent) else Path(".")
+    return os.access(path, os.W_OK) and os.access(directory, os.W_OK | os.X_OK)
 
 
 @dataclass(frozen=True)
@@ -39,6 +52,7 @@ class Workspace:
 
     options: WorkspaceOptions = field(default_factory=WorkspaceOptions)
     read_only: bool = False
+    reader: bool = False
     _settings: "Settings | None" = field(default=None, repr=False)
     _store: "StateStore | None" = field(default=None, repr=False)
     _catalog: "Catalog | None" = field(default=None, repr=False)
@@ -68,10 +82,19 @@ class Workspace:
             if self._store is None:
                 from artenic_opt.state.store import open_state
 
-                if self.read_only:
-                    self._store = open_state(self.state_path, create=False, readonly=True)
+                path = self.state_path
+                writable = not path.exists() or state_writable(path)
+                if self.read_only or (self.reader and not writable):
+                    self._store = open_state(path, create=False, readonly=True)
+                elif not writable:
+                    from artenic_opt.errors import StateError
+
+                    raise StateError(
+                        f"{path} is read-only (the file or its directory cannot be written) and "
+                        "this command writes to the state; use a writable copy with --state"
+                    )
                 else:
-                    self._store = open_state(self.state_path, create=create)
+                    self._store = open_state(path, create=create)
             return self._store
 
     def has_state(self) -> bool:

@@ -3,7 +3,7 @@ function _artenic_opt_complete
     set -l tokens (commandline -opc)
     set -l path ""
     set -l prev $tokens[-1]
-    set -l paths 'catalog' 'catalog gpus' 'catalog import' 'catalog list' 'cost' 'cost compare' 'cost savings' 'cost spot' 'cost summary' 'dashboard' 'demo' 'dispatch' 'evaluate' 'feedback' 'feedback import' 'feedback record' 'history' 'metrics' 'recommend' 'retrain' 'serve' 'status' 'storage' 'storage analyze' 'storage import-access' 'storage recommendations' 'suggest' 'sync'
+    set -l paths 'catalog' 'catalog gpus' 'catalog import' 'catalog imports' 'catalog list' 'catalog remove' 'cost' 'cost compare' 'cost savings' 'cost spot' 'cost summary' 'dashboard' 'demo' 'dispatch' 'evaluate' 'feedback' 'feedback delete' 'feedback import' 'feedback record' 'history' 'metrics' 'recommend' 'retrain' 'serve' 'status' 'storage' 'storage analyze' 'storage import-access' 'storage recommendations' 'suggest' 'sync'
     for word in $tokens[2..-1]
         if string match -q -- '-*' $word
             continue
@@ -26,15 +26,19 @@ function _artenic_opt_complete
     end
     switch "$path"
         case ''
-            printf '%s\n' catalog cost dashboard demo dispatch evaluate feedback history metrics recommend retrain serve status storage suggest sync --state --url --profile --timeout --version --help
+            printf '%s\n' catalog cost dashboard demo dispatch evaluate feedback history metrics recommend retrain serve status storage suggest sync --state --url --profile --timeout --version --json --help
         case 'catalog'
-            printf '%s\n' gpus import list --help
+            printf '%s\n' gpus import imports list remove --help
         case 'catalog gpus'
             printf '%s\n' --gpu --provider --state --json --wide --help
         case 'catalog import'
             printf '%s\n' --state --json --help
+        case 'catalog imports'
+            printf '%s\n' --state --json --help
         case 'catalog list'
             printf '%s\n' --gpu --provider --region --min-gpu-memory --spot --limit --state --json --wide --help
+        case 'catalog remove'
+            printf '%s\n' --file --key --state --json --help
         case 'cost'
             printf '%s\n' compare savings spot summary --help
         case 'cost compare'
@@ -54,7 +58,9 @@ function _artenic_opt_complete
         case 'evaluate'
             printf '%s\n' --replay --state --json --wide --help
         case 'feedback'
-            printf '%s\n' import record --help
+            printf '%s\n' delete import record --help
+        case 'feedback delete'
+            printf '%s\n' --state --json --help
         case 'feedback import'
             printf '%s\n' --state --json --help
         case 'feedback record'

@@ -3,7 +3,7 @@ autoload -U +X bashcompinit && bashcompinit
 _artenic_opt_complete() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
     local path="" word i words=""
-    local paths="|catalog| |catalog gpus| |catalog import| |catalog list| |cost| |cost compare| |cost savings| |cost spot| |cost summary| |dashboard| |demo| |dispatch| |evaluate| |feedback| |feedback import| |feedback record| |history| |metrics| |recommend| |retrain| |serve| |status| |storage| |storage analyze| |storage import-access| |storage recommendations| |suggest| |sync|"
+    local paths="|catalog| |catalog gpus| |catalog import| |catalog imports| |catalog list| |catalog remove| |cost| |cost compare| |cost savings| |cost spot| |cost summary| |dashboard| |demo| |dispatch| |evaluate| |feedback| |feedback delete| |feedback import| |feedback record| |history| |metrics| |recommend| |retrain| |serve| |status| |storage| |storage analyze| |storage import-access| |storage recommendations| |suggest| |sync|"
     for ((i = 1; i < COMP_CWORD; i++)); do
         word="${COMP_WORDS[i]}"
         case "$word" in -*) continue ;; esac
@@ -16,11 +16,13 @@ _artenic_opt_complete() {
         "recommend|--goal") words="cost speed balanced" ;;
         "recommend|--mode") words="heuristic ltr hybrid auto" ;;
         *) case "$path" in
-            "") words="catalog cost dashboard demo dispatch evaluate feedback history metrics recommend retrain serve status storage suggest sync --state --url --profile --timeout --version --help" ;;
-            "catalog") words="gpus import list --help" ;;
+            "") words="catalog cost dashboard demo dispatch evaluate feedback history metrics recommend retrain serve status storage suggest sync --state --url --profile --timeout --version --json --help" ;;
+            "catalog") words="gpus import imports list remove --help" ;;
             "catalog gpus") words="--gpu --provider --state --json --wide --help" ;;
             "catalog import") words="--state --json --help" ;;
+            "catalog imports") words="--state --json --help" ;;
             "catalog list") words="--gpu --provider --region --min-gpu-memory --spot --limit --state --json --wide --help" ;;
+            "catalog remove") words="--file --key --state --json --help" ;;
             "cost") words="compare savings spot summary --help" ;;
             "cost compare") words="--workload -w --name --same-as --framework --params --model --hf-config --dataset-gb --epochs --batch-size --micro-batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --sharding --tensor-parallel --offload --no-offload --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --frontier-only --state --json --wide --help" ;;
             "cost savings") words="--period --state --json --wide --help" ;;
@@ -30,7 +32,8 @@ _artenic_opt_complete() {
             "demo") words="--jobs --seed --replay-out --workloads --state --json --help" ;;
             "dispatch") words="--rank --service --model --platform-provider --state --json --help" ;;
             "evaluate") words="--replay --state --json --wide --help" ;;
-            "feedback") words="import record --help" ;;
+            "feedback") words="delete import record --help" ;;
+            "feedback delete") words="--state --json --help" ;;
             "feedback import") words="--state --json --help" ;;
             "feedback record") words="--rank --status --cost --hours --currency --preemptions --metric-before --metric-after --lower-is-better --job-id --state --json --help" ;;
             "history") words="--limit --show --state --json --wide --help" ;;

@@ -2,7 +2,7 @@
 _artenic_complete() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
     local path="" word i words=""
-    local paths="|optimizer| |optimizer catalog| |optimizer catalog gpus| |optimizer catalog import| |optimizer catalog list| |optimizer cost| |optimizer cost compare| |optimizer cost savings| |optimizer cost spot| |optimizer cost summary| |optimizer dashboard| |optimizer demo| |optimizer dispatch| |optimizer evaluate| |optimizer feedback| |optimizer feedback import| |optimizer feedback record| |optimizer history| |optimizer metrics| |optimizer recommend| |optimizer retrain| |optimizer serve| |optimizer status| |optimizer storage| |optimizer storage analyze| |optimizer storage import-access| |optimizer storage recommendations| |optimizer suggest| |optimizer sync|"
+    local paths="|optimizer| |optimizer catalog| |optimizer catalog gpus| |optimizer catalog import| |optimizer catalog imports| |optimizer catalog list| |optimizer catalog remove| |optimizer cost| |optimizer cost compare| |optimizer cost savings| |optimizer cost spot| |optimizer cost summary| |optimizer dashboard| |optimizer demo| |optimizer dispatch| |optimizer evaluate| |optimizer feedback| |optimizer feedback delete| |optimizer feedback import| |optimizer feedback record| |optimizer history| |optimizer metrics| |optimizer recommend| |optimizer retrain| |optimizer serve| |optimizer status| |optimizer storage| |optimizer storage analyze| |optimizer storage import-access| |optimizer storage recommendations| |optimizer suggest| |optimizer sync|"
     for ((i = 1; i < COMP_CWORD; i++)); do
         word="${COMP_WORDS[i]}"
         case "$word" in -*) continue ;; esac
@@ -16,11 +16,13 @@ _artenic_complete() {
         "optimizer recommend|--mode") words="heuristic ltr hybrid auto" ;;
         *) case "$path" in
             "") words="optimizer --help" ;;
-            "optimizer") words="catalog cost dashboard demo dispatch evaluate feedback history metrics recommend retrain serve status storage suggest sync --state --url --profile --timeout --version --help" ;;
-            "optimizer catalog") words="gpus import list --help" ;;
+            "optimizer") words="catalog cost dashboard demo dispatch evaluate feedback history metrics recommend retrain serve status storage suggest sync --state --url --profile --timeout --version --json --help" ;;
+            "optimizer catalog") words="gpus import imports list remove --help" ;;
             "optimizer catalog gpus") words="--gpu --provider --state --json --wide --help" ;;
             "optimizer catalog import") words="--state --json --help" ;;
+            "optimizer catalog imports") words="--state --json --help" ;;
             "optimizer catalog list") words="--gpu --provider --region --min-gpu-memory --spot --limit --state --json --wide --help" ;;
+            "optimizer catalog remove") words="--file --key --state --json --help" ;;
             "optimizer cost") words="compare savings spot summary --help" ;;
             "optimizer cost compare") words="--workload -w --name --same-as --framework --params --model --hf-config --dataset-gb --epochs --batch-size --micro-batch-size --seq-len --tokens --precision --fine-tuning --lora-rank --optimizer --gradient-checkpointing --no-gradient-checkpointing --sharding --tensor-parallel --offload --no-offload --gpus --max-nodes --cpu-only --checkpointing --no-checkpointing --estimated-hours --reference-gpu --budget --deadline --provider --region --spot --no-spot --frontier-only --state --json --wide --help" ;;
             "optimizer cost savings") words="--period --state --json --wide --help" ;;
@@ -30,7 +32,8 @@ _artenic_complete() {
             "optimizer demo") words="--jobs --seed --replay-out --workloads --state --json --help" ;;
             "optimizer dispatch") words="--rank --service --model --platform-provider --state --json --help" ;;
             "optimizer evaluate") words="--replay --state --json --wide --help" ;;
-            "optimizer feedback") words="import record --help" ;;
+            "optimizer feedback") words="delete import record --help" ;;
+            "optimizer feedback delete") words="--state --json --help" ;;
             "optimizer feedback import") words="--state --json --help" ;;
             "optimizer feedback record") words="--rank --status --cost --hours --currency --preemptions --metric-before --metric-after --lower-is-better --job-id --state --json --help" ;;
             "optimizer history") words="--limit --show --state --json --wide --help" ;;

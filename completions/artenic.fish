@@ -3,7 +3,7 @@ function _artenic_complete
     set -l tokens (commandline -opc)
     set -l path ""
     set -l prev $tokens[-1]
-    set -l paths 'optimizer' 'optimizer catalog' 'optimizer catalog gpus' 'optimizer catalog import' 'optimizer catalog list' 'optimizer cost' 'optimizer cost compare' 'optimizer cost savings' 'optimizer cost spot' 'optimizer cost summary' 'optimizer dashboard' 'optimizer demo' 'optimizer dispatch' 'optimizer evaluate' 'optimizer feedback' 'optimizer feedback import' 'optimizer feedback record' 'optimizer history' 'optimizer metrics' 'optimizer recommend' 'optimizer retrain' 'optimizer serve' 'optimizer status' 'optimizer storage' 'optimizer storage analyze' 'optimizer storage import-access' 'optimizer storage recommendations' 'optimizer suggest' 'optimizer sync'
+    set -l paths 'optimizer' 'optimizer catalog' 'optimizer catalog gpus' 'optimizer catalog import' 'optimizer catalog imports' 'optimizer catalog list' 'optimizer catalog remove' 'optimizer cost' 'optimizer cost compare' 'optimizer cost savings' 'optimizer cost spot' 'optimizer cost summary' 'optimizer dashboard' 'optimizer demo' 'optimizer dispatch' 'optimizer evaluate' 'optimizer feedback' 'optimizer feedback delete' 'optimizer feedback import' 'optimizer feedback record' 'optimizer history' 'optimizer metrics' 'optimizer recommend' 'optimizer retrain' 'optimizer serve' 'optimizer status' 'optimizer storage' 'optimizer storage analyze' 'optimizer storage import-access' 'optimizer storage recommendations' 'optimizer suggest' 'optimizer sync'
     for word in $tokens[2..-1]
         if string match -q -- '-*' $word
             continue
@@ -28,15 +28,19 @@ function _artenic_complete
         case ''
             printf '%s\n' optimizer --help
         case 'optimizer'
-            printf '%s\n' catalog cost dashboard demo dispatch evaluate feedback history metrics recommend retrain serve status storage suggest sync --state --url --profile --timeout --version --help
+            printf '%s\n' catalog cost dashboard demo dispatch evaluate feedback history metrics recommend retrain serve status storage suggest sync --state --url --profile --timeout --version --json --help
         case 'optimizer catalog'
-            printf '%s\n' gpus import list --help
+            printf '%s\n' gpus import imports list remove --help
         case 'optimizer catalog gpus'
             printf '%s\n' --gpu --provider --state --json --wide --help
         case 'optimizer catalog import'
             printf '%s\n' --state --json --help
+        case 'optimizer catalog imports'
+            printf '%s\n' --state --json --help
         case 'optimizer catalog list'
             printf '%s\n' --gpu --provider --region --min-gpu-memory --spot --limit --state --json --wide --help
+        case 'optimizer catalog remove'
+            printf '%s\n' --file --key --state --json --help
         case 'optimizer cost'
             printf '%s\n' compare savings spot summary --help
         case 'optimizer cost compare'
@@ -56,7 +60,9 @@ function _artenic_complete
         case 'optimizer evaluate'
             printf '%s\n' --replay --state --json --wide --help
         case 'optimizer feedback'
-            printf '%s\n' import record --help
+            printf '%s\n' delete import record --help
+        case 'optimizer feedback delete'
+            printf '%s\n' --state --json --help
         case 'optimizer feedback import'
             printf '%s\n' --state --json --help
         case 'optimizer feedback record'

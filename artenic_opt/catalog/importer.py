@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -106,9 +106,15 @@ def _offering(location: str, values: dict[str, Any], default_source: str) -> Off
     return parse_model(Offering, values, context=location)
 
 
-def parse_offerings_file(path: Path) -> list[Offering]:
+def parse_offerings_file(
+    path: Path, *, currencies: Collection[str] | None = None
+) -> list[Offering]:
     """Every offering in a CSV or JSON file, all validated; ``InvalidInputError`` on the first bad
-    row (nothing is returned then)."""
+    row (nothing is returned then).
+
+    With ``currencies`` (the codes the exchange-rate table knows), a row priced in any other
+    currency is refused: stored, it would make every later comparison fail for want of a rate.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".json"):
@@ -122,6 +128,12 @@ def parse_offerings_file(path: Path) -> list[Offering]:
     seen: dict[tuple[str, str, str], str] = {}
     for location, values in records:
         offering = _offering(location, values, f"import:{name}")
+        if currencies is not None and offering.currency not in currencies:
+            raise InvalidInputError(
+                f"{location}: currency: no exchange rate for {offering.currency} (known: "
+                f"{', '.join(sorted(currencies))}); add it under [exchange_rates] in the "
+                "optimizer config file"
+            )
         key = (offering.provider.casefold(), offering.region, offering.instance_type)
         if key in seen:
             raise InvalidInputError(

@@ -1,4 +1,4 @@
-"""``catalog list | gpus | import``: browse and extend the price catalog."""
+"""``catalog list | gpus | import | imports | remove``: browse and extend the price catalog."""
 
 from __future__ import annotations
 
@@ -79,11 +79,11 @@ def catalog_list_command(
     region: Annotated[str | None, typer.Option("--region", help="Region name.")] = None,
     min_gpu_memory: Annotated[
         float | None,
-        typer.Option("--min-gpu-memory", min=0, help="Minimum memory per GPU in GB."),
+        typer.Option("--min-gpu-memory", min=0, max=10_000, help="Minimum memory per GPU in GB."),
     ] = None,
     spot: Annotated[bool, typer.Option("--spot", help="Only offerings sold as spot.")] = False,
     limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="Show at most N rows.")
+        int | None, typer.Option("--limit", min=1, max=1_000_000, help="Show at most N rows.")
     ] = None,
     state: StateOpt = None,
     json: JsonOpt = False,
@@ -140,21 +140,84 @@ def catalog_import_command(
 ) -> None:
     """Add or override offerings (on-premises machines, negotiated prices).
 
-    Rows with the same provider, region and instance type replace catalog rows. The whole file
-    is validated first: a bad row is reported with its line number and nothing is imported.
+    Rows with the same provider, region and instance type replace catalog rows; a row without a
+    spot price keeps the one its key already has. The whole file is validated first (including
+    its currencies against the known exchange rates): a bad row is reported with its line number
+    and nothing is imported. Importing the same file again changes nothing and says so.
     """
-    from artenic_opt.catalog import parse_offerings_file
-    from artenic_opt.state.catalog import upsert_offerings
-    from artenic_opt.state.records import OverlayOrigin
+    from artenic_opt.services.catalog import import_catalog_file
 
-    offerings = parse_offerings_file(file)
-    runtime = get_workspace(ctx, state)
-    store = runtime.store()
-    with store.transaction():
-        changed = upsert_offerings(store, offerings, origin=OverlayOrigin.IMPORT)
-    result = {"file": str(file), "offerings": len(offerings), "changed": changed}
+    result = import_catalog_file(get_workspace(ctx, state), file)
 
     def render(_out: Console) -> None:
-        info(f"imported {len(offerings)} offerings from {file} ({changed} new or changed)")
+        kept = f"; kept {result.spot_prices_kept} spot prices" if result.spot_prices_kept else ""
+        info(
+            f"imported {result.offerings} offerings from {file} ({result.changed} new or "
+            f"changed, {result.already_present} already present{kept})"
+        )
+
+    emit(result, render)
+
+
+@catalog_app.command("imports")
+def catalog_imports_command(
+    ctx: typer.Context,
+    state: StateOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """List the files imported with `catalog import`: rows, rows still held, when."""
+    from artenic_opt.services.catalog import list_catalog_imports
+
+    rows = list_catalog_imports(get_workspace(ctx, state))
+
+    def render(out: Console) -> None:
+        if not rows:
+            info("no catalog imports yet (catalog import FILE)")
+            return
+        from rich.table import Table
+        from rich.text import Text
+
+        # File names are data: drawn as Text, never read as markup.
+        table = Table(title=f"{len(rows)} catalog imports", header_style="bold")
+        table.add_column("file", overflow="fold")
+        table.add_column("rows", justify="right", no_wrap=True)
+        table.add_column("held", justify="right", no_wrap=True)
+        table.add_column("imported at", no_wrap=True)
+        for r in rows:
+            table.add_row(
+                Text(r.file),
+                str(r.rows),
+                str(r.offerings_held),
+                r.imported_at.isoformat(timespec="seconds"),
+            )
+        out.print(table)
+
+    emit(rows, render)
+
+
+@catalog_app.command("remove")
+def catalog_remove_command(
+    ctx: typer.Context,
+    file: Annotated[
+        str | None,
+        typer.Option("--file", help="Remove what this imported file brought (path or name)."),
+    ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key", help="Remove one imported or synced offering: provider/region/instance."
+        ),
+    ] = None,
+    state: StateOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Remove imported offerings, by source file or by key; embedded rows show through again."""
+    from artenic_opt.services.catalog import remove_from_catalog
+
+    result = remove_from_catalog(get_workspace(ctx, state), file=file, key=key)
+
+    def render(_out: Console) -> None:
+        what = result.file if result.file is not None else result.key
+        info(f"removed {result.offerings_removed} offerings ({what})")
 
     emit(result, render)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from artenic_opt.cli.output import JsonOpt, emit
+from artenic_opt.cli.output import JsonOpt, emit, json_mode
 from artenic_opt.cli.runtime import StateOpt, get_workspace
 from artenic_opt.errors import InvalidInputError
 
@@ -23,6 +23,22 @@ if TYPE_CHECKING:
 
 def register(app: typer.Typer) -> None:
     app.command("dashboard")(dashboard_command)
+
+
+def _require_terminal() -> None:
+    """The dashboard draws on a terminal and reads keys from one; without it, it never ends."""
+    import sys
+
+    missing = [
+        name
+        for name, stream in (("stdin", sys.stdin), ("stdout", sys.stdout))
+        if stream is None or not stream.isatty()
+    ]
+    if missing:
+        raise InvalidInputError(
+            f"dashboard: {' and '.join(missing)} is not a terminal; run it in a terminal, "
+            "or use --json for the data behind every view"
+        )
 
 
 def dashboard_command(
@@ -40,8 +56,9 @@ def dashboard_command(
 ) -> None:
     """Open the terminal dashboard: overview, recommendations, providers, storage, cost trends.
 
-    Read-only. Keys: 1-5 switch views, r refreshes, / filters a table, enter opens a
-    recommendation, t switches the light and dark theme, ? lists every key, q quits.
+    Read-only; needs a terminal (use --json in scripts). Keys: 1-5 switch views, r refreshes,
+    / filters a table, enter opens a recommendation, t switches the light and dark theme, ?
+    lists every key, q quits.
     """
     from artenic_opt.tui.data import DashboardData, StateDashboardData
     from artenic_opt.tui.demo_setup import open_demo_data
@@ -57,7 +74,7 @@ def dashboard_command(
             return open_demo_data()
         return StateDashboardData(workspace)
 
-    if json:
+    if json or json_mode():
         from artenic_opt.tui.data import dashboard_snapshot
 
         data = open_data()
@@ -72,6 +89,7 @@ def dashboard_command(
         emit(snapshot, render)
         return
 
+    _require_terminal()
     from artenic_opt.tui.app import DashboardApp
 
     app = DashboardApp(open_data)

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 def demo_command(
     ctx: typer.Context,
     jobs: Annotated[int, typer.Option("--jobs", min=1, help="Simulated jobs to run.")] = 300,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated world.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, max=2**31 - 1, help="Seed of the simulated world.")
+    ] = 0,
     replay_out: Annotated[
         Path | None,
         typer.Option(

@@ -25,6 +25,7 @@ import typer
 
 from artenic_opt import __version__
 from artenic_opt.cli.errors import MappedGroup
+from artenic_opt.cli.output import JsonOpt
 from artenic_opt.workspace import WorkspaceOptions
 
 EXIT_CODES_HELP = (
@@ -68,12 +69,18 @@ def root(
     ] = None,
     timeout: Annotated[
         float | None,
-        typer.Option("--timeout", help="Platform request timeout in seconds (ARTENIC_TIMEOUT)."),
+        typer.Option(
+            "--timeout",
+            min=0.001,
+            max=86_400,
+            help="Platform request timeout in seconds (ARTENIC_TIMEOUT).",
+        ),
     ] = None,
     version: Annotated[
         bool,
         typer.Option("--version", help="Show the version and exit.", callback=_version),
     ] = False,
+    json: JsonOpt = False,
 ) -> None:
     ctx.obj = WorkspaceOptions(state=state, url=url, profile=profile, timeout=timeout)
 
@@ -102,6 +109,8 @@ _MODULE_OF = {name: module for module, names in COMMAND_MODULES.items() for name
 
 #: Options of ``root`` that take a value (everything else before the command is a flag).
 ROOT_VALUE_OPTIONS = frozenset({"--state", "--url", "--profile", "--timeout"})
+#: Flags of ``root`` that may come before the command (``artenic-opt --json status``).
+ROOT_FLAGS = frozenset({"--json"})
 
 
 def build_app(modules: Iterable[str] | None = None) -> typer.Typer:
@@ -152,6 +161,8 @@ def modules_for(args: Sequence[str], prog_name: str = "artenic-opt") -> list[str
             return None if module is None else [module]
         if arg in ROOT_VALUE_OPTIONS:
             index += 1  # skip the option's value
+        elif arg in ROOT_FLAGS:
+            pass
         elif arg.split("=", 1)[0] not in ROOT_VALUE_OPTIONS:
             return None  # --help, --version, completion flags or an unknown option
         index += 1

@@ -54,6 +54,11 @@ def _set_json(value: bool) -> bool:
     return value
 
 
+def set_json_mode() -> None:
+    """``--json`` was given (anywhere on the command line, or before the command)."""
+    _json_mode.set(True)
+
+
 def json_mode() -> bool:
     return _json_mode.get()
 

@@ -89,7 +89,7 @@ def sync_command(
 def dispatch_command(
     ctx: typer.Context,
     recommendation_id: Annotated[str, typer.Argument(help="Recommendation id (or prefix).")],
-    rank: Annotated[int, typer.Option("--rank", min=1, help="Which rank to run.")] = 1,
+    rank: Annotated[int, typer.Option("--rank", min=1, max=1000, help="Which rank to run.")] = 1,
     service: Annotated[str, typer.Option("--service", help="Platform service name.")] = ...,  # type: ignore[assignment]
     model: Annotated[str, typer.Option("--model", help="Platform model name.")] = ...,  # type: ignore[assignment]
     platform_provider: PlatformProviderOpt = None,

@@ -7,7 +7,7 @@ services take, and closes it when the command ends.
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,14 +24,52 @@ StateOpt = Annotated[
 ]
 
 
+#: Commands that only read the state: they work on a state they cannot write (DESIGN §3).
+READ_COMMANDS = frozenset(
+    {
+        "status",
+        "history",
+        "metrics",
+        "evaluate",
+        "dashboard",
+        "catalog list",
+        "catalog gpus",
+        "catalog imports",
+        "cost compare",
+        "cost summary",
+        "cost savings",
+        "cost spot",
+        "storage recommendations",
+    }
+)
+
+
+def command_name(ctx: typer.Context) -> str:
+    """``"catalog list"`` for ``artenic-opt catalog list`` (also under ``artenic optimizer``)."""
+    names: list[str] = []
+    current: Any = ctx
+    while current is not None and current.parent is not None:
+        names.append(current.info_name or "")
+        current = current.parent
+    names.reverse()
+    if names[:1] == ["optimizer"]:
+        names = names[1:]
+    return " ".join(names)
+
+
 def get_workspace(
     ctx: typer.Context, state: Path | None = None, *, read_only: bool = False
 ) -> Workspace:
-    """The workspace of this invocation; a command-level ``--state`` wins over the global one."""
+    """The workspace of this invocation; a command-level ``--state`` wins over the global one.
+
+    Read commands (``READ_COMMANDS``) get a reader workspace, which opens a state it cannot
+    write read-only instead of failing.
+    """
     root = ctx.find_root()
     options = root.obj if isinstance(root.obj, WorkspaceOptions) else WorkspaceOptions()
     if state is not None:
         options = replace(options, state=state)
-    workspace = Workspace(options, read_only=read_only)
+    reader = command_name(ctx) in READ_COMMANDS
+    workspace = Workspace(options, read_only=read_only, reader=reader)
     ctx.call_on_close(workspace.close)
     return workspace

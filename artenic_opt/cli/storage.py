@@ -181,7 +181,8 @@ def storage_import_access_command(
     def render(_out: Console) -> None:
         info(
             f"read {result.events_read} events for {len(result.datasets)} datasets; "
-            f"{result.events_added} new; {len(result.errors)} bad lines"
+            f"{result.events_added} new; {result.already_present} already present; "
+            f"{len(result.errors)} bad lines"
         )
 
     emit(result, render)

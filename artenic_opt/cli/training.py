@@ -131,7 +131,7 @@ def recommend_command(
         ),
     ] = None,
     dispatch_rank: Annotated[
-        int, typer.Option("--rank", min=1, help="Which rank to dispatch (default 1).")
+        int, typer.Option("--rank", min=1, max=1000, help="Which rank to dispatch (default 1).")
     ] = 1,
     platform_provider: PlatformProviderOpt = None,
     state: StateOpt = None,
@@ -152,6 +152,10 @@ def recommend_command(
         from artenic_opt.errors import InvalidInputError
 
         raise InvalidInputError("--dispatch needs --service and --platform-model")
+    if dispatch:
+        from artenic_opt.services.platform import require_platform
+
+        require_platform(settings)
     profile = workload.to_workload(display_currency=settings.optimizer.display_currency)
     store = runtime.store()
     advisor = make_advisor(
@@ -211,7 +215,9 @@ _HISTORY_COLUMNS: "list[Col[RecommendationSummary]]" = [
 
 def history_command(
     ctx: typer.Context,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 20,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=1_000_000, help="How many, newest first.")
+    ] = 20,
     show: Annotated[
         str | None,
         typer.Option("--show", help="Show one stored recommendation in full (id or prefix)."),
@@ -245,7 +251,7 @@ def history_command(
 def feedback_record_command(
     ctx: typer.Context,
     recommendation_id: Annotated[str, typer.Argument(help="Recommendation id (or prefix).")],
-    rank: Annotated[int, typer.Option("--rank", min=1, help="Which rank was run.")] = 1,
+    rank: Annotated[int, typer.Option("--rank", min=1, max=1000, help="Which rank was run.")] = 1,
     status: Annotated[
         JobStatus, typer.Option("--status", help="completed, failed, cancelled or preempted.")
     ] = JobStatus.COMPLETED,
@@ -254,7 +260,9 @@ def feedback_record_command(
     currency: Annotated[
         str | None, typer.Option("--currency", help="Currency of --cost (display currency).")
     ] = None,
-    preemptions: Annotated[int, typer.Option("--preemptions", help="Spot preemptions.")] = 0,
+    preemptions: Annotated[
+        int, typer.Option("--preemptions", min=0, max=100_000, help="Spot preemptions.")
+    ] = 0,
     metric_before: Annotated[
         float | None, typer.Option("--metric-before", help="Primary metric before.")
     ] = None,
@@ -290,7 +298,7 @@ def feedback_record_command(
         },
         context="outcome",
     )
-    result = record_outcome(runtime.store(), runtime.settings, outcome)
+    result = record_outcome(runtime.store(), runtime.settings, outcome, rates=runtime.rates())
 
     def render(out: "Console") -> None:
         line(
@@ -315,14 +323,41 @@ def feedback_import_command(
     from artenic_opt.services.training import import_outcomes
 
     runtime = get_workspace(ctx, state)
-    result = import_outcomes(runtime.store(), runtime.settings, file)
+    result = import_outcomes(runtime.store(), runtime.settings, file, rates=runtime.rates())
     for error in result.errors:
         warn(f"{file}:{error.line}: {error.message}")
 
     def render(_out: "Console") -> None:
-        info(f"stored {result.stored} outcomes; {len(result.errors)} bad lines")
+        info(
+            f"stored {result.stored} outcomes; {result.already_present} already present; "
+            f"{len(result.errors)} bad lines"
+        )
         if result.retrained:
             info(f"retrained: model v{result.retrained.version}")
+
+    emit(result, render)
+
+
+@feedback_app.command("delete")
+def feedback_delete_command(
+    ctx: typer.Context,
+    outcome_id: Annotated[
+        int, typer.Argument(min=1, max=2**63 - 1, help="Outcome id (printed by feedback record).")
+    ],
+    state: StateOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Delete a recorded outcome and the training sample built from it (a bad record)."""
+    from artenic_opt.services.training import delete_outcome
+
+    runtime = get_workspace(ctx, state)
+    result = delete_outcome(runtime.store(create=False), outcome_id)
+
+    def render(_out: "Console") -> None:
+        info(
+            f"deleted outcome {result.outcome_id} and {result.training_samples_deleted} "
+            "training samples; retrain to drop it from the model"
+        )
 
     emit(result, render)
 

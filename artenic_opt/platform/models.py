@@ -61,6 +61,13 @@ NullStr = Annotated[str, BeforeValidator(_null_as(""))]
 NullInt = Annotated[int, BeforeValidator(_null_as(0))]
 NullFloat = Annotated[float, BeforeValidator(_null_as(0.0))]
 NullBool = Annotated[bool, BeforeValidator(_null_as(False))]
+#: Money amounts kept to a physical range (issue 13): a budget or spend of 1e308 or NaN would
+#: overflow the sums of every later report, so such a body breaks the contract (exit 3).
+BoundedEur = Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]
+NullEur = Annotated[BoundedEur, BeforeValidator(_null_as(0.0))]
+NullPct = Annotated[
+    float, Field(ge=-1e9, le=1e9, allow_inf_nan=False), BeforeValidator(_null_as(0.0))
+]
 NullDict = Annotated[dict[str, Any], BeforeValidator(_null_as({}))]
 
 
@@ -212,7 +219,7 @@ class Budget(_Record):
     scope: str
     scope_value: NullStr = ""
     period: str
-    limit_eur: float
+    limit_eur: BoundedEur
     alert_threshold_pct: Annotated[float, BeforeValidator(_null_as(80.0))] = 80.0
     enabled: Annotated[bool, BeforeValidator(_null_as(True))] = True
     created_at: Timestamp = None
@@ -221,9 +228,9 @@ class Budget(_Record):
 class BudgetAlert(_Record):
     id: int
     alert_type: NullStr = "threshold_exceeded"
-    spent_eur: NullFloat = 0.0
-    limit_eur: NullFloat = 0.0
-    pct_used: NullFloat = 0.0
+    spent_eur: NullEur = 0.0
+    limit_eur: NullEur = 0.0
+    pct_used: NullPct = 0.0
     message: NullStr = ""
     webhook_sent: NullBool = False
     created_at: Timestamp = None
@@ -235,7 +242,7 @@ class BudgetSpending(_Record):
     scope: str
     scope_value: NullStr = ""
     period: str
-    spent_eur: NullFloat = 0.0
-    limit_eur: float
-    pct_used: NullFloat = 0.0
+    spent_eur: NullEur = 0.0
+    limit_eur: BoundedEur
+    pct_used: NullPct = 0.0
     alerts: Annotated[tuple[BudgetAlert, ...], BeforeValidator(_null_as([]))] = ()

@@ -46,6 +46,22 @@ CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
+# -- Physical ranges (issue 13): every number a user or a file gives is bounded, so that no stored
+# value can overflow the sums and products of a later command. The bounds are far outside any
+# real job, and reuse the workload's: ten years of run time (``deadline_hours``), a trillion in
+# any currency (``budget``). The priciest embedded catalog row is AWS p6-b300.48xlarge at
+# 142.416 USD an hour (catalog/data, SkyPilot catalog snapshot read 2026-11-27), so a million an
+# hour leaves almost four orders of magnitude of headroom.
+MAX_HOURS = 87_600.0
+MAX_MONEY = 1e12
+MAX_PRICE_PER_HOUR = 1e6
+#: Metrics (loss, accuracy, BLEU, ...) have no common scale; this only keeps them finite and sane.
+MAX_ABS_METRIC = 1e15
+Hours = Annotated[float, Field(ge=0, le=MAX_HOURS, allow_inf_nan=False)]
+Money = Annotated[float, Field(ge=0, le=MAX_MONEY, allow_inf_nan=False)]
+PricePerHour = Annotated[float, Field(gt=0, le=MAX_PRICE_PER_HOUR, allow_inf_nan=False)]
+Metric = Annotated[float, Field(ge=-MAX_ABS_METRIC, le=MAX_ABS_METRIC, allow_inf_nan=False)]
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -172,7 +188,7 @@ class WorkloadProfile(_Frozen):
     budget: float | None = Field(default=None, gt=0, le=1e12, allow_inf_nan=False)
     budget_currency: CurrencyCode = "USD"
     deadline_hours: float | None = Field(default=None, gt=0, le=87_600, allow_inf_nan=False)
-    min_system_memory_gb: float | None = Field(default=None, gt=0, le=100_000)
+    min_system_memory_gb: float | None = Field(default=None, gt=0, le=100_000, allow_inf_nan=False)
     allowed_providers: tuple[str, ...] = ()
     allowed_regions: tuple[str, ...] = ()
     spot_allowed: bool = True
@@ -327,8 +343,8 @@ class Offering(_Frozen):
     gpu_type: str | None = Field(default=None, description="Canonical key of the GPU spec table")
     gpu_count: int = Field(default=0, ge=0, le=1024)
     gpu_memory_gb: float | None = Field(default=None, gt=0, le=10_000, description="Per GPU")
-    price_per_hour: PositiveFloat
-    spot_price_per_hour: PositiveFloat | None = None
+    price_per_hour: PricePerHour
+    spot_price_per_hour: PricePerHour | None = None
     currency: CurrencyCode = "USD"
     source: str = Field(min_length=1)
     price_date: date
@@ -378,14 +394,15 @@ class StoragePrice(_Frozen):
     provider: str
     tier_name: str
     tier: str = Field(description="hot, warm, cold (or archive for the coldest tiers)")
-    price_per_gb_month: PositiveFloat
-    retrieval_per_gb: NonNegativeFloat = 0.0
+    # Object storage lists at cents per GB-month; 1000 per GB is far past any tier.
+    price_per_gb_month: float = Field(gt=0, le=1000, allow_inf_nan=False)
+    retrieval_per_gb: float = Field(default=0.0, ge=0, le=1000, allow_inf_nan=False)
     retrieval_fee_known: bool = Field(
         default=True,
         description="False when the tier charges for retrieval but no citable figure was found "
         "(retrieval_per_gb is then 0.0 and understates the cost of reading the data back)",
     )
-    min_storage_days: int = Field(default=0, ge=0)
+    min_storage_days: int = Field(default=0, ge=0, le=36_500)
     currency: CurrencyCode = "USD"
     region: str = ""
     source: str
@@ -522,12 +539,12 @@ class JobOutcome(_Frozen):
     recommendation_id: str
     rank: int = Field(ge=1)
     status: JobStatus
-    hours: NonNegativeFloat
-    cost: NonNegativeFloat
+    hours: Hours
+    cost: Money
     currency: CurrencyCode = "USD"
     preemptions: int = Field(default=0, ge=0, le=100_000)
-    metric_before: float | None = Field(default=None, allow_inf_nan=False)
-    metric_after: float | None = Field(default=None, allow_inf_nan=False)
+    metric_before: Metric | None = None
+    metric_after: Metric | None = None
     metric_higher_is_better: bool = True
     failure_reason: FailureReason | None = None
     source: OutcomeSource = OutcomeSource.MANUAL
@@ -833,3 +850,46 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *_LAZY})
+
+
+# --------------------------------------------------------------------------------------------
+# Removing records (issue 13, hardening)
+# --------------------------------------------------------------------------------------------
+
+
+class OutcomeDeleted(_Frozen):
+    """``feedback delete``: the outcome removed and the training samples removed with it."""
+
+    outcome_id: int
+    training_samples_deleted: int = Field(ge=0)
+
+
+class CatalogImportResult(_Frozen):
+    """``catalog import``: rows read, rows written, rows already stored unchanged."""
+
+    file: str
+    offerings: int = Field(ge=0)
+    changed: int = Field(ge=0, description="New or changed rows written")
+    already_present: int = Field(ge=0, description="Rows stored before, unchanged (skipped)")
+    spot_prices_kept: int = Field(
+        ge=0, description="Rows without a spot price that kept the one their key already had"
+    )
+
+
+class CatalogImportRecord(_Frozen):
+    """One row of ``catalog imports``."""
+
+    file: str
+    name: str
+    sha256: str
+    rows: int = Field(ge=0, description="Offerings in the file when it was imported")
+    offerings_held: int = Field(ge=0, description="Of those, still held by this import")
+    imported_at: datetime
+
+
+class CatalogRemoval(_Frozen):
+    """``catalog remove``: what was removed."""
+
+    file: str | None = None
+    key: str | None = None
+    offerings_removed: int = Field(ge=0)

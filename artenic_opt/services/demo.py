@@ -119,6 +119,8 @@ def build_demo_state(
 ) -> DemoSummary:
     if not 1 <= jobs <= MAX_JOBS:
         raise InvalidInputError(f"--jobs: must be between 1 and {MAX_JOBS}, not {jobs}")
+    if not 0 <= seed < 2**31:
+        raise InvalidInputError(f"--seed: must be between 0 and {2**31 - 1}, not {seed}")
     clock = now or datetime.now(UTC)
     rng = np.random.default_rng(seed)
     world = World(seed)
@@ -185,6 +187,10 @@ def write_simulated_replay(
     """A replay file of measured runs from the seeded world, for ``evaluate --replay``."""
     if not 1 <= workloads <= 100_000:
         raise InvalidInputError(f"--workloads: must be between 1 and 100000, not {workloads}")
+    if not 0 <= seed < 2**31:
+        raise InvalidInputError(f"--seed: must be between 0 and {2**31 - 1}, not {seed}")
+    if not Path(path).parent.is_dir():
+        raise InvalidInputError(f"--replay-out: {Path(path).parent} is not an existing directory")
     world = World(seed)
     chosen = generate_workloads(seed + 10_000, workloads)
     runs = simulate_replay(

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict
 
 from artenic_opt.catalog import normalize_gpu_type_or_none
-from artenic_opt.errors import InvalidInputError
+from artenic_opt.errors import InvalidInputError, PlatformNotConfiguredError
 from artenic_opt.platform.models import PlatformJob
 from artenic_opt.platform.sync import SyncReport, sync
 from artenic_opt.platform.translation import DerivedOutcome, dispatch_config, make_gpu_lookup
@@ -53,10 +53,24 @@ class DispatchResult(BaseModel):
     max_runtime_hours: float
 
 
+def require_platform(settings: Settings) -> None:
+    """Refuse at once, before any work, when no platform URL was configured.
+
+    The README promises that no command touches the network unless a platform is configured;
+    the built-in default URL (``http://localhost:9000``) is a default, not a configuration.
+    """
+    if settings.platform.url_source == "default":
+        raise PlatformNotConfiguredError(
+            "no platform configured: set ARTENIC_URL, give --url, or add a url to a profile "
+            f"of {settings.platform_config_path}"
+        )
+
+
 def make_client(settings: Settings) -> PlatformClient:
     from artenic_opt.platform.client import PlatformClient
 
     platform = settings.platform
+    require_platform(settings)
     return PlatformClient(
         platform.url,
         api_key=platform.api_key.get_secret_value() if platform.api_key else None,
@@ -131,6 +145,7 @@ def dispatch_recommendation(
     model: str,
     provider: str | None = None,
 ) -> DispatchResult:
+    require_platform(settings)
     advice = stored_advice(store, recommendation_id)
     if not 1 <= rank <= len(advice.recommendations):
         raise InvalidInputError(

@@ -54,6 +54,7 @@ class AccessImport(BaseModel):
     file: str
     events_read: int
     events_added: int
+    already_present: int = 0  # events read that were stored before (or twice in the file)
     datasets: tuple[str, ...]
     errors: tuple[LineError, ...] = ()
 
@@ -161,6 +162,10 @@ def _load(
     local = record.origin is records.DatasetOrigin.LOCAL and record.local_path
     if local and record.local_path and Path(record.local_path).exists():
         scan = scan_path(record.local_path, on_progress=on_progress)
+        if store.readonly:
+            # A state opened read-only (not writable here): use the fresh scan, store nothing.
+            stored = _events_for(store, scan.dataset.id)
+            return scan.dataset, [*stored, *scan.access_events], scan.problems
         _remember_local(store, scan.dataset, scan.access_events)
         return scan.dataset, _events_for(store, scan.dataset.id), scan.problems
     return _dataset_from_state(store, record), _events_for(store, record.id), ()
@@ -240,6 +245,7 @@ def import_access_file(store: StateStore, path: Path) -> AccessImport:
         file=str(path),
         events_read=len(parsed.events),
         events_added=added,
+        already_present=len(parsed.events) - added,
         datasets=tuple(sorted({e.dataset_id for e in parsed.events})),
         errors=parsed.errors,
     )

@@ -20,13 +20,14 @@ Decisions:
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from artenic_opt import paths
 from artenic_opt._internal.money import ExchangeRates
@@ -36,6 +37,7 @@ from artenic_opt.errors import InvalidInputError, ModelFileError, NotFoundError
 from artenic_opt.schemas import (
     JobOutcome,
     ModelInfo,
+    OutcomeDeleted,
     RankingMetrics,
     TrainingAdvice,
     WorkloadProfile,
@@ -47,6 +49,7 @@ from artenic_opt.state import (
     candidate_features,
     count_training_samples,
     get_recommendation,
+    has_import_key,
     insert_outcome,
     list_training_samples,
     next_model_version,
@@ -95,6 +98,9 @@ class OutcomeImport(BaseModel):
 
     file: str
     stored: int
+    already_present: int = Field(
+        default=0, description="Lines whose outcome an earlier import already stored (skipped)"
+    )
     errors: tuple[ImportLineError, ...] = ()
     retrained: ModelInfo | None = None
 
@@ -219,8 +225,22 @@ def record_outcome(
     *,
     rates: ExchangeRates | None = None,
     auto_retrain: bool = True,
+    import_key: str | None = None,
 ) -> RecordedOutcome:
-    """Label ``outcome`` against its recommended candidate; store outcome and sample at once."""
+    """Label ``outcome`` against its recommended candidate; store outcome and sample at once.
+
+    The outcome's currency must be one ``rates`` knows (default: the built-in table): stored
+    without a rate, it would make every later cost analysis fail.
+    """
+    from artenic_opt._internal.money import DEFAULT_RATES
+    from artenic_opt.errors import CurrencyError
+
+    known = rates or DEFAULT_RATES
+    if outcome.currency not in known:
+        raise CurrencyError(
+            f"currency: no exchange rate for {outcome.currency} (known: "
+            f"{', '.join(sorted(known))}); add it under [exchange_rates] in the optimizer config"
+        )
     rec_id = resolve_recommendation_id(store, outcome.recommendation_id)
     if rec_id != outcome.recommendation_id:
         outcome = outcome.model_copy(update={"recommendation_id": rec_id})
@@ -273,6 +293,7 @@ def record_outcome(
             instance_type=candidate.instance_type,
             spot=candidate.spot,
             label=label,
+            import_key=import_key,
         )
         sample_id = add_training_sample(store, sample, outcome_id=outcome_id) if sample else None
     retrained = maybe_retrain(store, settings) if auto_retrain else None
@@ -286,8 +307,14 @@ def record_outcome(
     )
 
 
-def import_outcomes(store: StateStore, settings: Settings, path: Path) -> OutcomeImport:
-    """Store each valid JSONL line as an outcome; report bad lines by number, keep the rest."""
+def import_outcomes(
+    store: StateStore, settings: Settings, path: Path, *, rates: ExchangeRates | None = None
+) -> OutcomeImport:
+    """Store each valid JSONL line as an outcome; report bad lines by number, keep the rest.
+
+    A line stored by an earlier import (same content hash) is skipped and counted as already
+    present. A file with no usable line at all is bad input (``InvalidInputError``).
+    """
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
@@ -295,6 +322,7 @@ def import_outcomes(store: StateStore, settings: Settings, path: Path) -> Outcom
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInputError(f"{path}: cannot read: {exc}") from None
     stored = 0
+    already = 0
     errors: list[ImportLineError] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -305,7 +333,15 @@ def import_outcomes(store: StateStore, settings: Settings, path: Path) -> Outcom
                 raise InvalidInputError("each line must be one JSON object")
             data.setdefault("source", "import")
             outcome = JobOutcome.model_validate(data)
-            record_outcome(store, settings, outcome, auto_retrain=False)
+            key = outcome_import_key(data)
+            if has_import_key(store, key):
+                already += 1
+                continue
+            record_outcome(
+                store, settings, outcome, rates=rates, auto_retrain=False, import_key=key
+            )
+        except RecursionError:
+            errors.append(ImportLineError(line=number, message="nested too deeply to read"))
         except json.JSONDecodeError as exc:
             errors.append(ImportLineError(line=number, message=f"not JSON ({exc.msg})"))
         except ValidationError as exc:
@@ -314,8 +350,37 @@ def import_outcomes(store: StateStore, settings: Settings, path: Path) -> Outcom
             errors.append(ImportLineError(line=number, message=exc.message))
         else:
             stored += 1
+    if errors and not stored and not already:
+        # Nothing usable at all: bad input, not a partial import.
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more bad lines)" if len(errors) > 1 else ""
+        raise InvalidInputError(f"{path}:{first.line}: {first.message}{more}; nothing imported")
     retrained = maybe_retrain(store, settings) if stored else None
-    return OutcomeImport(file=str(path), stored=stored, errors=tuple(errors), retrained=retrained)
+    return OutcomeImport(
+        file=str(path),
+        stored=stored,
+        already_present=already,
+        errors=tuple(errors),
+        retrained=retrained,
+    )
+
+
+def outcome_import_key(data: dict[str, Any]) -> str:
+    """Content hash of an imported outcome: sha256 of its fields as canonical JSON.
+
+    Taken over the line as given (not the validated model, whose defaults such as
+    ``recorded_at = now`` differ between imports), so the same line always has the same key.
+    """
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def delete_outcome(store: StateStore, outcome_id: int) -> OutcomeDeleted:
+    """Remove one outcome and its training samples (``feedback delete``)."""
+    from artenic_opt.state import delete_outcome as delete_stored_outcome
+
+    samples = delete_stored_outcome(store, outcome_id)
+    return OutcomeDeleted(outcome_id=outcome_id, training_samples_deleted=samples)
 
 
 def retrain(store: StateStore, settings: Settings, *, force: bool = False) -> RetrainResult:

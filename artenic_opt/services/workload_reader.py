@@ -111,8 +111,13 @@ def _architecture_fields(
 def read_workload_file(path: str) -> dict[str, Any]:
     """Parse a workload document (JSON or TOML; ``-`` reads stdin and sniffs the format)."""
     if path == "-":
-        text = sys.stdin.read()
         name = "<stdin>"
+        if sys.stdin is None or sys.stdin.closed:
+            raise InvalidInputError(f"{name}: stdin is closed; pipe a workload into --workload -")
+        try:
+            text = sys.stdin.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInputError(f"{name}: cannot read the workload: {exc}") from None
         suffix = ".json" if text.lstrip().startswith("{") else ".toml"
     else:
         file = Path(path)

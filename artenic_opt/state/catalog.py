@@ -24,6 +24,8 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from artenic_opt.schemas import Offering, StoragePrice
 from artenic_opt.state._codec import (
     decode_date,
@@ -149,13 +151,18 @@ def upsert_offerings(
     *,
     origin: OverlayOrigin,
     fetched_at: datetime | None = None,
+    import_file: str | None = None,
 ) -> int:
     """Add or update overlay offerings; return how many rows were written.
 
-    Platform rows whose key is held by an imported row are skipped.
+    Platform rows whose key is held by an imported row are skipped. ``import_file`` records
+    which ``catalog import`` file a row came from (for ``catalog remove --file``).
     """
     stamp = encode_datetime(fetched_at or utc_now())
     rows = [_offering_row(offering, origin, stamp) for offering in offerings]
+    if import_file is not None:
+        for row in rows:
+            row["import_file"] = import_file
     return _write(
         store,
         "offerings",
@@ -203,28 +210,38 @@ def list_offerings(
         f"SELECT * FROM offerings WHERE {scope_sql} ORDER BY provider, region, instance_type",
         params,
     )
-    return [
-        OverlayOffering(
-            offering=Offering(
-                provider=row["provider"],
-                region=row["region"],
-                instance_type=row["instance_type"],
-                vcpus=row["vcpus"],
-                memory_gb=row["memory_gb"],
-                gpu_type=row["gpu_type"],
-                gpu_count=row["gpu_count"],
-                gpu_memory_gb=row["gpu_memory_gb"],
-                price_per_hour=row["price_per_hour"],
-                spot_price_per_hour=row["spot_price_per_hour"],
-                currency=row["currency"],
-                source=row["source"],
-                price_date=decode_date(row["price_date"]),
-            ),
-            origin=row["origin"],
-            fetched_at=decode_optional_datetime(row["fetched_at"]),
-        )
-        for row in rows
-    ]
+    return [offering for offering in map(_valid_offering, rows) if offering is not None]
+
+
+def _valid_offering(row: dict[str, Any]) -> OverlayOffering | None:
+    """The row as an offering, or ``None`` when it breaks today's bounds (a state written before
+    prices were bounded may hold ``1e308``); such a row is left out of the catalog."""
+    try:
+        return _offering(row)
+    except ValidationError:
+        return None
+
+
+def _offering(row: dict[str, Any]) -> OverlayOffering:
+    return OverlayOffering(
+        offering=Offering(
+            provider=row["provider"],
+            region=row["region"],
+            instance_type=row["instance_type"],
+            vcpus=row["vcpus"],
+            memory_gb=row["memory_gb"],
+            gpu_type=row["gpu_type"],
+            gpu_count=row["gpu_count"],
+            gpu_memory_gb=row["gpu_memory_gb"],
+            price_per_hour=row["price_per_hour"],
+            spot_price_per_hour=row["spot_price_per_hour"],
+            currency=row["currency"],
+            source=row["source"],
+            price_date=decode_date(row["price_date"]),
+        ),
+        origin=row["origin"],
+        fetched_at=decode_optional_datetime(row["fetched_at"]),
+    )
 
 
 def list_overlay_offerings(store: StateStore) -> list[Offering]:
@@ -306,25 +323,34 @@ def list_storage_prices(
         f"SELECT * FROM storage_prices WHERE {scope_sql} ORDER BY provider, region, tier_name",
         params,
     )
-    return [
-        OverlayStoragePrice(
-            price=StoragePrice(
-                provider=row["provider"],
-                region=row["region"],
-                tier_name=row["tier_name"],
-                tier=row["tier"],
-                price_per_gb_month=row["price_per_gb_month"],
-                retrieval_per_gb=row["retrieval_per_gb"],
-                min_storage_days=row["min_storage_days"],
-                currency=row["currency"],
-                source=row["source"],
-                price_date=decode_date(row["price_date"]),
-            ),
-            origin=row["origin"],
-            fetched_at=decode_optional_datetime(row["fetched_at"]),
-        )
-        for row in rows
-    ]
+    return [price for price in map(_valid_storage_price, rows) if price is not None]
+
+
+def _valid_storage_price(row: dict[str, Any]) -> OverlayStoragePrice | None:
+    """The row as a price, or ``None`` when it breaks today's bounds (left out, not fatal)."""
+    try:
+        return _storage_price(row)
+    except ValidationError:
+        return None
+
+
+def _storage_price(row: dict[str, Any]) -> OverlayStoragePrice:
+    return OverlayStoragePrice(
+        price=StoragePrice(
+            provider=row["provider"],
+            region=row["region"],
+            tier_name=row["tier_name"],
+            tier=row["tier"],
+            price_per_gb_month=row["price_per_gb_month"],
+            retrieval_per_gb=row["retrieval_per_gb"],
+            min_storage_days=row["min_storage_days"],
+            currency=row["currency"],
+            source=row["source"],
+            price_date=decode_date(row["price_date"]),
+        ),
+        origin=row["origin"],
+        fetched_at=decode_optional_datetime(row["fetched_at"]),
+    )
 
 
 def list_overlay_storage_prices(store: StateStore) -> list[StoragePrice]:
@@ -341,3 +367,66 @@ def delete_storage_prices(
     scope_sql, params = _scope(origin, providers)
     with store.transaction():
         return store.execute(f"DELETE FROM storage_prices WHERE {scope_sql}", params).rowcount
+
+
+# --------------------------------------------------------------------------------------------
+# Catalog imports (migration 2): which file brought which offerings
+# --------------------------------------------------------------------------------------------
+
+
+def record_catalog_import(
+    store: StateStore, *, file: str, name: str, sha256: str, rows: int
+) -> None:
+    """Remember that ``file`` (an absolute path) was imported with ``rows`` offerings, now."""
+    with store.transaction():
+        store.execute(
+            "INSERT INTO catalog_imports (file, name, sha256, rows, imported_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (file) DO UPDATE SET name = excluded.name, "
+            "sha256 = excluded.sha256, rows = excluded.rows, imported_at = excluded.imported_at",
+            [file, name, sha256, rows, encode_datetime(utc_now())],
+        )
+
+
+def list_catalog_imports(store: StateStore) -> list[dict[str, Any]]:
+    """Every recorded import, newest first, with how many of its offerings are still held."""
+    return store.query(
+        "SELECT i.file, i.name, i.sha256, i.rows, i.imported_at, "
+        "(SELECT count(*) FROM offerings o WHERE o.import_file = i.file) AS offerings_held "
+        "FROM catalog_imports i ORDER BY i.imported_at DESC, i.file"
+    )
+
+
+def find_catalog_imports(store: StateStore, file: str) -> list[str]:
+    """Recorded import paths matching ``file``: its exact path, else its file name."""
+    exact = store.query("SELECT file FROM catalog_imports WHERE file = ?", [file])
+    if exact:
+        return [row["file"] for row in exact]
+    return [
+        row["file"]
+        for row in store.query(
+            "SELECT file FROM catalog_imports WHERE name = ? ORDER BY file", [file]
+        )
+    ]
+
+
+def remove_catalog_import(store: StateStore, file: str) -> int:
+    """Delete the offerings ``file`` imported and its record; return how many offerings went."""
+    with store.transaction():
+        removed = store.execute(
+            "DELETE FROM offerings WHERE import_file = ? AND origin = ?",
+            [file, OverlayOrigin.IMPORT.value],
+        ).rowcount
+        store.execute("DELETE FROM catalog_imports WHERE file = ?", [file])
+    return int(removed)
+
+
+def remove_offering(store: StateStore, provider: str, region: str, instance_type: str) -> int:
+    """Delete the overlay row (imported or synced) of one key; return 0 or 1."""
+    with store.transaction():
+        return int(
+            store.execute(
+                "DELETE FROM offerings WHERE provider = ? COLLATE NOCASE AND region = ? "
+                "AND instance_type = ?",
+                [provider, region, instance_type],
+            ).rowcount
+        )

@@ -447,4 +447,33 @@ def _initial_schema(db: sqlite_utils.Database) -> None:
     db.table("sync_runs").create_index(["started_at"])
 
 
+# --------------------------------------------------------------------------------------------
+# 2. Import keys (issue 13): re-importing a file is a no-op
+# --------------------------------------------------------------------------------------------
+
+
+@migration(2, "import keys and catalog imports")
+def _import_keys(db: sqlite_utils.Database) -> None:
+    # Outcomes from `feedback import` carry the sha256 of their canonical line, so the same
+    # outcome imported twice is stored once. NULL (recorded by hand, synced) never collides.
+    db.execute("ALTER TABLE outcomes ADD COLUMN import_key TEXT")
+    db.table("outcomes").create_index(["import_key"], unique=True)
+
+    # Each `catalog import` file: which rows it brought and when, so `catalog imports` can list
+    # them and `catalog remove --file` remove them. Keyed by the file's absolute path.
+    db.table("catalog_imports").create(
+        {
+            "file": str,
+            "name": str,
+            "sha256": str,
+            "rows": int,
+            "imported_at": str,
+        },
+        pk="file",
+        not_null={"name", "sha256", "rows", "imported_at"},
+    )
+    db.execute("ALTER TABLE offerings ADD COLUMN import_file TEXT")
+    db.table("offerings").create_index(["import_file"])
+
+
 LATEST_VERSION = _REGISTRY[-1].version

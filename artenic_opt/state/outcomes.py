@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from artenic_opt.errors import InvalidInputError, NotFoundError
 from artenic_opt.schemas import JobOutcome, TrainingSample
 from artenic_opt.state._codec import (
@@ -55,8 +57,13 @@ def insert_outcome(
     instance_type: str,
     spot: bool,
     label: int | None,
+    import_key: str | None = None,
 ) -> int:
-    """Store ``outcome`` (run on the given machine, with its relevance label); return its id."""
+    """Store ``outcome`` (run on the given machine, with its relevance label); return its id.
+
+    ``import_key`` (the content hash of an imported record) must be new: ``has_import_key``
+    lets an importer skip what it stored before.
+    """
     _check_label(label)
     linked = outcome.recommendation_id != UNLINKED
     row = {
@@ -80,12 +87,35 @@ def insert_outcome(
         "recorded_at": encode_datetime(outcome.recorded_at),
         "label": label,
     }
+    if import_key is not None:
+        row["import_key"] = import_key
     with store.transaction():
         if linked:
             _check_candidate(store, outcome.recommendation_id, outcome.rank)
         if outcome.job_id is not None and outcome_for_job(store, outcome.job_id) is not None:
             raise InvalidInputError(f"an outcome for job {outcome.job_id} is already recorded")
         return store.insert("outcomes", row)
+
+
+def has_import_key(store: StateStore, import_key: str) -> bool:
+    """Whether an outcome imported with this content hash is already stored."""
+    return store.scalar("SELECT 1 FROM outcomes WHERE import_key = ?", [import_key]) is not None
+
+
+def delete_outcome(store: StateStore, outcome_id: int) -> int:
+    """Delete an outcome and the training samples built from it; return how many samples went.
+
+    ``NotFoundError`` when no outcome has this id. A model trained on the sample keeps it until
+    the next ``retrain``.
+    """
+    with store.transaction():
+        if store.scalar("SELECT 1 FROM outcomes WHERE id = ?", [outcome_id]) is None:
+            raise NotFoundError(f"outcome {outcome_id} not found")
+        samples = store.execute(
+            "DELETE FROM training_samples WHERE outcome_id = ?", [outcome_id]
+        ).rowcount
+        store.execute("DELETE FROM outcomes WHERE id = ?", [outcome_id])
+    return int(samples)
 
 
 def _check_candidate(store: StateStore, rec_id: str, rank: int) -> None:
@@ -160,7 +190,26 @@ def list_outcomes(
         params.append(provider)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     rows = store.query(f"SELECT * FROM outcomes {where} ORDER BY recorded_at, id", params)
-    return [_outcome(row) for row in rows]
+    return [outcome for outcome in map(_valid_outcome, rows) if outcome is not None]
+
+
+def _valid_outcome(row: dict[str, Any]) -> StoredOutcome | None:
+    """The row as an outcome, or ``None`` when it breaks today's bounds.
+
+    States written before the bounds existed may hold values such as ``hours = 1e308``; such a
+    row is left out of every analysis (instead of overflowing it) until ``feedback delete``
+    removes it. ``count_invalid_outcomes`` says how many there are.
+    """
+    try:
+        return _outcome(row)
+    except ValidationError:
+        return None
+
+
+def invalid_outcome_ids(store: StateStore) -> list[int]:
+    """Ids of stored outcomes whose values are outside today's bounds (see ``_valid_outcome``)."""
+    rows = store.query("SELECT * FROM outcomes ORDER BY id")
+    return [int(row["id"]) for row in rows if _valid_outcome(row) is None]
 
 
 def count_outcomes(store: StateStore) -> int:

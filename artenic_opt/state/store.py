@@ -113,7 +113,12 @@ def _inspect(path: Path, busy_timeout_s: float) -> _Inspection:
     if len(header) < _HEADER_SIZE or not header.startswith(SQLITE_HEADER):
         raise _not_state(path, "file is not SQLite")
 
-    uri = path.absolute().as_uri() + "?mode=ro"
+    # ``immutable=1``: read the main file only, without locks, WAL or shared memory. A plain
+    # ``mode=ro`` connection creates ``-wal`` and ``-shm`` files for a WAL database and, being
+    # read-only, cannot remove them on close, so checking a corrupt or newer-schema file would
+    # leave them behind. Pages still in another process's WAL are not seen here; the writable
+    # open checks the file again under its own connection (``_upgrade``).
+    uri = path.absolute().as_uri() + "?mode=ro&immutable=1"
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout_s, isolation_level=None)
     except sqlite3.Error as exc:
@@ -470,17 +475,18 @@ def open_state(
     elif readonly and found.schema_version != migrations.LATEST_VERSION:
         raise StateError(
             f"{path} has state schema version {found.schema_version or 0}; open it once "
-            f"without read-only access to upgrade it to {migrations.LATEST_VERSION}"
+            f"without read-only access to upgrade it to {migrations.LATEST_VERSION} "
+            "(`artenic-opt status` does, where the file is writable)"
         )
 
     mode = "ro" if readonly else "rw"
-    uri = f"{path.absolute().as_uri()}?mode={mode}"
-    try:
-        conn = sqlite3.connect(
-            uri, uri=True, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
-        )
-    except sqlite3.Error as exc:
-        raise StateError(f"{path} cannot be opened: {exc}") from None
+    conn = _connect(path, f"mode={mode}", busy_timeout_s)
+    if readonly and not _readable(conn):
+        # A WAL database in a directory we cannot write: SQLite cannot create the shared-memory
+        # file a read-only reader needs. Nobody can be writing through that directory either, so
+        # read the main file as immutable (no locks, no WAL; sqlite.org/wal.html#readonly).
+        conn.close()
+        conn = _connect(path, "mode=ro&immutable=1", busy_timeout_s)
     try:
         _configure(conn, busy_timeout_s)
         store = StateStore(path, conn, readonly=readonly, busy_timeout_s=busy_timeout_s)
@@ -490,6 +496,24 @@ def open_state(
         conn.close()
         raise
     return store
+
+
+def _connect(path: Path, query: str, busy_timeout_s: float) -> sqlite3.Connection:
+    uri = f"{path.absolute().as_uri()}?{query}"
+    try:
+        return sqlite3.connect(
+            uri, uri=True, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+        )
+    except sqlite3.Error as exc:
+        raise StateError(f"{path} cannot be opened: {exc}") from None
+
+
+def _readable(conn: sqlite3.Connection) -> bool:
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error:
+        return False
+    return True
 
 
 def _upgrade(store: StateStore, conn: sqlite3.Connection) -> None:

@@ -267,6 +267,21 @@ def _inside(real: str, root: str) -> bool:
     return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
 
 
+def _display(name: str) -> str:
+    """``name`` as valid text: bytes that are not UTF-8 (kept by Python as lone surrogates)
+    become ``\\xNN`` escapes, so a file named with them is still listed, analysed and stored."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
+    return name
+
+
+def _text_path(path: str) -> str | None:
+    """``path`` if it can be stored as text and opened again, else ``None``."""
+    return path if _display(path) == path else None
+
+
 class _Walker:
     """Lists a tree once, reporting links, loops and special files as problems."""
 
@@ -277,7 +292,7 @@ class _Walker:
         self._seen_files: dict[tuple[int, int], str] = {}
 
     def problem(self, rel: str, kind: FileProblemKind, message: str) -> None:
-        self.problems.append(FileProblem(path=rel, kind=kind, message=message))
+        self.problems.append(FileProblem(path=_display(rel), kind=kind, message=message))
 
     def add_file(self, path: str, rel: str, info: os.stat_result) -> None:
         key = (info.st_dev, info.st_ino)
@@ -286,7 +301,7 @@ class _Walker:
             self.problem(rel, FileProblemKind.DUPLICATE, f"same file as {first}; counted once")
             return
         self._seen_files[key] = rel
-        self.files.append(_Listed(path, rel, info))
+        self.files.append(_Listed(path, _display(rel), info))
 
     def walk(self) -> None:
         stack: list[tuple[str, str]] = [(self.root, "")]
@@ -451,7 +466,7 @@ def _scan_file(listed: _Listed, walker: _Walker) -> DatasetFileInfo | None:
         format=sniffed.format,
         tabular=sniffed.tabular,
         note=sniffed.note,
-        local_path=listed.location,
+        local_path=_text_path(listed.location),
     )
 
 
@@ -469,15 +484,15 @@ def _dataset(root: str, files: list[DatasetFileInfo]) -> DatasetInfo:
     files.sort(key=lambda file: file.path)
     modified = [file.modified_at for file in files if file.modified_at is not None]
     return DatasetInfo(
-        id=f"local:{root}",
-        name=os.path.basename(root.rstrip(os.sep)) or root,
+        id=f"local:{_display(root)}",
+        name=_display(os.path.basename(root.rstrip(os.sep)) or root),
         version=1,
         format=_dominant_format(files).value,
         total_size_bytes=sum(file.size_bytes for file in files),
         status="active",
         created_at=min(modified) if modified else None,
         origin=DatasetOrigin.LOCAL,
-        local_path=root,
+        local_path=_text_path(root),
         files=tuple(files),
     )
 
