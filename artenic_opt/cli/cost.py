@@ -125,7 +125,7 @@ def cost_summary_command(
     from artenic_opt.services.cost import load_history
 
     runtime, analyzer = _analyzer(ctx, state)
-    result = analyzer.spending_summary(load_history(runtime.store()), period, by)
+    result = analyzer.spending_summary(load_history(runtime.store(), runtime.rates()), period, by)
     emit(result, lambda out: _render_summary(out, result))
 
 
@@ -190,7 +190,7 @@ def cost_savings_command(
     from artenic_opt.services.cost import load_history
 
     runtime, analyzer = _analyzer(ctx, state)
-    report = analyzer.savings_opportunity(load_history(runtime.store()), period)
+    report = analyzer.savings_opportunity(load_history(runtime.store(), runtime.rates()), period)
 
     def render(out: Console) -> None:
         cur = report.display_currency
@@ -260,7 +260,7 @@ def cost_spot_command(
     from artenic_opt.services.cost import load_history
 
     runtime, analyzer = _analyzer(ctx, state)
-    advice = analyzer.spot_advice(load_history(runtime.store()), period=period)
+    advice = analyzer.spot_advice(load_history(runtime.store(), runtime.rates()), period=period)
 
     def render(out: Console) -> None:
         if not advice:

@@ -324,7 +324,7 @@ def cost_summary(
     from artenic_opt.services.cost import load_history
 
     ctx = context(request)
-    history = load_history(ctx.workspace.store())
+    history = load_history(ctx.workspace.store(), ctx.workspace.rates())
     return document(_analyzer(ctx).spending_summary(history, period, by))
 
 
@@ -334,7 +334,7 @@ def cost_savings(request: Request, period: Period = "90d") -> Response:
     from artenic_opt.services.cost import load_history
 
     ctx = context(request)
-    history = load_history(ctx.workspace.store())
+    history = load_history(ctx.workspace.store(), ctx.workspace.rates())
     return document(_analyzer(ctx).savings_opportunity(history, period))
 
 
@@ -346,7 +346,7 @@ def cost_spot(
     from artenic_opt.services.cost import load_history
 
     ctx = context(request)
-    history = load_history(ctx.workspace.store())
+    history = load_history(ctx.workspace.store(), ctx.workspace.rates())
     return document(_analyzer(ctx).spot_advice(history, period=period))
 
 

@@ -274,7 +274,7 @@ class StateDashboardData:
         store = self._store()
         if store is None:
             return []
-        return load_history(store)
+        return load_history(store, self._workspace.rates())
 
     def _storage_advice(self) -> list[StorageAdvice]:
         store = self._store()

@@ -500,3 +500,19 @@ def test_catalog_imports_table_draws_file_names_as_data(tmp_path: Path) -> None:
     result = runner.invoke(app, ["catalog", "imports"])
     assert result.exit_code == 0, result.output
     assert "[red]lab[bold].csv" in result.stdout
+
+
+def test_stored_outcome_in_a_currency_without_a_rate_breaks_no_cost_analysis() -> None:
+    """A state written before outcome currencies were checked can hold ``XYZ`` amounts."""
+    advice = recommendation()
+    rec_id = advice["recommendation_id"]
+    ok_json("feedback", "record", rec_id, "--cost", "10", "--hours", "1")
+    ok_json("feedback", "record", rec_id, "--rank", "2", "--cost", "12", "--hours", "1")
+    path = Path(os.environ["ARTENIC_OPT_STATE"])
+    with sqlite3.connect(path) as con:
+        con.execute("UPDATE outcomes SET currency = 'XYZ' WHERE rank = 1")
+    con.close()
+    summary = ok_json("cost", "summary")
+    assert summary["jobs"] == 1  # the XYZ outcome is left out, the USD one is counted
+    for args in (("cost", "spot"), ("cost", "savings"), ("dashboard", "--json")):
+        ok_json(*args)
