@@ -11,9 +11,9 @@ from collections.abc import Mapping
 
 from artenic_opt._internal.money import ExchangeRates, normalize_currency
 from artenic_opt.catalog import Catalog
-from artenic_opt.errors import InvalidInputError
 from artenic_opt.cost_analyzer import CostAnalyzer
 from artenic_opt.cost_analyzer.spend_records import spend_record_from_outcome
+from artenic_opt.errors import InvalidInputError
 from artenic_opt.schemas import SpendRecord, TrainingAdvice
 from artenic_opt.state import get_recommendation, list_outcomes
 from artenic_opt.state.store import StateStore
