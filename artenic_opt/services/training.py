@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from artenic_opt import paths
+from artenic_opt._internal.files import read_text_file
 from artenic_opt._internal.money import ExchangeRates
 from artenic_opt.catalog import Catalog
 from artenic_opt.config import Settings
@@ -315,12 +316,7 @@ def import_outcomes(
     A line stored by an earlier import (same content hash) is skipped and counted as already
     present. A file with no usable line at all is bad input (``InvalidInputError``).
     """
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise InvalidInputError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(f"{path}: cannot read: {exc}") from None
+    lines = read_text_file(path, what="outcomes file").splitlines()
     stored = 0
     already = 0
     errors: list[ImportLineError] = []
