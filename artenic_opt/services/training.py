@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from artenic_opt import paths
 from artenic_opt._internal.files import read_text_file
@@ -36,10 +36,14 @@ from artenic_opt.catalog import Catalog
 from artenic_opt.config import Settings
 from artenic_opt.errors import InvalidInputError, ModelFileError, NotFoundError
 from artenic_opt.schemas import (
+    ImportLineError,
     JobOutcome,
+    LearningMetrics,
     ModelInfo,
     OutcomeDeleted,
-    RankingMetrics,
+    OutcomeImport,
+    RecordedOutcome,
+    RetrainResult,
     TrainingAdvice,
     WorkloadProfile,
     format_validation_error,
@@ -70,61 +74,6 @@ if TYPE_CHECKING:
     from artenic_opt.training_advisor.ltr_ranker import LTRRanker
 
 MIN_RELIABILITY_RUNS = 3
-
-
-class RecordedOutcome(BaseModel):
-    """What ``feedback record`` stored: the outcome, its label and the training sample."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    outcome_id: int
-    sample_id: int | None
-    recommendation_id: str
-    rank: int
-    label: int | None
-    retrained: ModelInfo | None = None
-
-
-class ImportLineError(BaseModel):
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    line: int
-    message: str
-
-
-class OutcomeImport(BaseModel):
-    """``feedback import``: good lines are stored, bad lines are reported with their number."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    file: str
-    stored: int
-    already_present: int = Field(
-        default=0, description="Lines whose outcome an earlier import already stored (skipped)"
-    )
-    errors: tuple[ImportLineError, ...] = ()
-    retrained: ModelInfo | None = None
-
-
-class RetrainResult(BaseModel):
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    trained: bool
-    reason: str
-    model: ModelInfo | None = None
-    samples: int
-
-
-class LearningMetrics(BaseModel):
-    """``metrics``: the active model's held-out ranking quality and what it was trained on."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    samples: int
-    model_version: int | None
-    trained_at: str | None
-    model_samples: int | None
-    metrics: RankingMetrics | None
 
 
 @dataclass(frozen=True)
