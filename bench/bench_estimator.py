@@ -52,8 +52,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
+from artenic_opt._internal.arrays import FloatArray
 from artenic_opt.catalog import load_catalog
 from artenic_opt.catalog.loader import load_node_networks
 from artenic_opt.estimate.architectures import get_architecture, to_schema
@@ -70,8 +70,6 @@ from artenic_opt.estimate.throughput_model import (
 )
 from artenic_opt.estimate.workload import describe_workload
 from artenic_opt.schemas import ModelArchitecture, WorkloadProfile
-
-FloatArray = npt.NDArray[np.float64]
 
 TARGET_MEDIAN = 0.20
 TARGET_WORST = 0.70

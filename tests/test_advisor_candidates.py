@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
 from typing import Any
 
 import numpy as np
@@ -21,26 +20,13 @@ from artenic_opt.estimate.candidates import (
 from artenic_opt.schemas import Offering, WorkloadProfile
 from artenic_opt.training_advisor import TrainingAdvisor
 from artenic_opt.types import Precision
+from tests.factories import make_a100_offering
 
 CATALOG = load_catalog()
 
 
 def offering(**fields: Any) -> Offering:
-    base: dict[str, Any] = {
-        "provider": "AWS",
-        "region": "us-east-1",
-        "instance_type": "g1",
-        "vcpus": 16,
-        "memory_gb": 128.0,
-        "gpu_type": "A100 80GB",
-        "gpu_count": 1,
-        "price_per_hour": 2.0,
-        "spot_price_per_hour": 0.8,
-        "source": "test",
-        "price_date": date(2026, 1, 1),
-    }
-    base.update(fields)
-    return Offering(**base)
+    return make_a100_offering(**{"spot_price_per_hour": 0.8, **fields})
 
 
 def arrays(*offerings: Offering) -> CatalogArrays:

@@ -25,19 +25,13 @@ from artenic_opt.estimate.workload import (
 )
 from artenic_opt.schemas import WorkloadProfile
 from artenic_opt.types import FineTuning, ModelFramework, OptimizerKind
+from tests.factories import make_transformers_workload
 
 GB = 1e9
 
 
 def workload(**fields: Any) -> WorkloadProfile:
-    base: dict[str, Any] = {
-        "framework": "transformers",
-        "model_params_m": 7000,
-        "dataset_size_gb": 1,
-        "tokens": 1e9,
-    }
-    base.update(fields)
-    return WorkloadProfile(**base)
+    return make_transformers_workload(**{"tokens": 1e9, **fields})
 
 
 def plan(

@@ -22,6 +22,7 @@ from artenic_opt.estimate.runtime import (
 from artenic_opt.estimate.workload import describe_workload
 from artenic_opt.schemas import WorkloadProfile
 from artenic_opt.types import ModelFramework, Precision
+from tests.factories import make_transformers_workload
 
 NAN = math.nan
 # A100 80GB dense figures (NVIDIA A100 datasheet, via the catalog's GPU table): 312 TFLOPS bf16
@@ -29,14 +30,7 @@ NAN = math.nan
 A100 = {"bf16_tflops": 312.0, "fp16_tflops": 312.0, "fp32_tflops": 19.5}
 
 
-def workload(**fields: Any) -> WorkloadProfile:
-    base: dict[str, Any] = {
-        "framework": "transformers",
-        "model_params_m": 7000,
-        "dataset_size_gb": 1,
-    }
-    base.update(fields)
-    return WorkloadProfile(**base)
+workload = make_transformers_workload
 
 
 def hours_on(

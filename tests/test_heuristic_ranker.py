@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import numpy as np
@@ -23,25 +22,13 @@ from artenic_opt.training_advisor.heuristic_ranker import (
     rank_offerings,
 )
 from artenic_opt.types import OptimizationGoal
+from tests.factories import make_a100_offering
 
 CATALOG = load_catalog()
 
 
 def offering(**fields: Any) -> Offering:
-    base: dict[str, Any] = {
-        "provider": "aws",
-        "region": "us-east-1",
-        "instance_type": "g1",
-        "vcpus": 16,
-        "memory_gb": 128.0,
-        "gpu_type": "A100 80GB",
-        "gpu_count": 1,
-        "price_per_hour": 2.0,
-        "source": "test",
-        "price_date": date(2026, 1, 1),
-    }
-    base.update(fields)
-    return Offering(**base)
+    return make_a100_offering(**{"provider": "aws", **fields})
 
 
 def arrays(*offerings: Offering) -> CatalogArrays:

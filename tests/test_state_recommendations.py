@@ -44,7 +44,7 @@ from artenic_opt.state import (
     set_dispatch,
 )
 from artenic_opt.types import FailureReason, JobStatus, OutcomeSource
-from tests.test_state_support import (
+from tests.factories import (
     T0,
     feature_rows,
     make_advice,

@@ -27,7 +27,7 @@ from artenic_opt.state import (
     store as store_module,
 )
 from artenic_opt.state.store import StateStore
-from tests.test_state_support import make_advice, sha256_of
+from tests.factories import make_advice, sha256_of
 
 
 @pytest.fixture

@@ -74,7 +74,7 @@ from artenic_opt.state import (
 )
 from artenic_opt.state._codec import decode_datetime, encode_datetime
 from artenic_opt.types import JobStatus
-from tests.test_state_support import T0, make_offering
+from tests.factories import T0, make_p4d_offering
 
 
 @pytest.fixture
@@ -93,9 +93,9 @@ def _total_changes(store: StateStore) -> int:
 
 
 def test_offerings_round_trip_and_idempotent_upsert(store: StateStore) -> None:
-    offerings = [make_offering(instance_type=f"p{i}") for i in range(3)]
+    offerings = [make_p4d_offering(instance_type=f"p{i}") for i in range(3)]
     offerings.append(
-        make_offering("lambda", "us-west-1", "gpu_1x_h100", gpu_type="H100", gpu_count=1)
+        make_p4d_offering("lambda", "us-west-1", "gpu_1x_h100", gpu_type="H100", gpu_count=1)
     )
     assert upsert_offerings(store, offerings, origin=OverlayOrigin.PLATFORM, fetched_at=T0) == 4
     listed = list_offerings(store)
@@ -111,7 +111,7 @@ def test_offerings_round_trip_and_idempotent_upsert(store: StateStore) -> None:
     assert _total_changes(store) == changes, "an identical sync writes nothing"
     assert all(o.fetched_at == T0 for o in list_offerings(store))
 
-    cheaper = make_offering(instance_type="p0", price_per_hour=20.0)
+    cheaper = make_p4d_offering(instance_type="p0", price_per_hour=20.0)
     assert upsert_offerings(store, [cheaper], origin=OverlayOrigin.PLATFORM, fetched_at=later) == 1
     (row,) = [o for o in list_offerings(store) if o.offering.instance_type == "p0"]
     assert row.offering.price_per_hour == 20.0 and row.fetched_at == later
@@ -120,19 +120,19 @@ def test_offerings_round_trip_and_idempotent_upsert(store: StateStore) -> None:
 
 
 def test_cpu_offering_without_gpu_or_spot(store: StateStore) -> None:
-    cpu = make_offering(instance_type="c7i.8xlarge", gpu_type=None, spot_price_per_hour=None)
+    cpu = make_p4d_offering(instance_type="c7i.8xlarge", gpu_type=None, spot_price_per_hour=None)
     upsert_offerings(store, [cpu], origin=OverlayOrigin.IMPORT)
     assert list_offerings(store)[0].offering == cpu
 
 
 def test_replace_offerings_scopes_by_origin_and_provider(store: StateStore) -> None:
-    aws = [make_offering(instance_type=f"a{i}") for i in range(3)]
-    gcp = [make_offering("gcp", "europe-west4", f"g{i}") for i in range(2)]
+    aws = [make_p4d_offering(instance_type=f"a{i}") for i in range(3)]
+    gcp = [make_p4d_offering("gcp", "europe-west4", f"g{i}") for i in range(2)]
     replace_offerings(store, aws + gcp, origin=OverlayOrigin.PLATFORM)
     assert count_offerings(store) == 5
 
     # A sync of AWS only: a1 disappears, a3 appears, GCP rows are untouched.
-    new_aws = [aws[0], aws[2], make_offering(instance_type="a3")]
+    new_aws = [aws[0], aws[2], make_p4d_offering(instance_type="a3")]
     assert replace_offerings(store, new_aws, origin=OverlayOrigin.PLATFORM, providers=["aws"]) == 2
     names = {o.offering.instance_type for o in list_offerings(store)}
     assert names == {"a0", "a2", "a3", "g0", "g1"}
@@ -142,8 +142,8 @@ def test_replace_offerings_scopes_by_origin_and_provider(store: StateStore) -> N
 
 
 def test_imported_prices_win_over_platform_rows(store: StateStore) -> None:
-    listed = make_offering(instance_type="p5", price_per_hour=98.0)
-    negotiated = make_offering(instance_type="p5", price_per_hour=60.0)
+    listed = make_p4d_offering(instance_type="p5", price_per_hour=98.0)
+    negotiated = make_p4d_offering(instance_type="p5", price_per_hour=60.0)
     upsert_offerings(store, [listed], origin=OverlayOrigin.PLATFORM)
     upsert_offerings(store, [negotiated], origin=OverlayOrigin.IMPORT)
     # The next sync brings the list price again: the user's price stays.
@@ -161,13 +161,15 @@ def test_imported_prices_win_over_platform_rows(store: StateStore) -> None:
 
 def test_import_is_all_or_nothing_inside_a_transaction(store: StateStore) -> None:
     with pytest.raises(InvalidInputError), store.transaction():
-        upsert_offerings(store, [make_offering(instance_type="ok")], origin=OverlayOrigin.IMPORT)
+        upsert_offerings(
+            store, [make_p4d_offering(instance_type="ok")], origin=OverlayOrigin.IMPORT
+        )
         raise InvalidInputError("prices.csv line 3: price_per_hour: must be > 0")
     assert count_offerings(store) == 0
 
 
 def test_many_offerings_use_one_table_scan(store: StateStore) -> None:
-    offerings = [make_offering(instance_type=f"t{i}") for i in range(200)]
+    offerings = [make_p4d_offering(instance_type=f"t{i}") for i in range(200)]
     assert upsert_offerings(store, offerings, origin=OverlayOrigin.PLATFORM) == 200
     assert upsert_offerings(store, offerings, origin=OverlayOrigin.PLATFORM) == 0
     assert delete_offerings(store, providers=["aws"]) == 200

@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from artenic_opt._internal.arrays import FloatArray, IntArray, StrArray
 from artenic_opt.catalog.gpu_names import normalize_gpu_type_or_none
 from artenic_opt.errors import InvalidInputError
 from artenic_opt.schemas import GpuSpec, Offering, StoragePrice, parse_model
@@ -66,10 +67,6 @@ OFFERINGS_FILE = "offerings.csv"
 GPU_SPECS_FILE = "gpu_specs.csv"
 NETWORKS_FILE = "node_networks.csv"
 STORAGE_FILE = "storage_prices.csv"
-
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
-StrArray = NDArray[np.str_]
 
 
 def _readonly(array: NDArray[Any]) -> NDArray[Any]:

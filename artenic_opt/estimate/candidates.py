@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from artenic_opt._internal.arrays import BoolArray, FloatArray, IntArray, StrArray
 from artenic_opt._internal.money import DEFAULT_RATES, ExchangeRates, normalize_currency
 from artenic_opt.catalog.gpu_names import normalize_gpu_type_or_none
 from artenic_opt.catalog.loader import CatalogArrays
@@ -48,11 +49,6 @@ from artenic_opt.estimate.runtime import (
 )
 from artenic_opt.estimate.workload import WorkloadFacts, WorkloadKind, describe_workload
 from artenic_opt.schemas import Offering, WorkloadProfile
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
-StrArray = npt.NDArray[np.str_]
 
 _T = TypeVar("_T")
 

@@ -38,9 +38,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from artenic_opt._internal.arrays import FloatArray
 from artenic_opt.schemas import WorkloadProfile
-
-FloatArray = npt.NDArray[np.float64]
 
 #: Seconds per GB that no parallelism shortens. Fit to the Scout join runs (module docstring).
 SERIAL_S_PER_GB = 0.345

@@ -29,16 +29,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
+from artenic_opt._internal.arrays import BoolArray, IntArray
 from artenic_opt.errors import InfeasibleError
 from artenic_opt.estimate.candidates import CandidateArrays, CandidateEstimates
 from artenic_opt.estimate.plans import describe_plan_pins
 from artenic_opt.schemas import PLAN_PIN_FIELDS, WorkloadProfile
 from artenic_opt.types import FineTuning
-
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 
 def _fmt(value: float) -> str:

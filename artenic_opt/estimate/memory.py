@@ -74,14 +74,11 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from artenic_opt._internal.arrays import BoolArray, FloatArray, IntArray
 from artenic_opt.estimate import assumptions as asm
 from artenic_opt.estimate.workload import WorkloadFacts, WorkloadKind, describe_workload
 from artenic_opt.schemas import MemoryEstimate, WorkloadProfile
 from artenic_opt.types import CheckpointMode, FineTuning, OptimizerKind, Precision, ShardingMode
-
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
-IntArray = npt.NDArray[np.int64]
 
 # --- constants (sources in the module docstring) -----------------------------------------------
 #: fp32 optimiser-state bytes per trainable parameter; Adafactor is handled per hidden size.

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from artenic_opt._internal.arrays import BoolArray, FloatArray, IntArray
 from artenic_opt._internal.money import ExchangeRates
 from artenic_opt.catalog.loader import CatalogArrays
 from artenic_opt.estimate.candidates import (
@@ -42,10 +43,6 @@ from artenic_opt.estimate.candidates import (
 )
 from artenic_opt.estimate.filters import apply_hard_filters
 from artenic_opt.schemas import WorkloadProfile
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 _DENSE_LIMIT = 3000
 _BLOCK = 512

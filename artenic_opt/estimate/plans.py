@@ -47,6 +47,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from artenic_opt._internal.arrays import BoolArray, FloatArray, IntArray
 from artenic_opt.estimate import assumptions as asm
 from artenic_opt.estimate.memory import (
     ALLOCATOR_FRAGMENTATION,
@@ -61,10 +62,6 @@ from artenic_opt.estimate.memory import (
 from artenic_opt.estimate.workload import WorkloadFacts, WorkloadKind, describe_workload
 from artenic_opt.schemas import TrainingPlan, WorkloadProfile
 from artenic_opt.types import FineTuning, ShardingMode
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 TP_EFFICIENCY_PER_DOUBLING: Final = 0.77 ** (1.0 / 3.0)
 OFFLOAD_PCIE_GB_PER_S: Final = 25.0

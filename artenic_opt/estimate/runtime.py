@@ -32,6 +32,7 @@ from enum import IntEnum
 import numpy as np
 import numpy.typing as npt
 
+from artenic_opt._internal.arrays import BoolArray, FloatArray, Int8Array
 from artenic_opt.errors import InvalidInputError
 from artenic_opt.estimate import assumptions as asm
 from artenic_opt.estimate.throughput_model import (
@@ -48,10 +49,6 @@ from artenic_opt.estimate.workload import (
 )
 from artenic_opt.schemas import WorkloadProfile
 from artenic_opt.types import ModelFramework, Precision
-
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
-Int8Array = npt.NDArray[np.int8]
 
 _GPUS_PER_REFERENCE_NODE = 8
 _TABULAR_INPUTS = ("nodes", "offering.vcpus")

@@ -79,9 +79,8 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from artenic_opt._internal.arrays import FloatArray
 from artenic_opt.estimate import assumptions as asm
-
-FloatArray = npt.NDArray[np.float64]
 
 FIT_FILE: Final = "throughput_fit.json"
 

@@ -51,9 +51,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 from pydantic import Field
 
+from artenic_opt._internal.arrays import FloatArray, IntArray
 from artenic_opt._internal.math_utils import ndcg_at_k, reciprocal_rank
 from artenic_opt.catalog.loader import Catalog, CatalogArrays
 from artenic_opt.errors import InfeasibleError
@@ -84,9 +84,6 @@ from artenic_opt.training_advisor.heuristic_ranker import (
 )
 from artenic_opt.training_advisor.ltr_ranker import LTRParams, LTRRanker
 from artenic_opt.types import OptimizationGoal, OptimizerMode
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 #: Exploratory picks are drawn among the heuristic's top this many.
 DEFAULT_EXPLORE_TOP = 10

@@ -776,6 +776,17 @@ if TYPE_CHECKING:
         ReplayWritten as ReplayWritten,
         StorageAnalysis as StorageAnalysis,
     )
+# refactor2 (issue 16): the training, storage and dispatch results moved from services/.
+if TYPE_CHECKING:
+    from artenic_opt.schemas.results import (
+        AccessImport as AccessImport,
+        DispatchResult as DispatchResult,
+        ImportLineError as ImportLineError,
+        LearningMetrics as LearningMetrics,
+        OutcomeImport as OutcomeImport,
+        RecordedOutcome as RecordedOutcome,
+        RetrainResult as RetrainResult,
+    )
 
 _LAZY: dict[str, str] = {
     "BYTES_PER_MB": "storage",
@@ -835,6 +846,14 @@ _LAZY: dict[str, str] = {
     "DemoSummary": "results",
     "ReplayWritten": "results",
     "StorageAnalysis": "results",
+    # refactor2 (issue 16): the training, storage and dispatch results moved from services/.
+    "RecordedOutcome": "results",
+    "ImportLineError": "results",
+    "OutcomeImport": "results",
+    "RetrainResult": "results",
+    "LearningMetrics": "results",
+    "AccessImport": "results",
+    "DispatchResult": "results",
     "SavingsReport": "cost",
 }
 

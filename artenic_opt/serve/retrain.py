@@ -19,7 +19,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from artenic_opt.errors import ArtenicOptError
-from artenic_opt.services.training import RetrainResult
+from artenic_opt.schemas import RetrainResult
 from artenic_opt.workspace import Workspace
 
 log = logging.getLogger("artenic_opt.serve")

@@ -32,8 +32,11 @@ from artenic_opt.schemas import (
     CostReport,
     FrontierPoint,
     JobOutcome,
+    LearningMetrics,
     Offering,
     OptimizerStatus,
+    RecordedOutcome,
+    RetrainResult,
     SavingsReport,
     SpendingSummary,
     SpotAdvice,
@@ -45,7 +48,6 @@ from artenic_opt.schemas import (
 from artenic_opt.serve import API_PREFIX
 from artenic_opt.serve.context import ServerContext
 from artenic_opt.serve.retrain import RetrainJob
-from artenic_opt.services.training import LearningMetrics, RecordedOutcome, RetrainResult
 from artenic_opt.state.records import RecommendationSummary
 from artenic_opt.types import JobStatus, OptimizationGoal, OptimizerMode
 

@@ -17,14 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict
-
 from artenic_opt.catalog import normalize_gpu_type_or_none
 from artenic_opt.errors import InvalidInputError, PlatformNotConfiguredError
 from artenic_opt.platform.models import PlatformJob
 from artenic_opt.platform.sync import SyncReport, sync
 from artenic_opt.platform.translation import DerivedOutcome, dispatch_config, make_gpu_lookup
-from artenic_opt.schemas import JobOutcome
+from artenic_opt.schemas import DispatchResult, JobOutcome
 from artenic_opt.services.training import maybe_retrain, record_outcome, stored_advice
 from artenic_opt.state import UNLINKED, insert_outcome, set_dispatch
 from artenic_opt.types import OutcomeSource
@@ -39,18 +37,6 @@ if TYPE_CHECKING:
 RUNTIME_MARGIN = 1.5
 MIN_RUNTIME_HOURS = 1.0
 SYNC_PARTS = ("catalog", "jobs", "datasets", "budgets")
-
-
-class DispatchResult(BaseModel):
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    recommendation_id: str
-    rank: int
-    job_id: str
-    instance_type: str
-    region: str
-    spot: bool
-    max_runtime_hours: float
 
 
 def require_platform(settings: Settings) -> None:

@@ -15,18 +15,16 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
-
 from artenic_opt.catalog import Catalog
 from artenic_opt.errors import InvalidInputError, NotFoundError
 from artenic_opt.schemas import (
     AccessEvent,
+    AccessImport,
     AccessOperation,
     DatasetFileInfo,
     DatasetInfo,
     DatasetOrigin,
     FileProblem,
-    LineError,
     StorageAdvice,
     StorageAnalysis,
 )
@@ -44,19 +42,6 @@ from artenic_opt.state.store import StateStore
 from artenic_opt.storage_optimizer import StorageOptimizer, parse_access_file, scan_path
 
 ProgressCallback = Callable[[int, int, str], None]
-
-
-class AccessImport(BaseModel):
-    """``storage import-access``: how many events were read, stored, and which lines failed."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    file: str
-    events_read: int
-    events_added: int
-    already_present: int = 0  # events read that were stored before (or twice in the file)
-    datasets: tuple[str, ...]
-    errors: tuple[LineError, ...] = ()
 
 
 def make_optimizer(

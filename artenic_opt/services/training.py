@@ -27,18 +27,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from artenic_opt import paths
+from artenic_opt._internal.files import read_text_file
 from artenic_opt._internal.money import ExchangeRates
 from artenic_opt.catalog import Catalog
 from artenic_opt.config import Settings
 from artenic_opt.errors import InvalidInputError, ModelFileError, NotFoundError
 from artenic_opt.schemas import (
+    ImportLineError,
     JobOutcome,
+    LearningMetrics,
     ModelInfo,
     OutcomeDeleted,
-    RankingMetrics,
+    OutcomeImport,
+    RecordedOutcome,
+    RetrainResult,
     TrainingAdvice,
     WorkloadProfile,
     format_validation_error,
@@ -69,61 +74,6 @@ if TYPE_CHECKING:
     from artenic_opt.training_advisor.ltr_ranker import LTRRanker
 
 MIN_RELIABILITY_RUNS = 3
-
-
-class RecordedOutcome(BaseModel):
-    """What ``feedback record`` stored: the outcome, its label and the training sample."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    outcome_id: int
-    sample_id: int | None
-    recommendation_id: str
-    rank: int
-    label: int | None
-    retrained: ModelInfo | None = None
-
-
-class ImportLineError(BaseModel):
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    line: int
-    message: str
-
-
-class OutcomeImport(BaseModel):
-    """``feedback import``: good lines are stored, bad lines are reported with their number."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    file: str
-    stored: int
-    already_present: int = Field(
-        default=0, description="Lines whose outcome an earlier import already stored (skipped)"
-    )
-    errors: tuple[ImportLineError, ...] = ()
-    retrained: ModelInfo | None = None
-
-
-class RetrainResult(BaseModel):
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    trained: bool
-    reason: str
-    model: ModelInfo | None = None
-    samples: int
-
-
-class LearningMetrics(BaseModel):
-    """``metrics``: the active model's held-out ranking quality and what it was trained on."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    samples: int
-    model_version: int | None
-    trained_at: str | None
-    model_samples: int | None
-    metrics: RankingMetrics | None
 
 
 @dataclass(frozen=True)
@@ -315,12 +265,7 @@ def import_outcomes(
     A line stored by an earlier import (same content hash) is skipped and counted as already
     present. A file with no usable line at all is bad input (``InvalidInputError``).
     """
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise InvalidInputError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(f"{path}: cannot read: {exc}") from None
+    lines = read_text_file(path, what="outcomes file").splitlines()
     stored = 0
     already = 0
     errors: list[ImportLineError] = []

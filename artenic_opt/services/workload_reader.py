@@ -24,6 +24,7 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from artenic_opt._internal.files import read_text_file
 from artenic_opt.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -122,12 +123,7 @@ def read_workload_file(path: str) -> dict[str, Any]:
     else:
         file = Path(path)
         name = str(file)
-        try:
-            text = file.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InvalidInputError(f"{name}: workload file not found") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidInputError(f"{name}: cannot read workload file: {exc}") from None
+        text = read_text_file(file, what="workload file")
         suffix = file.suffix.lower()
     if not text.strip():
         raise InvalidInputError(f"{name}: workload file is empty")

@@ -42,6 +42,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from artenic_opt._internal.arrays import FloatArray
 from artenic_opt._internal.math_utils import min_max_normalize
 from artenic_opt._internal.money import ExchangeRates, normalize_currency
 from artenic_opt.catalog.loader import Catalog, CatalogArrays
@@ -84,9 +85,6 @@ from artenic_opt.training_advisor.heuristic_ranker import (
     weights_for_goal,
 )
 from artenic_opt.types import OptimizationGoal, OptimizerMode, ShardingMode
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 #: Share of the LTR score in hybrid mode; the heuristic score has the rest. 0.5 rather than 0.7:
 #: on the simulator's closed loop (300 jobs, 80 held-out workloads) hybrid then beats the

@@ -52,6 +52,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
+from artenic_opt._internal.arrays import FloatArray, IntArray
 from artenic_opt._internal.math_utils import min_max_normalize, ndcg_at_k, reciprocal_rank
 from artenic_opt._internal.money import DEFAULT_RATES, ExchangeRates
 from artenic_opt.catalog.gpu_names import normalize_gpu_type_or_none
@@ -82,8 +83,6 @@ from artenic_opt.training_advisor.measured import (
     run_log_costs,
 )
 from artenic_opt.types import JobStatus, OptimizerMode
-
-FloatArray = npt.NDArray[np.float64]
 
 
 class MeasuredOutcome(Protocol):
@@ -121,7 +120,6 @@ class MeasuredRun(Protocol):
 #: Regret of a failed or late pick at least: it was paid for and the job ran again elsewhere
 #: (the same rule as the simulator's ground truth, ``simulate.INELIGIBLE_REGRET``).
 INELIGIBLE_REGRET = 1.0
-IntArray = npt.NDArray[np.int64]
 
 #: The modes compared, in table order.
 EVALUATED_MODES: tuple[OptimizerMode, ...] = (

@@ -37,8 +37,8 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
-import numpy.typing as npt
 
+from artenic_opt._internal.arrays import FloatArray
 from artenic_opt.errors import InvalidInputError
 from artenic_opt.estimate.candidates import (
     DESCRIPTOR_NAMES,
@@ -50,8 +50,6 @@ from artenic_opt.estimate.candidates import (
 from artenic_opt.estimate.workload import WorkloadKind, describe_workload
 from artenic_opt.schemas import WorkloadProfile
 from artenic_opt.types import CheckpointMode, FineTuning, ModelFramework
-
-FloatArray = npt.NDArray[np.float64]
 
 FEATURE_SCHEMA_VERSION: Final = 1
 

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from artenic_opt._internal.arrays import FloatArray, IntArray
 from artenic_opt._internal.math_utils import validate_weights, weighted_aggregate
 from artenic_opt.catalog.loader import CatalogArrays
 from artenic_opt.errors import InvalidInputError
@@ -55,10 +56,6 @@ from artenic_opt.estimate.runtime import PeakSource
 from artenic_opt.estimate.workload import WorkloadKind
 from artenic_opt.schemas import WorkloadProfile
 from artenic_opt.types import OptimizationGoal
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 FACTOR_NAMES: tuple[str, ...] = (
     "cost_efficiency",

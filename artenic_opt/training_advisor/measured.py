@@ -40,12 +40,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from artenic_opt._internal.arrays import BoolArray, FloatArray
 from artenic_opt.errors import InvalidInputError
 from artenic_opt.training_advisor.feature_extractor import FEATURE_NAMES
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 #: A failed run is worth this many times what it cost (it was paid for, then the job re-ran).
 FAILED_COST_FACTOR = 2.0

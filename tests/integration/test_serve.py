@@ -26,8 +26,11 @@ from artenic_opt.cli.main import build_app
 from artenic_opt.schemas import (
     CostReport,
     FrontierPoint,
+    LearningMetrics,
     Offering,
     OptimizerStatus,
+    RecordedOutcome,
+    RetrainResult,
     SavingsReport,
     SpendingSummary,
     SpotAdvice,
@@ -37,7 +40,6 @@ from artenic_opt.schemas import (
 from artenic_opt.serve import ROUTES
 from artenic_opt.serve.retrain import RetrainJob
 from artenic_opt.services.storage import StorageAnalysis
-from artenic_opt.services.training import LearningMetrics, RecordedOutcome, RetrainResult
 from artenic_opt.state.records import RecommendationSummary
 from tests.integration.serve_support import API, KEY, Server, server_env, start_server
 

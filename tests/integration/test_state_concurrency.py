@@ -28,7 +28,7 @@ WORKER = textwrap.dedent(
     from pathlib import Path
 
     from artenic_opt.state import open_state, save_recommendation
-    from tests.test_state_support import make_advice
+    from tests.factories import make_advice
 
     state, start_line = Path(sys.argv[1]), Path(sys.argv[2])
     worker, count = sys.argv[3], int(sys.argv[4])
