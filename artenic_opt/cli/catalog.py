@@ -92,8 +92,10 @@ def catalog_list_command(
     """List offerings, cheapest on-demand price first."""
     from artenic_opt.services.queries import catalog_offerings
 
+    workspace = get_workspace(ctx, state)
     rows = catalog_offerings(
-        get_workspace(ctx, state),
+        workspace.catalog(),
+        workspace.rates(),
         gpu=gpu,
         provider=provider,
         region=region,
@@ -120,7 +122,8 @@ def catalog_gpus_command(
     """Cheapest price per GPU-hour by GPU type, count and provider (like `sky show-gpus`)."""
     from artenic_opt.services.queries import gpu_prices
 
-    rows = gpu_prices(get_workspace(ctx, state), gpu=gpu, provider=provider)
+    workspace = get_workspace(ctx, state)
+    rows = gpu_prices(workspace.catalog(), workspace.rates(), gpu=gpu, provider=provider)
 
     def render(out: Console) -> None:
         draw(out, "Cheapest price per GPU-hour", _GPU_COLUMNS, rows)
@@ -147,7 +150,8 @@ def catalog_import_command(
     """
     from artenic_opt.services.catalog import import_catalog_file
 
-    result = import_catalog_file(get_workspace(ctx, state), file)
+    workspace = get_workspace(ctx, state)
+    result = import_catalog_file(workspace.store(), workspace.catalog(), workspace.rates(), file)
 
     def render(_out: Console) -> None:
         kept = f"; kept {result.spot_prices_kept} spot prices" if result.spot_prices_kept else ""
@@ -168,7 +172,7 @@ def catalog_imports_command(
     """List the files imported with `catalog import`: rows, rows still held, when."""
     from artenic_opt.services.catalog import list_catalog_imports
 
-    rows = list_catalog_imports(get_workspace(ctx, state))
+    rows = list_catalog_imports(get_workspace(ctx, state).existing_store())
 
     def render(out: Console) -> None:
         if not rows:
@@ -214,7 +218,7 @@ def catalog_remove_command(
     """Remove imported offerings, by source file or by key; embedded rows show through again."""
     from artenic_opt.services.catalog import remove_from_catalog
 
-    result = remove_from_catalog(get_workspace(ctx, state), file=file, key=key)
+    result = remove_from_catalog(get_workspace(ctx, state).store(create=False), file=file, key=key)
 
     def render(_out: Console) -> None:
         what = result.file if result.file is not None else result.key

@@ -370,7 +370,8 @@ def catalog(
 
     return document(
         catalog_offerings(
-            context(request).workspace,
+            context(request).workspace.catalog(),
+            context(request).workspace.rates(),
             gpu=gpu,
             provider=provider,
             region=region,
@@ -390,4 +391,5 @@ def catalog_gpus(
     """`catalog gpus --json`."""
     from artenic_opt.services.queries import gpu_prices
 
-    return document(gpu_prices(context(request).workspace, gpu=gpu, provider=provider))
+    workspace = context(request).workspace
+    return document(gpu_prices(workspace.catalog(), workspace.rates(), gpu=gpu, provider=provider))

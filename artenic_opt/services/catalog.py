@@ -3,7 +3,7 @@ imports | remove``).
 
 Decisions:
 
-* Currencies are checked at import against the exchange rates this workspace knows (built-in plus
+* Currencies are checked at import against the exchange rates the caller passes (built-in plus
   the config file's ``[exchange_rates]``): a row in a currency without a rate would make every
   later ``recommend`` and ``cost compare`` fail, so it is refused with its line.
 * A row without a spot price keeps the spot price its key already has (an earlier import, a
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from artenic_opt.errors import InvalidInputError, NotFoundError
 from artenic_opt.schemas import (
@@ -30,21 +31,27 @@ from artenic_opt.schemas import (
     CatalogRemoval,
     Offering,
 )
-from artenic_opt.workspace import Workspace
+
+if TYPE_CHECKING:
+    from artenic_opt._internal.money import ExchangeRates
+    from artenic_opt.catalog import Catalog
+    from artenic_opt.state.store import StateStore
 
 
 def _key(offering: Offering) -> tuple[str, str, str]:
     return (offering.provider.casefold(), offering.region, offering.instance_type)
 
 
-def import_catalog_file(workspace: Workspace, path: Path) -> CatalogImportResult:
+def import_catalog_file(
+    store: StateStore, catalog: Catalog, rates: ExchangeRates, path: Path
+) -> CatalogImportResult:
     """Validate and store every offering of ``path`` (nothing on the first bad row)."""
     from artenic_opt.catalog import parse_offerings_file
     from artenic_opt.state.catalog import record_catalog_import, upsert_offerings
     from artenic_opt.state.records import OverlayOrigin
 
-    offerings = parse_offerings_file(path, currencies=set(workspace.rates()))
-    known = {_key(o): o for o in workspace.catalog().offerings}
+    offerings = parse_offerings_file(path, currencies=set(rates))
+    known = {_key(o): o for o in catalog.offerings}
     kept = 0
     completed: list[Offering] = []
     for offering in offerings:
@@ -63,7 +70,6 @@ def import_catalog_file(workspace: Workspace, path: Path) -> CatalogImportResult
         completed.append(offering)
     absolute = str(Path(path).absolute())
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    store = workspace.store()
     with store.transaction():
         changed = upsert_offerings(
             store, completed, origin=OverlayOrigin.IMPORT, import_file=absolute
@@ -80,17 +86,17 @@ def import_catalog_file(workspace: Workspace, path: Path) -> CatalogImportResult
     )
 
 
-def list_catalog_imports(workspace: Workspace) -> list[CatalogImportRecord]:
+def list_catalog_imports(store: StateStore | None) -> list[CatalogImportRecord]:
+    """The recorded imports; ``store`` is ``None`` when there is no state file yet."""
     from artenic_opt.state.catalog import list_catalog_imports as list_stored
 
-    store = workspace.existing_store()
     if store is None:
         return []
     return [CatalogImportRecord.model_validate(row) for row in list_stored(store)]
 
 
 def remove_from_catalog(
-    workspace: Workspace, *, file: str | None = None, key: str | None = None
+    store: StateStore, *, file: str | None = None, key: str | None = None
 ) -> CatalogRemoval:
     """Remove the offerings one import file brought, or the overlay row of one offering key
     (``provider/region/instance_type``); embedded rows cannot be removed."""
@@ -102,7 +108,6 @@ def remove_from_catalog(
 
     if (file is None) == (key is None):
         raise InvalidInputError("catalog remove: give either --file FILE or --key KEY")
-    store = workspace.store(create=False)
     if file is not None:
         matches = find_catalog_imports(store, str(Path(file).absolute()))
         if not matches:

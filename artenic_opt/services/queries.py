@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING
 from artenic_opt.errors import InfeasibleError
 
 if TYPE_CHECKING:
-    from artenic_opt.catalog import GpuPriceRow
+    from artenic_opt._internal.money import ExchangeRates
+    from artenic_opt.catalog import Catalog, GpuPriceRow
     from artenic_opt.schemas import Offering
-    from artenic_opt.workspace import Workspace
 
 
 def catalog_offerings(
-    workspace: Workspace,
+    catalog: Catalog,
+    rates: ExchangeRates,
     *,
     gpu: str | None = None,
     provider: str | None = None,
@@ -32,13 +33,13 @@ def catalog_offerings(
 
     gpu_type = gpu or None
     rows = filter_offerings(
-        workspace.catalog(),
+        catalog,
         gpu=gpu_type,
         provider=provider,
         region=region,
         min_gpu_memory_gb=min_gpu_memory_gb,
         spot_only=spot_only,
-        rates=workspace.rates(),
+        rates=rates,
     )
     if not rows:
         filters = {
@@ -54,14 +55,14 @@ def catalog_offerings(
 
 
 def gpu_prices(
-    workspace: Workspace, *, gpu: str | None = None, provider: str | None = None
+    catalog: Catalog, rates: ExchangeRates, *, gpu: str | None = None, provider: str | None = None
 ) -> list[GpuPriceRow]:
     """Cheapest price per GPU-hour by GPU type, count and provider."""
     from artenic_opt.catalog import gpu_price_summary
 
     return gpu_price_summary(
-        workspace.catalog(),
+        catalog,
         gpu=gpu or None,
         provider=provider,
-        rates=workspace.rates(),
+        rates=rates,
     )
