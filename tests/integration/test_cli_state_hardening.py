@@ -117,7 +117,11 @@ def test_stored_out_of_range_values_from_an_old_state_break_nothing() -> None:
     # The out-of-range price is left out of the catalog instead of overflowing a ranking.
     assert runner.invoke(app, ["catalog", "list", "--provider", "Old"]).exit_code == 4
     # The bad record can be removed.
-    outcome_ids = [row[0] for row in sqlite3.connect(path).execute("SELECT id FROM outcomes")]
+    reader = sqlite3.connect(path)
+    try:
+        outcome_ids = [row[0] for row in reader.execute("SELECT id FROM outcomes")]
+    finally:
+        reader.close()
     deleted = ok_json("feedback", "delete", str(min(outcome_ids)))
     assert deleted["outcome_id"] == min(outcome_ids)
 
