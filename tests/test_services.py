@@ -175,3 +175,71 @@ def _check_dispatched(fake: FakePlatform, job_id: str, rec_id: str) -> None:
     assert job["provider"] == "mock"
     assert job["config"]["artenic_opt_recommendation_id"] == rec_id
     assert job["config"]["artenic_opt_rank"] == 2
+
+
+# -- catalog queries, catalog imports, suggest ------------------------------------------------
+
+
+def test_catalog_queries_match_gpu_families_and_name_the_filters(workspace: Workspace) -> None:
+    from artenic_opt.errors import InfeasibleError
+    from artenic_opt.services.queries import catalog_offerings, gpu_prices
+
+    catalog, rates = workspace.catalog(), workspace.rates()
+    a100 = catalog_offerings(catalog, rates, gpu="A100")
+    assert {o.gpu_type for o in a100} >= {"A100 40GB", "A100 80GB"}  # a family, every variant
+    prices = [o.price_per_hour for o in a100 if o.currency == "USD"]
+    assert prices == sorted(prices)  # cheapest first (one currency, so directly comparable)
+    assert len(catalog_offerings(catalog, rates, gpu="A100", limit=2)) == 2
+    with pytest.raises(InfeasibleError, match="--provider nowhere"):
+        catalog_offerings(catalog, rates, provider="nowhere")
+    rows = gpu_prices(catalog, rates, gpu="H100")
+    assert rows and all(r.gpu_type.startswith("H100") for r in rows)
+
+
+def test_catalog_import_is_idempotent_listed_and_removable(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    from artenic_opt.services.catalog import (
+        import_catalog_file,
+        list_catalog_imports,
+        remove_from_catalog,
+    )
+
+    assert list_catalog_imports(None) == []  # no state file yet
+    path = tmp_path / "onprem.csv"
+    path.write_text(
+        "provider,region,instance_type,price_per_hour,vcpus,gpu_type,gpu_count,gpu_memory_gb\n"
+        "OnPrem,lab,box-a,1.5,32,A100 80GB,4,80\nOnPrem,lab,box-b,0.5,16,,0,\n"
+    )
+    store = workspace.store()
+    first = import_catalog_file(store, workspace.catalog(), workspace.rates(), path)
+    assert (first.offerings, first.changed, first.already_present) == (2, 2, 0)
+    again = import_catalog_file(store, workspace.catalog(), workspace.rates(), path)
+    assert (again.changed, again.already_present) == (0, 2)
+    (record,) = list_catalog_imports(store)
+    assert record.rows == 2 and record.offerings_held == 2
+    removed = remove_from_catalog(store, file=str(path))
+    assert removed.offerings_removed == 2
+    with pytest.raises(InvalidInputError, match="either --file FILE or --key KEY"):
+        remove_from_catalog(store)
+
+
+def test_suggest_stores_its_suggestion_as_a_recommendation(workspace: Workspace) -> None:
+    from artenic_opt.services.suggest import suggest
+    from artenic_opt.state import get_recommendation
+    from artenic_opt.types import OptimizerMode
+
+    store = workspace.store()
+    advisor = make_advisor(
+        store,
+        workspace.catalog(),
+        workspace.settings,
+        workspace.rates(),
+        mode=OptimizerMode.HEURISTIC,
+    )
+    workload = build_workload(str(EXAMPLES / "llm-lora-7b.toml"), {})
+    result = suggest(store, advisor, workload, workspace.rates())
+    assert result.measured_runs == 0 and not result.stop and result.next is not None
+    assert result.recommendation_id is not None
+    stored = get_recommendation(store, result.recommendation_id)
+    assert stored.recommendations[0].candidate_id == result.next.candidate_id
