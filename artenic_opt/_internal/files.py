@@ -12,7 +12,6 @@ Decisions:
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from artenic_opt.errors import ArtenicOptError, InvalidInputError
@@ -47,6 +46,8 @@ def atomic_write_text(path: Path, text: str, *, make_parents: bool = False) -> N
     """Write ``text`` (UTF-8, newlines as given) to ``path`` atomically."""
     if make_parents:
         path.parent.mkdir(parents=True, exist_ok=True)
+    import tempfile  # only writers need it; kept off the start-up path
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar, get_type_h
 
 import typer
 
-from artenic_opt.services.workload_reader import build_workload, parse_quantity
 from artenic_opt.types import FineTuning, ModelFramework, OptimizerKind, Precision, ShardingMode
 
 if TYPE_CHECKING:
@@ -181,6 +180,8 @@ class WorkloadFlags:
         overrides["model"] = self.model
         overrides["hf_config"] = self.hf_config
         if self.tokens is not None:
+            from artenic_opt.services.workload_reader import parse_quantity
+
             overrides["tokens"] = parse_quantity(self.tokens, field="--tokens")
         if self.cpu_only:
             overrides["gpu_required"] = False
@@ -196,6 +197,8 @@ class WorkloadFlags:
             from artenic_opt.catalog import normalize_gpu_type
 
             overrides["reference_gpu"] = normalize_gpu_type(self.reference_gpu)
+        from artenic_opt.services.workload_reader import build_workload
+
         return build_workload(self.workload_file, overrides)
 
 
