@@ -9,7 +9,7 @@ import numpy.typing as npt
 import pytest
 
 from artenic_opt._internal.math_utils import min_max_normalize
-from artenic_opt.catalog import load_catalog
+from artenic_opt.catalog import Catalog, CatalogArrays, load_catalog
 from artenic_opt.errors import CurrencyError, InfeasibleError, InvalidInputError, ModelFileError
 from artenic_opt.schemas import TrainingAdvice, WorkloadProfile
 from artenic_opt.training_advisor import (
@@ -307,7 +307,24 @@ def test_warnings_explain_spot_and_estimation_limits() -> None:
     assert spot and all(
         any("spot without checkpointing" in warning for warning in r.warnings) for r in spot
     )
-    assert any("not ranked" in warning for warning in advice.warnings)
+    assert not any("not ranked" in warning for warning in advice.warnings)
+
+
+def test_gpus_without_a_throughput_figure_are_named_in_one_warning() -> None:
+    specs = dict(CATALOG.gpu_specs)
+    specs["T4G"] = specs["T4G"].model_copy(
+        update={"bf16_tflops": None, "fp16_tflops": None, "fp32_tflops": None}
+    )
+    catalog = Catalog(
+        offerings=CATALOG.offerings,
+        arrays=CatalogArrays.from_offerings(CATALOG.offerings, specs),
+        gpu_specs=specs,
+        storage_prices=CATALOG.storage_prices,
+    )
+    advice = TrainingAdvisor(catalog).recommend(lora_7b(), top=5).advice
+    assert [w for w in advice.warnings if "not ranked" in w] == [
+        "2 candidates not ranked: no throughput figure for T4G"
+    ]
 
 
 def test_cpu_bound_advice_runs_on_cpus() -> None:

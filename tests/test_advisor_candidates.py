@@ -25,6 +25,15 @@ from tests.factories import make_a100_offering
 CATALOG = load_catalog()
 
 
+def _without_figures(gpu_type: str) -> CatalogArrays:
+    """The catalog's arrays with ``gpu_type``'s throughput figures removed (a GPU with no data)."""
+    specs = dict(CATALOG.gpu_specs)
+    specs[gpu_type] = specs[gpu_type].model_copy(
+        update={"bf16_tflops": None, "fp16_tflops": None, "fp32_tflops": None}
+    )
+    return CatalogArrays.from_offerings(CATALOG.offerings, specs)
+
+
 def offering(**fields: Any) -> Offering:
     return make_a100_offering(**{"spot_price_per_hour": 0.8, **fields})
 
@@ -103,8 +112,11 @@ def test_reference_gpu_resolution() -> None:
     )
     assert reference is not None
     assert reference.gpu_type == "H100 SXM" and reference.peak_tflops_per_gpu == 989.0
+    t4g = resolve_reference(small_llm(estimated_hours=2, reference_gpu="T4G"), CATALOG.arrays)
+    assert t4g is not None and t4g.peak_tflops_per_gpu == 65.1
     with pytest.raises(InvalidInputError, match="no throughput figure for T4G"):
-        resolve_reference(small_llm(estimated_hours=2, reference_gpu="T4G"), CATALOG.arrays)
+        no_figures = _without_figures("T4G")
+        resolve_reference(small_llm(estimated_hours=2, reference_gpu="T4G"), no_figures)
     with pytest.raises(InvalidInputError, match=r"known GPU types: .*H100 SXM"):
         resolve_reference(small_llm(estimated_hours=2, reference_gpu="TPU v5"), CATALOG.arrays)
 

@@ -179,8 +179,8 @@ def test_storage_table() -> None:
 
 # --- archdata (issue 12/13): every catalog GPU ranks; fp8 and interconnect figures ------------
 
-# GPU types with an offering but no citable throughput figure (the row says why).
-KNOWN_THROUGHPUT_GAPS = {"T4G"}
+# GPU types with an offering but no citable throughput figure (the row says why): none left.
+KNOWN_THROUGHPUT_GAPS: set[str] = set()
 
 
 def test_every_catalog_gpu_has_a_throughput_figure(offerings: tuple[Offering, ...]) -> None:

@@ -242,7 +242,11 @@ def test_gpu_workload_on_cpu_only_catalog() -> None:
 
 
 def test_unknown_gpu_throughput_is_excluded() -> None:
-    unknown = arrays(offering(gpu_type="T4G", instance_type="g5g"))
+    specs = dict(CATALOG.gpu_specs)
+    specs["T4G"] = specs["T4G"].model_copy(
+        update={"bf16_tflops": None, "fp16_tflops": None, "fp32_tflops": None}
+    )
+    unknown = CatalogArrays.from_offerings([offering(gpu_type="T4G", instance_type="g5g")], specs)
     with pytest.raises(InfeasibleError, match=r"no throughput figure.*\(T4G\)"):
         rank_offerings(lora_7b(), unknown)
 
