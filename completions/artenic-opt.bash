@@ -2,7 +2,7 @@
 _artenic_opt_complete() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
     local path="" word i words=""
-    local paths="|catalog| |catalog gpus| |catalog import| |catalog imports| |catalog list| |catalog remove| |cost| |cost compare| |cost savings| |cost spot| |cost summary| |dashboard| |demo| |dispatch| |evaluate| |feedback| |feedback delete| |feedback import| |feedback record| |history| |metrics| |recommend| |retrain| |serve| |status| |storage| |storage analyze| |storage import-access| |storage recommendations| |suggest| |sync|"
+    local paths="|catalog| |catalog gpus| |catalog import| |catalog imports| |catalog list| |catalog remove| |cost| |cost compare| |cost savings| |cost spot| |cost summary| |dashboard| |demo| |dispatch| |evaluate| |feedback| |feedback delete| |feedback import| |feedback list| |feedback record| |history| |metrics| |recommend| |retrain| |serve| |status| |storage| |storage analyze| |storage import-access| |storage recommendations| |suggest| |sync|"
     for ((i = 1; i < COMP_CWORD; i++)); do
         word="${COMP_WORDS[i]}"
         case "$word" in -*) continue ;; esac
@@ -31,9 +31,10 @@ _artenic_opt_complete() {
             "demo") words="--jobs --seed --replay-out --workloads --state --json --help" ;;
             "dispatch") words="--rank --service --model --platform-provider --state --json --help" ;;
             "evaluate") words="--replay --state --json --wide --help" ;;
-            "feedback") words="delete import record --help" ;;
+            "feedback") words="delete import list record --help" ;;
             "feedback delete") words="--state --json --help" ;;
             "feedback import") words="--state --json --help" ;;
+            "feedback list") words="--limit --recommendation --invalid --state --json --wide --help" ;;
             "feedback record") words="--rank --status --cost --hours --currency --preemptions --metric-before --metric-after --lower-is-better --job-id --state --json --help" ;;
             "history") words="--limit --show --state --json --wide --help" ;;
             "metrics") words="--state --json --help" ;;

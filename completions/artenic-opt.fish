@@ -3,7 +3,7 @@ function _artenic_opt_complete
     set -l tokens (commandline -opc)
     set -l path ""
     set -l prev $tokens[-1]
-    set -l paths 'catalog' 'catalog gpus' 'catalog import' 'catalog imports' 'catalog list' 'catalog remove' 'cost' 'cost compare' 'cost savings' 'cost spot' 'cost summary' 'dashboard' 'demo' 'dispatch' 'evaluate' 'feedback' 'feedback delete' 'feedback import' 'feedback record' 'history' 'metrics' 'recommend' 'retrain' 'serve' 'status' 'storage' 'storage analyze' 'storage import-access' 'storage recommendations' 'suggest' 'sync'
+    set -l paths 'catalog' 'catalog gpus' 'catalog import' 'catalog imports' 'catalog list' 'catalog remove' 'cost' 'cost compare' 'cost savings' 'cost spot' 'cost summary' 'dashboard' 'demo' 'dispatch' 'evaluate' 'feedback' 'feedback delete' 'feedback import' 'feedback list' 'feedback record' 'history' 'metrics' 'recommend' 'retrain' 'serve' 'status' 'storage' 'storage analyze' 'storage import-access' 'storage recommendations' 'suggest' 'sync'
     for word in $tokens[2..-1]
         if string match -q -- '-*' $word
             continue
@@ -58,11 +58,13 @@ function _artenic_opt_complete
         case 'evaluate'
             printf '%s\n' --replay --state --json --wide --help
         case 'feedback'
-            printf '%s\n' delete import record --help
+            printf '%s\n' delete import list record --help
         case 'feedback delete'
             printf '%s\n' --state --json --help
         case 'feedback import'
             printf '%s\n' --state --json --help
+        case 'feedback list'
+            printf '%s\n' --limit --recommendation --invalid --state --json --wide --help
         case 'feedback record'
             printf '%s\n' --rank --status --cost --hours --currency --preemptions --metric-before --metric-after --lower-is-better --job-id --state --json --help
         case 'history'

@@ -2,7 +2,7 @@
 _artenic_complete() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
     local path="" word i words=""
-    local paths="|optimizer| |optimizer catalog| |optimizer catalog gpus| |optimizer catalog import| |optimizer catalog imports| |optimizer catalog list| |optimizer catalog remove| |optimizer cost| |optimizer cost compare| |optimizer cost savings| |optimizer cost spot| |optimizer cost summary| |optimizer dashboard| |optimizer demo| |optimizer dispatch| |optimizer evaluate| |optimizer feedback| |optimizer feedback delete| |optimizer feedback import| |optimizer feedback record| |optimizer history| |optimizer metrics| |optimizer recommend| |optimizer retrain| |optimizer serve| |optimizer status| |optimizer storage| |optimizer storage analyze| |optimizer storage import-access| |optimizer storage recommendations| |optimizer suggest| |optimizer sync|"
+    local paths="|optimizer| |optimizer catalog| |optimizer catalog gpus| |optimizer catalog import| |optimizer catalog imports| |optimizer catalog list| |optimizer catalog remove| |optimizer cost| |optimizer cost compare| |optimizer cost savings| |optimizer cost spot| |optimizer cost summary| |optimizer dashboard| |optimizer demo| |optimizer dispatch| |optimizer evaluate| |optimizer feedback| |optimizer feedback delete| |optimizer feedback import| |optimizer feedback list| |optimizer feedback record| |optimizer history| |optimizer metrics| |optimizer recommend| |optimizer retrain| |optimizer serve| |optimizer status| |optimizer storage| |optimizer storage analyze| |optimizer storage import-access| |optimizer storage recommendations| |optimizer suggest| |optimizer sync|"
     for ((i = 1; i < COMP_CWORD; i++)); do
         word="${COMP_WORDS[i]}"
         case "$word" in -*) continue ;; esac
@@ -32,9 +32,10 @@ _artenic_complete() {
             "optimizer demo") words="--jobs --seed --replay-out --workloads --state --json --help" ;;
             "optimizer dispatch") words="--rank --service --model --platform-provider --state --json --help" ;;
             "optimizer evaluate") words="--replay --state --json --wide --help" ;;
-            "optimizer feedback") words="delete import record --help" ;;
+            "optimizer feedback") words="delete import list record --help" ;;
             "optimizer feedback delete") words="--state --json --help" ;;
             "optimizer feedback import") words="--state --json --help" ;;
+            "optimizer feedback list") words="--limit --recommendation --invalid --state --json --wide --help" ;;
             "optimizer feedback record") words="--rank --status --cost --hours --currency --preemptions --metric-before --metric-after --lower-is-better --job-id --state --json --help" ;;
             "optimizer history") words="--limit --show --state --json --wide --help" ;;
             "optimizer metrics") words="--state --json --help" ;;

@@ -3,7 +3,7 @@ function _artenic_complete
     set -l tokens (commandline -opc)
     set -l path ""
     set -l prev $tokens[-1]
-    set -l paths 'optimizer' 'optimizer catalog' 'optimizer catalog gpus' 'optimizer catalog import' 'optimizer catalog imports' 'optimizer catalog list' 'optimizer catalog remove' 'optimizer cost' 'optimizer cost compare' 'optimizer cost savings' 'optimizer cost spot' 'optimizer cost summary' 'optimizer dashboard' 'optimizer demo' 'optimizer dispatch' 'optimizer evaluate' 'optimizer feedback' 'optimizer feedback delete' 'optimizer feedback import' 'optimizer feedback record' 'optimizer history' 'optimizer metrics' 'optimizer recommend' 'optimizer retrain' 'optimizer serve' 'optimizer status' 'optimizer storage' 'optimizer storage analyze' 'optimizer storage import-access' 'optimizer storage recommendations' 'optimizer suggest' 'optimizer sync'
+    set -l paths 'optimizer' 'optimizer catalog' 'optimizer catalog gpus' 'optimizer catalog import' 'optimizer catalog imports' 'optimizer catalog list' 'optimizer catalog remove' 'optimizer cost' 'optimizer cost compare' 'optimizer cost savings' 'optimizer cost spot' 'optimizer cost summary' 'optimizer dashboard' 'optimizer demo' 'optimizer dispatch' 'optimizer evaluate' 'optimizer feedback' 'optimizer feedback delete' 'optimizer feedback import' 'optimizer feedback list' 'optimizer feedback record' 'optimizer history' 'optimizer metrics' 'optimizer recommend' 'optimizer retrain' 'optimizer serve' 'optimizer status' 'optimizer storage' 'optimizer storage analyze' 'optimizer storage import-access' 'optimizer storage recommendations' 'optimizer suggest' 'optimizer sync'
     for word in $tokens[2..-1]
         if string match -q -- '-*' $word
             continue
@@ -60,11 +60,13 @@ function _artenic_complete
         case 'optimizer evaluate'
             printf '%s\n' --replay --state --json --wide --help
         case 'optimizer feedback'
-            printf '%s\n' delete import record --help
+            printf '%s\n' delete import list record --help
         case 'optimizer feedback delete'
             printf '%s\n' --state --json --help
         case 'optimizer feedback import'
             printf '%s\n' --state --json --help
+        case 'optimizer feedback list'
+            printf '%s\n' --limit --recommendation --invalid --state --json --wide --help
         case 'optimizer feedback record'
             printf '%s\n' --rank --status --cost --hours --currency --preemptions --metric-before --metric-after --lower-is-better --job-id --state --json --help
         case 'optimizer history'

@@ -1,4 +1,4 @@
-"""``recommend``, ``history``, ``feedback record|import``, ``retrain``, ``metrics``."""
+"""``recommend``, ``history``, ``feedback record|import|list|delete``, ``retrain``, ``metrics``."""
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -16,7 +16,12 @@ from artenic_opt.types import JobStatus, OptimizationGoal, OptimizerMode
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from artenic_opt.schemas import InstanceRecommendation, RecommendationSummary, TrainingAdvice
+    from artenic_opt.schemas import (
+        InstanceRecommendation,
+        OutcomeEntry,
+        RecommendationSummary,
+        TrainingAdvice,
+    )
 
 feedback_app = typer.Typer(
     help="Record what really happened when a recommendation was run (the learning loop).",
@@ -338,11 +343,68 @@ def feedback_import_command(
     emit(result, render)
 
 
+_OUTCOME_COLUMNS: "list[Col[OutcomeEntry]]" = [
+    Col("id", lambda e: e.outcome_id, justify="right"),
+    Col("instance", lambda e: f"{e.provider} {e.instance_type}", min_width=12),
+    Col("status", lambda e: e.status),
+    Col("hours", lambda e: fmt.hours(e.hours), justify="right"),
+    Col("cost", lambda e: fmt.money(e.cost, e.currency), justify="right"),
+    Col("check", lambda e: "ok" if e.valid else f"left out: {e.problem}", min_width=8),
+    Col("recommendation", lambda e: (e.recommendation_id or fmt.DASH)[:12], priority=1),
+    Col("recorded", lambda e: fmt.when(e.recorded_at), priority=2),
+    Col("label", lambda e: fmt.DASH if e.label is None else e.label, priority=3),
+    Col("spot", lambda e: "yes" if e.spot else "no", priority=4),
+    Col("source", lambda e: e.source or fmt.DASH, priority=5, min_width=8),
+]
+
+
+@feedback_app.command("list")
+def feedback_list_command(
+    ctx: typer.Context,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=1_000_000, help="How many, newest first.")
+    ] = 20,
+    recommendation: Annotated[
+        str | None,
+        typer.Option("--recommendation", help="Only outcomes of this recommendation (id prefix)."),
+    ] = None,
+    invalid: Annotated[
+        bool,
+        typer.Option(
+            "--invalid", help="Only rows analyses leave out (values outside today's bounds)."
+        ),
+    ] = False,
+    state: StateOpt = None,
+    json: JsonOpt = False,
+    wide: WideOpt = False,
+) -> None:
+    """List recorded outcomes with their ids (to check a record or delete a bad one)."""
+    from artenic_opt.state import outcome_entries
+
+    runtime = get_workspace(ctx, state)
+    entries = outcome_entries(
+        runtime.store(),
+        limit=limit,
+        recommendation_prefix=recommendation,
+        invalid_only=invalid,
+    )
+
+    def render(out: "Console") -> None:
+        if not entries:
+            line(out, "No outcomes match: record one with `feedback record` or `feedback import`.")
+            return
+        draw(out, f"{len(entries)} most recent outcomes", _OUTCOME_COLUMNS, entries)
+        if any(not e.valid for e in entries):
+            line(out, "Rows marked 'left out' are skipped by every analysis: `feedback delete ID`.")
+
+    emit(entries, render)
+
+
 @feedback_app.command("delete")
 def feedback_delete_command(
     ctx: typer.Context,
     outcome_id: Annotated[
-        int, typer.Argument(min=1, max=2**63 - 1, help="Outcome id (printed by feedback record).")
+        int, typer.Argument(min=1, max=2**63 - 1, help="Outcome id (see feedback list).")
     ],
     state: StateOpt = None,
     json: JsonOpt = False,

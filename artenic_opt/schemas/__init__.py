@@ -883,6 +883,33 @@ class OutcomeDeleted(_Frozen):
     training_samples_deleted: int = Field(ge=0)
 
 
+class OutcomeEntry(_Frozen):
+    """``feedback list``: one stored outcome, so that its id can be found and deleted.
+
+    A row written before today's bounds existed (``hours = 1e308``) is listed with
+    ``valid = false`` and ``problem`` naming the field; analyses leave it out until it is deleted.
+    A value that is not a finite number is listed as null.
+    """
+
+    outcome_id: int
+    recorded_at: datetime | None = None
+    recommendation_id: str | None = Field(default=None, description="None for a platform job")
+    rank: int | None = None
+    provider: str
+    region: str
+    instance_type: str
+    spot: bool
+    status: str
+    hours: float | None = None
+    cost: float | None = None
+    currency: str
+    label: int | None = None
+    source: str | None = None
+    job_id: str | None = None
+    valid: bool = True
+    problem: str | None = None
+
+
 class CatalogImportResult(_Frozen):
     """``catalog import``: rows read, rows written, rows already stored unchanged."""
 

@@ -70,6 +70,7 @@ from artenic_opt.state.outcomes import (
     list_outcomes,
     list_training_samples,
     outcome_counts_by_provider,
+    outcome_entries,
     outcome_for_job,
 )
 from artenic_opt.state.platform_data import (
@@ -195,6 +196,7 @@ __all__ = [
     "next_model_version",
     "open_state",
     "outcome_counts_by_provider",
+    "outcome_entries",
     "outcome_for_job",
     "record_model_version",
     "replace_budget_spending",

@@ -19,6 +19,7 @@ Decisions:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -26,7 +27,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from artenic_opt.errors import InvalidInputError, NotFoundError
-from artenic_opt.schemas import JobOutcome, TrainingSample
+from artenic_opt.schemas import JobOutcome, OutcomeEntry, TrainingSample
 from artenic_opt.state._codec import (
     decode_bool,
     decode_datetime,
@@ -204,6 +205,81 @@ def _valid_outcome(row: dict[str, Any]) -> StoredOutcome | None:
         return _outcome(row)
     except ValidationError:
         return None
+
+
+def outcome_entries(
+    store: StateStore,
+    *,
+    limit: int,
+    recommendation_prefix: str | None = None,
+    invalid_only: bool = False,
+) -> list[OutcomeEntry]:
+    """Stored outcomes newest first (``feedback list``), out-of-bounds rows included and flagged.
+
+    ``recommendation_prefix`` keeps the outcomes of recommendations whose id starts with it;
+    ``invalid_only`` keeps the rows that analyses leave out (see ``_valid_outcome``).
+    """
+    clauses: list[str] = []
+    params: list[Any] = []
+    if recommendation_prefix:
+        clauses.append("substr(recommendation_id, 1, ?) = ?")
+        params += [len(recommendation_prefix), recommendation_prefix]
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    sql = f"SELECT * FROM outcomes {where} ORDER BY recorded_at DESC, id DESC"
+    entries: list[OutcomeEntry] = []
+    for row in store.query(sql, params):
+        entry = _entry(row)
+        if invalid_only and entry.valid:
+            continue
+        entries.append(entry)
+        if len(entries) >= limit:
+            break
+    return entries
+
+
+def _finite(value: Any) -> float | None:
+    if isinstance(value, int | float) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _entry(row: dict[str, Any]) -> OutcomeEntry:
+    problem: str | None = None
+    try:
+        _outcome(row)
+    except (ValidationError, ValueError) as exc:
+        problem = _first_problem(exc)
+    try:
+        recorded_at = decode_datetime(row["recorded_at"])
+    except (TypeError, ValueError):
+        recorded_at = None
+    return OutcomeEntry(
+        outcome_id=row["id"],
+        recorded_at=recorded_at,
+        recommendation_id=row["recommendation_id"] or None,
+        rank=row["rank"],
+        provider=str(row["provider"]),
+        region=str(row["region"]),
+        instance_type=str(row["instance_type"]),
+        spot=bool(row["spot"]),
+        status=str(row["status"]),
+        hours=_finite(row["hours"]),
+        cost=_finite(row["cost"]),
+        currency=str(row["currency"]),
+        label=row["label"],
+        source=row["source"],
+        job_id=row["job_id"],
+        valid=problem is None,
+        problem=problem,
+    )
+
+
+def _first_problem(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "value"
+        return f"{where}: {error['msg']}"
+    return str(exc)
 
 
 def invalid_outcome_ids(store: StateStore) -> list[int]:

@@ -116,14 +116,17 @@ def test_stored_out_of_range_values_from_an_old_state_break_nothing() -> None:
     assert summary["jobs"] == 1  # the out-of-range outcome is left out, the other is counted
     # The out-of-range price is left out of the catalog instead of overflowing a ranking.
     assert runner.invoke(app, ["catalog", "list", "--provider", "Old"]).exit_code == 4
-    # The bad record can be removed.
-    reader = sqlite3.connect(path)
-    try:
-        outcome_ids = [row[0] for row in reader.execute("SELECT id FROM outcomes")]
-    finally:
-        reader.close()
-    deleted = ok_json("feedback", "delete", str(min(outcome_ids)))
-    assert deleted["outcome_id"] == min(outcome_ids)
+    # The bad record is found with `feedback list --invalid` and removed.
+    (bad,) = ok_json("feedback", "list", "--invalid")
+    assert bad["valid"] is False and bad["rank"] == 1
+    assert bad["problem"].startswith(("hours:", "cost:"))
+    assert bad["hours"] == 1e308  # finite, so listed as stored
+    human = run_cli("feedback", "list", "--wide", env={"COLUMNS": "200"})
+    assert human.returncode == 0 and "left out" in human.stdout
+    deleted = ok_json("feedback", "delete", str(bad["outcome_id"]))
+    assert deleted["outcome_id"] == bad["outcome_id"]
+    assert ok_json("feedback", "list", "--invalid") == []
+    assert [e["rank"] for e in ok_json("feedback", "list")] == [2]
 
 
 def test_catalog_import_bounds_prices_and_memory(tmp_path: Path) -> None:
@@ -157,6 +160,26 @@ def test_feedback_delete_removes_the_outcome_and_its_sample() -> None:
     again = run_cli("feedback", "delete", str(recorded["outcome_id"]), "--json")
     assert again.returncode == 2
     assert json.loads(again.stdout)["error"]["code"] == "not_found"
+
+
+def test_feedback_list_shows_ids_newest_first_filtered_by_recommendation() -> None:
+    first = recommendation()["recommendation_id"]
+    second = recommendation()["recommendation_id"]
+    ids = [
+        ok_json("feedback", "record", rec, "--rank", str(rank), "--cost", "10", "--hours", "1")[
+            "outcome_id"
+        ]
+        for rec, rank in ((first, 1), (first, 2), (second, 1))
+    ]
+    listed = ok_json("feedback", "list")
+    assert [e["outcome_id"] for e in listed] == sorted(ids, reverse=True)
+    assert all(e["valid"] and e["problem"] is None for e in listed)
+    mine = ok_json("feedback", "list", "--recommendation", first[:8])
+    assert {e["recommendation_id"] for e in mine} == {first} and len(mine) == 2
+    assert len(ok_json("feedback", "list", "--limit", "1")) == 1
+    assert ok_json("feedback", "list", "--recommendation", "zzzz") == []
+    bad = run_cli("feedback", "list", "--limit", "0", "--json")
+    assert bad.returncode == 2 and "error" in json.loads(bad.stdout)
 
 
 # -- 3. catalog import: currencies, imports, remove, spot prices ----------------------------

@@ -213,6 +213,20 @@ def test_history_at_each_width(width: int, demo_state: Path, tmp_path: Path) -> 
         assert shows(row[1], item["workload_name"])
 
 
+@pytest.mark.parametrize("width", WIDTHS)
+def test_feedback_list_at_each_width(width: int, demo_state: Path) -> None:
+    outcomes = as_json("feedback", "list", "--limit", "5", state=demo_state)
+    result = run("feedback", "list", "--limit", "5", width=width, state=demo_state)
+    check_fits(result.stdout, width)
+    header, rows = table_rows(result.stdout)
+    assert header[:6] == ["id", "instance", "status", "hours", "cost", "check"]
+    assert len(rows) == 5
+    for row, item in zip(rows, outcomes, strict=True):
+        assert row[0] == str(item["outcome_id"])
+        assert shows(row[1], f"{item['provider']} {item['instance_type']}")
+        assert row[5] == "ok"
+
+
 # -- hostile names ----------------------------------------------------------------------------
 
 
@@ -291,6 +305,7 @@ def test_hostile_name_in_a_real_process_exits_0_and_history_renders(tmp_path: Pa
 TABLE_COMMANDS = (
     ("recommend",),
     ("history",),
+    ("feedback", "list"),
     ("evaluate",),
     ("sync",),
     ("catalog", "list"),
