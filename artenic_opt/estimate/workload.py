@@ -234,11 +234,17 @@ def describe_workload(workload: WorkloadProfile) -> WorkloadFacts:
             samples = workload.dataset_size_gb * asm.GB / asm.BYTES_PER_SAMPLE
             per_epoch = samples * asm.POSITIONS_PER_SAMPLE
             used.append("dataset_size_gb")
-            notes.append(
-                "no token count: costed as a sample-based (vision-style) model at "
-                f"{asm.BYTES_PER_SAMPLE / 1e3:g} kB per sample; give tokens or use the "
-                "transformers framework for a language model"
-            )
+            if arch is None:
+                notes.append(
+                    "no token count: costed as a sample-based (vision-style) model at "
+                    f"{asm.BYTES_PER_SAMPLE / 1e3:g} kB per sample; give tokens or use the "
+                    "transformers framework for a language model"
+                )
+            else:
+                notes.append(
+                    f"samples counted from the dataset size at {asm.BYTES_PER_SAMPLE / 1e3:g} kB "
+                    "per sample"
+                )
         positions_total = per_epoch * workload.num_epochs
         if arch is None and kind is WorkloadKind.SAMPLES:
             model_class = "vision"

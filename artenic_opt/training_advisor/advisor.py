@@ -443,7 +443,10 @@ def _reasons(
     available = float(memory.available_gb[row])
     if memory.on_gpu[row]:
         spare = float(memory.headroom_ratio[row])
-        text = f"needs {needed:,.1f} of {available:,.0f} GB per GPU ({spare:.0%} of usable spare)"
+        text = (
+            f"needs {needed:,.1f} of {available:,.0f} GB per GPU "
+            f"({spare:.0%} of usable memory free)"
+        )
         if int(candidates.gpu_count[row]) * int(candidates.nodes[row]) == 1:
             text += f"; fits on a single {candidates.gpu_type[row]}"
         reasons.append(text)
