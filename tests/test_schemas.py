@@ -42,7 +42,7 @@ def test_defaults_are_sensible() -> None:
         ({"model_params_m": float("nan")}, "model_params_m"),
         ({"budget_currency": "dollars"}, "budget_currency"),
         ({"max_nodes": 4}, "max_nodes"),
-        ({"fine_tuning": "qlora"}, "precision"),
+        ({"fine_tuning": "qlora", "precision": "bf16"}, "precision"),
         ({"framework": "lightgbm", "fine_tuning": "lora"}, "fine_tuning"),
         ({"colour": "blue"}, "colour"),
     ],
@@ -54,6 +54,13 @@ def test_invalid_workloads_name_the_field(patch: dict[str, Any], field: str) -> 
     assert message.startswith("workload: ")
     assert field in message
     assert "\n" not in message
+
+
+def test_qlora_without_a_precision_quantises_the_base_to_4_bit() -> None:
+    assert WorkloadProfile(**{**BASE, "fine_tuning": "qlora"}).precision is Precision.INT4
+    given = WorkloadProfile(**{**BASE, "fine_tuning": "qlora", "precision": "int8"})
+    assert given.precision is Precision.INT8
+    assert WorkloadProfile(**{**BASE, "fine_tuning": "lora"}).precision is Precision.BF16
 
 
 def test_unknown_framework_lists_allowed_values() -> None:

@@ -210,6 +210,17 @@ class WorkloadProfile(_Frozen):
 
     @model_validator(mode="before")
     @classmethod
+    def _qlora_base_in_4_bit(cls, data: Any) -> Any:
+        # QLoRA is a 4-bit (NF4) frozen base by definition (Dettmers et al. 2023): with no
+        # precision given, that is the precision. A precision the user gives is never changed.
+        if not isinstance(data, dict) or data.get("precision") is not None:
+            return data
+        if str(getattr(data.get("fine_tuning"), "value", data.get("fine_tuning"))) == "qlora":
+            return {**data, "precision": "int4"}
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
     def _params_from_architecture(cls, data: Any) -> Any:
         if not isinstance(data, dict) or data.get("architecture") is None:
             return data
