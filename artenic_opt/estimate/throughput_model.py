@@ -39,8 +39,8 @@ Model (per row; FLOPs per *position*: a token, or 1/197 of an image, see ``workl
 * CPU offload: gradients down and parameters up over PCIe once per step, plus the CPU optimiser
   step (``CPU_ADAM_PARAMS_PER_S``).
 
-Free parameters (``throughput_fit.json``; 7 families + 6 stacks + 10 regime multipliers +
-8 scalars = 31 at the current fit, on 65 calib rows):
+Free parameters (``throughput_fit.json``; 7 families + 6 stacks + 12 regime multipliers +
+8 scalars = 33 at the current fit, on 88 calib rows):
 
 * ``family``: level of each GPU family on LLMs;
 * ``stack``: framework stack (FSDP = 1, the reference);
