@@ -144,8 +144,8 @@ def _workload(m: Measurement, seq: int, micro: int, ck: int) -> WorkloadProfile:
         fields["fine_tuning"] = m.task
     if m.task == "qlora":
         fields["precision"] = "int4"
-    if m.precision == "fp32" or (m.precision == "tf32" and m.kind == "vision"):
-        fields["precision"] = "fp32"
+    if m.precision in ("fp32", "tf32", "fp8"):
+        fields["precision"] = m.precision
     if m.arch_key:
         arch = _schema(m.arch_key)
         fields["architecture"] = arch

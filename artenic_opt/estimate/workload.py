@@ -94,8 +94,10 @@ class WorkloadFacts:
 
 _WEIGHT_BYTES: dict[Precision, float] = {
     Precision.FP32: 4.0,
+    Precision.TF32: 4.0,
     Precision.FP16: 2.0,
     Precision.BF16: 2.0,
+    Precision.FP8: 2.0,  # 16-bit module weights, cast to fp8 per GEMM (types.Precision)
     Precision.INT8: 1.0,
     Precision.INT4: asm.NF4_DOUBLE_QUANT_BITS_PER_PARAM / 8.0,
 }
@@ -187,7 +189,7 @@ def describe_workload(workload: WorkloadProfile) -> WorkloadFacts:
         trainable = lora_trainable_params(params, workload.lora_rank)
         used += ["fine_tuning", "lora_rank"]
 
-    sixteen_bit_compute = precision is not Precision.FP32
+    sixteen_bit_compute = not precision.stores_fp32
     trainable_weight_bytes = 2.0 if sixteen_bit_compute else 4.0
     gradient_bytes = 2.0 if sixteen_bit_compute else 4.0
     master = asm.MASTER_WEIGHT_BYTES if sixteen_bit_compute else 0.0
