@@ -220,7 +220,9 @@ def build_rows(split: str | None = None) -> list[Row]:
         intra = spec.intra_node_gbps or net_intra.get(m.gpu_type, math.nan)
         inter = _stated_inter_gbps(m.interconnect) or net_inter.get(m.gpu_type, math.nan)
         recompute = facts.recompute_flops_per_position[ck]
+        attention = facts.attention_flops_per_position * (3.0 + (ck >= 1))
         inputs = {
+            "attention_flops_per_position": attention,
             "flops_per_position": facts.flops_per_position,
             "recompute_flops_per_position": recompute,
             "positions_per_micro_batch": micro * facts.positions_per_sample,
@@ -303,6 +305,7 @@ _SCALARS = (
     "act_bytes_per_layer_hidden",
     "cnn_flops_per_byte",
     "overlap",
+    "attention_factor",
 )
 PRIOR_WEAK = 0.05
 #: Start values and prior centres of the fit (orders of magnitude, not results).
@@ -317,6 +320,7 @@ PRIOR_CENTRE: dict[str, float] = {
     "act_bytes_per_layer_hidden": 100.0,
     "cnn_flops_per_byte": 10.0,
     "overlap": 0.8,
+    "attention_factor": 1.0,
 }
 PRIOR_REGIME = 0.15
 _FIXED_STACK = "fsdp"  # the reference stack (factor 1): families carry the absolute level

@@ -396,6 +396,8 @@ def estimate_hours(
     zero = _plan_array(zero_stage, 0.0, n, "zero_stage", minimum=0)
     off = np.zeros(n, bool) if offload is None else np.broadcast_to(np.asarray(offload, bool), n)
     recompute = np.asarray(facts.recompute_flops_per_position)[np.clip(ck, 0, 2).astype(np.intp)]
+    # Attention core: forward, backward (2x) and, when checkpointed, its recompute.
+    attention = facts.attention_flops_per_position * (3.0 + (ck >= 1))
     nan = np.full(n, np.nan)
     grad_bytes = 4.0 if workload.precision.stores_fp32 else 2.0
     step = step_time(
@@ -423,6 +425,7 @@ def estimate_hours(
         stack_factor=coef.stack_factor(stack_name),
         fp8=fp8_rows,
         coefficients=coef,
+        attention_flops_per_position=attention,
     )
     # Positions per second of the whole row; TFLOPS of model work for the record.
     row_rate: FloatArray = step.positions / step.seconds
