@@ -57,11 +57,20 @@ _CPU_BOUND = frozenset(
 
 
 class Precision(StrEnum):
-    """Numeric precision of the model weights during training."""
+    """Numeric precision of training.
+
+    ``tf32``: fp32 tensors whose matmuls run on TF32 tensor cores (Ampere and later; PyTorch's
+    ``torch.backends.cuda.matmul.allow_tf32``); stored like fp32. ``fp8``: fp8 matmuls through
+    Transformer Engine on GPUs with an fp8 rate (``gpu_specs.csv`` ``fp8_tflops``); weights,
+    gradients and optimiser states are kept as in bf16 mixed precision (see
+    ``estimate.memory``), so fp8 is a compute precision, not a storage one.
+    """
 
     FP32 = "fp32"
+    TF32 = "tf32"
     FP16 = "fp16"
     BF16 = "bf16"
+    FP8 = "fp8"
     INT8 = "int8"
     INT4 = "int4"
 
@@ -69,11 +78,20 @@ class Precision(StrEnum):
     def bytes_per_param(self) -> float:
         return _BYTES_PER_PARAM[self]
 
+    @property
+    def stores_fp32(self) -> bool:
+        """Weights, gradients and activations held in 32 bits (fp32 and TF32): no mixed
+        precision, no fp32 master copy."""
+        return self in (Precision.FP32, Precision.TF32)
+
 
 _BYTES_PER_PARAM: dict[Precision, float] = {
     Precision.FP32: 4.0,
+    Precision.TF32: 4.0,
     Precision.FP16: 2.0,
     Precision.BF16: 2.0,
+    # Transformer Engine keeps the module weights in 16 bits and casts them to fp8 per GEMM.
+    Precision.FP8: 2.0,
     Precision.INT8: 1.0,
     Precision.INT4: 0.5,
 }

@@ -631,3 +631,61 @@ def test_l40s_inherits_the_rtx_4090_factor_on_a_full_rate_basis() -> None:
     ratio = _on(w, "RTX 4090", rtx, 1008.0, gpus=1) / _on(w, "L40S", l40s, 864.0, gpus=1)
     assert ratio == pytest.approx(142 / 128, rel=0.20)
     assert ratio < 362 / 165.2 * 0.7
+
+
+def test_every_counted_gpu_to_gpu_ratio_is_within_the_target() -> None:
+    # Issue 12: every GPU-to-GPU speed ratio in the table within 20% of the measured one. Pairs
+    # with a data-question row (published figure above the utilisation cap) are listed by the
+    # bench but not counted; today those are exactly the torchtune "1x A6000" rows.
+    bench = _bench()
+    rows = bench.build_rows()
+    found = bench.ratios(rows, bench.predict(rows, bench.fitted_coefficients()))
+    counted = [r for r in found if not r.above_peak]
+    assert len(counted) >= 80
+    assert max(r.off for r in counted) <= bench.TARGET_RATIO
+    assert {r.m.id for r in rows if r.data_question} == {"torchtune-03", "torchtune-07"}
+    # The MPT-70B A100/H100 ratio is informed by two pairs (32 and 64 GPUs).
+    mpt70 = [r for r in counted if r.model.startswith("MPT-70B")]
+    assert len(mpt70) == 2
+
+
+def test_fit_never_reads_data_question_rows() -> None:
+    bench = _bench()
+    coef = bench.fitted_coefficients()
+    calib = bench.build_rows("calib")
+    clean = [r for r in calib if not r.data_question]
+    assert len(clean) < len(calib)
+    assert bench.fit(clean, coef).family == pytest.approx(bench.fit(calib, coef).family)
+
+
+@pytest.mark.parametrize(
+    ("text", "gbs"),
+    [("RoCE 1600 Gbps node-node", 200.0), ("400 Gbps inter-node", 50.0), ("", 0.0), (None, 0.0)],
+)
+def test_rows_stated_inter_node_bandwidth(text: str | None, gbs: float) -> None:
+    assert _bench()._stated_inter_gbps(text) == gbs
+
+
+def test_attention_runs_at_its_own_efficiency() -> None:
+    # The attention core's share of the work grows with the sequence; at attention_factor < 1
+    # a long-context step slows by more than its FLOPs (llm-foundry MPT-7B on 8x H100:
+    # 10,203 tok/s/GPU at 1024 vs 1,956 at 65536, measurements.csv).
+    from dataclasses import replace
+
+    from artenic_opt.estimate.throughput_model import fitted_coefficients
+
+    coef = fitted_coefficients()
+    assert 0.3 < coef.attention_factor < 1.0
+    short = workload(model_params_m=7000, tokens=1e9, sequence_length=1024, batch_size=8)
+    long = workload(model_params_m=7000, tokens=1e9, sequence_length=32768, batch_size=1)
+    same = replace(coef, attention_factor=1.0)
+
+    def hours(w: WorkloadProfile, c: Any) -> float:
+        return float(hours_on(w, gpus=8, coefficients=c).hours[0])
+
+    slow_down = hours(long, coef) / hours(short, coef)
+    flops_only = hours(long, same) / hours(short, same)
+    assert slow_down > flops_only * 1.1
+    facts = describe_workload(long)
+    assert facts.attention_flops_per_position > 0
+    assert 3 * facts.attention_flops_per_position < facts.flops_per_position

@@ -36,7 +36,7 @@ def test_defaults_are_sensible() -> None:
         ({"dataset_size_gb": 0}, "dataset_size_gb"),
         ({"num_epochs": -3}, "num_epochs"),
         ({"framework": "torchx"}, "framework"),
-        ({"precision": "fp8"}, "precision"),
+        ({"precision": "fp4"}, "precision"),
         ({"batch_size": 0}, "batch_size"),
         ({"deadline_hours": 1e9}, "deadline_hours"),
         ({"model_params_m": float("nan")}, "model_params_m"),

@@ -151,6 +151,12 @@ class CandidateArrays:
     #: ``(n x len(DESCRIPTOR_NAMES))`` candidate-only numbers (see ``DESCRIPTOR_NAMES``).
     descriptors: FloatArray
     reference: ReferenceThroughput | None = None
+    #: Dense fp8 peak per GPU (NaN: no fp8), and the in-node (GB/s one way per GPU) and
+    #: inter-node (GB/s per node) bandwidths of the catalog (NaN: unknown, the estimator's
+    #: fallback). None (older callers): all unknown.
+    gpu_fp8_tflops: FloatArray | None = None
+    intra_node_gbps: FloatArray | None = None
+    inter_node_gbps: FloatArray | None = None
 
     def __len__(self) -> int:
         return int(self.offering_index.shape[0])
@@ -201,6 +207,7 @@ def resolve_reference(
         bf16_tflops=float(arrays.gpu_bf16_tflops[first]),
         fp16_tflops=float(arrays.gpu_fp16_tflops[first]),
         fp32_tflops=float(arrays.gpu_fp32_tflops[first]),
+        fp8_tflops=float(arrays.gpu_fp8_tflops[first]),
     )
     if reference is None:
         raise InvalidInputError(
@@ -313,6 +320,9 @@ def build_candidates(
         gpu_bf16_tflops=converted.gpu_bf16_tflops[idx],
         gpu_fp16_tflops=converted.gpu_fp16_tflops[idx],
         gpu_fp32_tflops=converted.gpu_fp32_tflops[idx],
+        gpu_fp8_tflops=converted.gpu_fp8_tflops[idx],
+        intra_node_gbps=converted.intra_node_gbps[idx],
+        inter_node_gbps=converted.inter_node_gbps[idx],
         gpu_bandwidth_gbps=bandwidth,
         reliability=provider_reliability,
         preemption_rate_per_hour=preemption_rate,
@@ -385,6 +395,9 @@ def estimate_candidates(
         "bf16_tflops": candidates.gpu_bf16_tflops,
         "fp16_tflops": candidates.gpu_fp16_tflops,
         "fp32_tflops": candidates.gpu_fp32_tflops,
+        "fp8_tflops": candidates.gpu_fp8_tflops,
+        "intra_node_gbps": candidates.intra_node_gbps,
+        "inter_node_gbps": candidates.inter_node_gbps,
         "reference": candidates.reference,
         "facts": facts,
         "mfu": mfu,

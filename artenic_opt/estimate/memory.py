@@ -15,7 +15,14 @@ Decisions (every figure is a module constant with its source):
   precision keeps 16-bit weights (2 B) and gradients (2 B) plus an fp32 master copy (4 B) next to
   the optimiser states; AdamW holds two fp32 moments (8 B), so 16 B/param in all. fp32 training
   keeps 4 B weights and gradients and no master copy. ``pure_bf16`` (torchtune's default) keeps
-  no master copy and the optimiser states in bf16 (half the fp32 bytes).
+  no master copy and the optimiser states in bf16 (half the fp32 bytes). TF32 stores like fp32
+  (only its matmuls differ). fp8 (Transformer Engine) stores like bf16 mixed precision: the
+  module weights stay 16-bit with the fp32 master and optimiser states beside them (NeMo
+  "Mixed Precision Training", FP8 section: model states in higher precision), and TE keeps an
+  fp8 copy of each weight cast for its GEMMs, cached across the micro-batches of a step
+  (``is_first_microbatch``): ``FP8_WEIGHT_COPY_BYTES`` = 1 B/param more. Activations are
+  counted as bf16 ones (TE saves only the GEMM inputs in fp8; norms, attention and the rest
+  stay 16-bit), so fp8 is never estimated below bf16.
 * **Optimiser states** per trainable parameter: AdamW/Adam 8 B; 8-bit AdamW 2 B (Dettmers et al.
   2022, "8-bit Optimizers via Block-wise Quantization"); paged 8-bit AdamW the same 2 B, held in
   pageable memory that spills to host RAM, so it counts on the host, not the GPU; Adafactor
@@ -103,6 +110,10 @@ _FP32_STATE_OPTIMIZERS: Final = frozenset(
 ADAFACTOR_BYTES_TIMES_HIDDEN: Final = 8.0
 MASTER_WEIGHT_BYTES: Final = 4.0
 ADAPTER_BYTES: Final = 4.0  # fp32 adapter weights, and their fp32 gradients
+#: fp8 training (Transformer Engine): the fp8 copy of each weight cached for its GEMMs, B/param
+#: (TE fp8 primer, docs.nvidia.com/deeplearning/transformer-engine/user-guide/examples/
+#: fp8_primer.html: weights are cast to fp8 before the GEMM; see the module docstring).
+FP8_WEIGHT_COPY_BYTES: Final = 1.0
 NF4_DOUBLE_QUANT_BITS: Final = 4.127
 ACTIVATION_BYTES_PER_TOKEN_HIDDEN: Final = 34.0
 CHECKPOINT_BYTES_PER_TOKEN_HIDDEN: Final = 2.0
@@ -169,7 +180,7 @@ def model_states(workload: WorkloadProfile, facts: WorkloadFacts | None = None) 
     """Weights, gradients and optimiser states of the whole job (see the module docstring)."""
     facts = facts or describe_workload(workload)
     params = facts.params
-    fp32 = workload.precision is Precision.FP32
+    fp32 = workload.precision.stores_fp32
     word = 4.0 if fp32 else 2.0
     optimizer = _optimizer_bytes(workload, facts)
     if workload.fine_tuning is FineTuning.FULL:
@@ -196,6 +207,8 @@ def model_states(workload: WorkloadProfile, facts: WorkloadFacts | None = None) 
         weights = base + adapters * ADAPTER_BYTES
         gradients = adapters * ADAPTER_BYTES
         optimizer_total = adapters * optimizer
+    if workload.precision is Precision.FP8:
+        weights += params * FP8_WEIGHT_COPY_BYTES
     block = params * word / max(facts.layers, 1.0)
     return ModelStates(
         weights_gb=weights / asm.GB,
@@ -226,7 +239,7 @@ def activation_gb_per_sample(
     tp = np.asarray(tensor_parallel, dtype=np.float64)
     if facts.kind is WorkloadKind.TABULAR:
         return np.zeros(np.broadcast(code, tp).shape, dtype=np.float64)
-    scale = 2.0 if workload.precision is Precision.FP32 else 1.0
+    scale = 2.0 if workload.precision.stores_fp32 else 1.0
     unit = positions_per_sample(workload, facts) * facts.hidden * scale / asm.GB
     block = ACTIVATION_BYTES_PER_TOKEN_HIDDEN * unit
     kept = CHECKPOINT_BYTES_PER_TOKEN_HIDDEN * unit

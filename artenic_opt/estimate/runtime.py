@@ -15,8 +15,10 @@ Decisions:
 
 * Peak per precision: bf16 (and int8/int4, which train with bf16 compute) -> bf16, falling back
   to fp16 (GPUs without bf16 such as V100 and T4 run fp16 mixed precision); fp16 -> fp16, falling
-  back to bf16; fp32 -> fp32. When no tensor figure exists, 2 x fp32 (see ``assumptions``), and
-  ``peak_source`` records which case applied so the advisor can warn. A row with no usable figure
+  back to bf16; fp32 -> fp32; tf32 -> half the bf16 rate (fp32 on GPUs without TF32);
+  fp8 -> the fp8 rate (the bf16 path on GPUs without fp8). When no tensor figure exists,
+  2 x fp32 (see ``assumptions``), and ``peak_source`` records which case applied so the advisor
+  can warn. A row with no usable figure
   at all gets NaN hours and ``peak_source = UNKNOWN``; the ranker excludes it.
 * Multi-GPU nodes scale by 0.97 per doubling of GPUs, multiple nodes by 0.95 per doubling of
   nodes. A reference of more than 8 GPUs is assumed spread over nodes of 8.
@@ -113,12 +115,45 @@ def peak_tflops_for_precision(
     bf16_tflops: npt.ArrayLike,
     fp16_tflops: npt.ArrayLike,
     fp32_tflops: npt.ArrayLike,
+    fp8_tflops: npt.ArrayLike | None = None,
 ) -> tuple[FloatArray, Int8Array]:
-    """Dense peak per GPU for ``precision`` and the ``PeakSource`` of each value."""
+    """Dense peak per GPU for ``precision`` and the ``PeakSource`` of each value.
+
+    ``tf32``: half the dense bf16 rate where the GPU has one (Ampere and later, ``TF32_PER_BF16``),
+    else its fp32 rate (``SUBSTITUTE``: V100/T4 have no TF32). ``fp8``: the dense fp8 rate where
+    the GPU has one (``fp8_tflops``), else the bf16 path (``SUBSTITUTE``: Transformer Engine's
+    fp8 needs fp8 tensor cores, so such a GPU trains in bf16).
+    """
     bf16 = np.asarray(bf16_tflops, dtype=np.float64)
     fp16 = np.asarray(fp16_tflops, dtype=np.float64)
     fp32 = np.asarray(fp32_tflops, dtype=np.float64)
     # ``x > 0`` is False for NaN, so it also tests "figure known".
+    if precision is Precision.TF32:
+        tf32 = bf16 * asm.TF32_PER_BF16
+        has_tf32 = tf32 > 0
+        has_fp32 = fp32 > 0
+        peak = np.where(has_tf32, tf32, np.where(has_fp32, fp32, np.nan))
+        source = np.where(
+            has_tf32,
+            np.int8(PeakSource.NATIVE),
+            np.where(has_fp32, np.int8(PeakSource.SUBSTITUTE), np.int8(PeakSource.UNKNOWN)),
+        )
+        return peak.astype(np.float64, copy=False), source.astype(np.int8, copy=False)
+    if precision is Precision.FP8:
+        fp8 = np.broadcast_to(
+            np.asarray(np.nan if fp8_tflops is None else fp8_tflops, dtype=np.float64), bf16.shape
+        )
+        half, half_source = peak_tflops_for_precision(
+            Precision.BF16, bf16_tflops=bf16, fp16_tflops=fp16, fp32_tflops=fp32
+        )
+        has_fp8 = fp8 > 0
+        peak = np.where(has_fp8, fp8, half)
+        source = np.where(
+            has_fp8,
+            np.int8(PeakSource.NATIVE),
+            np.where(half > 0, np.int8(PeakSource.SUBSTITUTE), half_source),
+        )
+        return peak.astype(np.float64, copy=False), source.astype(np.int8, copy=False)
     if precision is Precision.FP32:
         known = fp32 > 0
         peak = np.where(known, fp32, np.nan)
@@ -171,6 +206,7 @@ def reference_from_figures(
     bf16_tflops: float,
     fp16_tflops: float,
     fp32_tflops: float,
+    fp8_tflops: float | None = None,
 ) -> ReferenceThroughput | None:
     """The reference throughput of ``gpu_count`` x ``gpu_type`` from its datasheet figures, or
     None when the figures give no peak for ``precision``."""
@@ -179,6 +215,7 @@ def reference_from_figures(
         bf16_tflops=[bf16_tflops],
         fp16_tflops=[fp16_tflops],
         fp32_tflops=[fp32_tflops],
+        fp8_tflops=[math.nan if fp8_tflops is None else fp8_tflops],
     )
     if not math.isfinite(float(peak[0])):
         return None
@@ -215,6 +252,7 @@ def estimate_hours(
     bf16_tflops: npt.ArrayLike,
     fp16_tflops: npt.ArrayLike,
     fp32_tflops: npt.ArrayLike,
+    fp8_tflops: npt.ArrayLike | None = None,
     reference: ReferenceThroughput | None = None,
     facts: WorkloadFacts | None = None,
     mfu: float = asm.DEFAULT_MFU,
@@ -239,6 +277,9 @@ def estimate_hours(
     deep learning on CPU-only rows.
 
     Hardware arrays (keyword-only, one value per row, all optional):
+
+    * ``fp8_tflops``: dense fp8 peak (NaN/None: no fp8; an ``fp8`` workload runs such rows in
+      bf16, see ``peak_tflops_for_precision``).
 
     * ``gpu_type``: canonical GPU names, for the fitted per-family efficiency (None or an
       unknown name: the default factor, see ``throughput_model``).
@@ -314,7 +355,17 @@ def estimate_hours(
         bf16_tflops=bf16_tflops,
         fp16_tflops=fp16_tflops,
         fp32_tflops=fp32_tflops,
+        fp8_tflops=fp8_tflops,
     )
+    # fp8 rows: the fitted fp8 factor applies where the GPU has an fp8 rate (fp8 peak used).
+    fp8_rows = (workload.precision is Precision.FP8) & (gpu_source == PeakSource.NATIVE)
+    if workload.precision is Precision.FP8 and not bool(np.all(fp8_rows)):
+        notes = (
+            *notes,
+            "precision fp8: GPUs without an fp8 rate (gpu_specs.csv fp8_tflops: Hopper, Ada, "
+            "Blackwell, MI300) are estimated in bf16, as Transformer Engine's fp8 needs fp8 "
+            "tensor cores",
+        )
     if workload.precision is Precision.FP32 and facts.is_cnn:
         # PyTorch runs convolutions in TF32 by default on Ampere and later
         # (torch.backends.cudnn.allow_tf32 = True) but fp32 matmuls in full fp32
@@ -345,8 +396,10 @@ def estimate_hours(
     zero = _plan_array(zero_stage, 0.0, n, "zero_stage", minimum=0)
     off = np.zeros(n, bool) if offload is None else np.broadcast_to(np.asarray(offload, bool), n)
     recompute = np.asarray(facts.recompute_flops_per_position)[np.clip(ck, 0, 2).astype(np.intp)]
+    # Attention core: forward, backward (2x) and, when checkpointed, its recompute.
+    attention = facts.attention_flops_per_position * (3.0 + (ck >= 1))
     nan = np.full(n, np.nan)
-    grad_bytes = 4.0 if workload.precision is Precision.FP32 else 2.0
+    grad_bytes = 4.0 if workload.precision.stores_fp32 else 2.0
     step = step_time(
         flops_per_position=facts.flops_per_position,
         recompute_flops_per_position=recompute,
@@ -370,8 +423,9 @@ def estimate_hours(
         offload=off,
         family_factor=np.where(on_gpu, family, mfu / coef.stack_factor(stack_name)),
         stack_factor=coef.stack_factor(stack_name),
-        fp8=False,
+        fp8=fp8_rows,
         coefficients=coef,
+        attention_flops_per_position=attention,
     )
     # Positions per second of the whole row; TFLOPS of model work for the record.
     row_rate: FloatArray = step.positions / step.seconds

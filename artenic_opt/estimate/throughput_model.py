@@ -25,6 +25,10 @@ Model (per row; FLOPs per *position*: a token, or 1/197 of an image, see ``workl
   micro-batch on this device in seconds at peak (``forward FLOPs x positions / layers / peak``).
   A kernel that short loses a fixed latency (launches, wave tails, the small non-GEMM kernels
   around each GEMM), so small micro-batches, small models and fast GPUs saturate later.
+* attention: the attention core (``QK^T``, softmax, ``AV``: flash attention) runs at
+  ``attention_factor`` x the GEMM efficiency; its share of the work grows with the sequence,
+  so long-context runs slow down more than their FLOPs alone say (measured: llm-foundry MPT
+  tokens/s per GPU fall faster with SeqLen than the FLOP count does, more so on H100).
 * memory traffic (the bandwidth side of the roofline, added because element-wise kernels run
   between the matmuls, not beside them): activation bytes ``c_act x layers x hidden`` per position
   for transformers (``forward FLOPs / intensity`` for CNNs), doubled for fp32/TF32 tensors, plus
@@ -39,8 +43,8 @@ Model (per row; FLOPs per *position*: a token, or 1/197 of an image, see ``workl
 * CPU offload: gradients down and parameters up over PCIe once per step, plus the CPU optimiser
   step (``CPU_ADAM_PARAMS_PER_S``).
 
-Free parameters (``throughput_fit.json``; 7 families + 6 stacks + 10 regime multipliers +
-8 scalars = 31 at the current fit, on 65 calib rows):
+Free parameters (``throughput_fit.json``; 7 families + 6 stacks + 12 regime multipliers +
+9 scalars = 34 at the current fit, on 88 calib rows):
 
 * ``family``: level of each GPU family on LLMs;
 * ``stack``: framework stack (FSDP = 1, the reference);
@@ -51,7 +55,8 @@ Free parameters (``throughput_fit.json``; 7 families + 6 stacks + 10 regime mult
 * ``h0_hidden``: hidden size at which utilisation is half its large-model value;
 * ``act_bytes_per_layer_hidden``: activation bytes per position, layer and hidden unit (fp16);
 * ``cnn_flops_per_byte``: arithmetic intensity of a CNN's element-wise traffic;
-* ``overlap``: share of the compute time that gradient traffic hides behind.
+* ``overlap``: share of the compute time that gradient traffic hides behind;
+* ``attention_factor``: efficiency of the attention core relative to the GEMMs.
 
 A family factor can exceed 1: only its product with the other factors is an efficiency, and
 that product is capped.
@@ -150,6 +155,8 @@ class Coefficients:
     act_bytes_per_layer_hidden: float
     cnn_flops_per_byte: float
     overlap: float
+    #: Efficiency of the attention core (flash attention) relative to the GEMMs' (1 = same).
+    attention_factor: float = 1.0
     meta: dict[str, Any] = field(default_factory=dict)
 
     def family_factor(self, gpu_type: str | None, regime: str = "llm") -> float:
@@ -197,6 +204,7 @@ class Coefficients:
             "act_bytes_per_layer_hidden": self.act_bytes_per_layer_hidden,
             "cnn_flops_per_byte": self.cnn_flops_per_byte,
             "overlap": self.overlap,
+            "attention_factor": self.attention_factor,
         }
 
     @classmethod
@@ -216,6 +224,7 @@ class Coefficients:
             act_bytes_per_layer_hidden=float(data["act_bytes_per_layer_hidden"]),
             cnn_flops_per_byte=float(data["cnn_flops_per_byte"]),
             overlap=float(data["overlap"]),
+            attention_factor=float(data.get("attention_factor", 1.0)),
             meta=dict(data.get("meta", {})),
         )
 
@@ -283,11 +292,15 @@ def step_time(
     stack_factor: npt.ArrayLike,
     fp8: npt.ArrayLike,
     coefficients: Coefficients,
+    attention_flops_per_position: npt.ArrayLike = 0.0,
 ) -> StepTime:
     """Seconds per optimiser step of every row (see the module docstring for the model).
 
     NaN bandwidths fall back to ``assumptions`` (memory: 5 GB/s per peak TFLOPS;
     in-node: PCIe 4 x16; inter-node: the slowest published fabric).
+    ``attention_flops_per_position``: the attention-core share of ``flops_per_position`` +
+    ``recompute_flops_per_position`` (hardware work of this plan), run at ``attention_factor``
+    times the GEMM efficiency.
     """
     c = coefficients
     fpp, rfp, mb_pos, accum = (
@@ -329,7 +342,9 @@ def step_time(
         * sat_h
     )
     eff = np.minimum(eff, asm.MAX_EFFICIENCY)
-    compute = (fpp + rfp) * mb_pos / tp / (peak * eff)
+    att = np.minimum(f(attention_flops_per_position), fpp + rfp)
+    work = fpp + rfp - att + att / c.attention_factor
+    compute = work * mb_pos / tp / (peak * eff)
     # Activation traffic is in the compute dtype: fp32/TF32 tensors move twice the bytes of
     # fp16/bf16 ones (``grad_bytes`` is that element size: 4 or 2).
     act_bytes = np.where(

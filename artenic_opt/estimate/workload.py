@@ -90,12 +90,17 @@ class WorkloadFacts:
     flops_per_position: float = 0.0
     #: Extra FLOPs per position by checkpointing code (off, selective, full).
     recompute_flops_per_position: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    #: Forward FLOPs per position of the attention core (``QK^T`` and ``AV``; 0 for CNNs): a
+    #: training step runs it three times (once more when recomputed), at its own efficiency.
+    attention_flops_per_position: float = 0.0
 
 
 _WEIGHT_BYTES: dict[Precision, float] = {
     Precision.FP32: 4.0,
+    Precision.TF32: 4.0,
     Precision.FP16: 2.0,
     Precision.BF16: 2.0,
+    Precision.FP8: 2.0,  # 16-bit module weights, cast to fp8 per GEMM (types.Precision)
     Precision.INT8: 1.0,
     Precision.INT4: asm.NF4_DOUBLE_QUANT_BITS_PER_PARAM / 8.0,
 }
@@ -121,9 +126,9 @@ def workload_kind(workload: WorkloadProfile) -> WorkloadKind:
 
 def _flops_per_position(
     workload: WorkloadProfile, kind: WorkloadKind, params: float, layers: float, hidden: float
-) -> tuple[float, tuple[float, float, float], bool, float]:
+) -> tuple[float, tuple[float, float, float], bool, float, float]:
     """Training FLOPs per position, recompute FLOPs per checkpointing code, CNN flag, positions
-    per sample (see the module docstring)."""
+    per sample and the forward attention-core FLOPs per position (see the module docstring)."""
     arch = workload.architecture
     adapter = workload.fine_tuning is not FineTuning.FULL
     if kind is WorkloadKind.TOKENS:
@@ -139,14 +144,14 @@ def _flops_per_position(
         if arch is not None and arch.family in ("cnn", "diffusion_unet"):
             macs = arch.params_m * 1e6 * (asm.RESNET50_FORWARD_MACS / asm.RESNET50_PARAMS)
             forward = 2.0 * macs / per_sample
-            return 3.0 * forward, (0.0, 0.0, forward), True, per_sample
+            return 3.0 * forward, (0.0, 0.0, forward), True, per_sample, 0.0
         if arch is not None and arch.layers > 0:
             matmul = arch.active_params_m * 1e6
             attn = 4.0 * arch.layers * per_sample * arch.hidden
         else:
             matmul, attn = params, 0.0
     base = (4.0 if adapter else 6.0) * matmul + 3.0 * attn
-    return base, (0.0, attn, 2.0 * matmul + attn), False, per_sample
+    return base, (0.0, attn, 2.0 * matmul + attn), False, per_sample, attn
 
 
 def model_layers_hidden(params: float) -> tuple[float, float]:
@@ -187,7 +192,7 @@ def describe_workload(workload: WorkloadProfile) -> WorkloadFacts:
         trainable = lora_trainable_params(params, workload.lora_rank)
         used += ["fine_tuning", "lora_rank"]
 
-    sixteen_bit_compute = precision is not Precision.FP32
+    sixteen_bit_compute = not precision.stores_fp32
     trainable_weight_bytes = 2.0 if sixteen_bit_compute else 4.0
     gradient_bytes = 2.0 if sixteen_bit_compute else 4.0
     master = asm.MASTER_WEIGHT_BYTES if sixteen_bit_compute else 0.0
@@ -205,6 +210,7 @@ def describe_workload(workload: WorkloadProfile) -> WorkloadFacts:
     flops: float
     per_position = 0.0
     recompute = (0.0, 0.0, 0.0)
+    attention = 0.0
     is_cnn = False
     per_sample = 1.0
     model_class: str = arch.kind if arch is not None else "llm"
@@ -248,7 +254,7 @@ def describe_workload(workload: WorkloadProfile) -> WorkloadFacts:
         positions_total = per_epoch * workload.num_epochs
         if arch is None and kind is WorkloadKind.SAMPLES:
             model_class = "vision"
-        per_position, recompute, is_cnn, per_sample = _flops_per_position(
+        per_position, recompute, is_cnn, per_sample, attention = _flops_per_position(
             workload, kind, params, layers, hidden
         )
         # Plan-free facts count a pinned checkpointing mode; the plan search passes its own.
@@ -276,6 +282,7 @@ def describe_workload(workload: WorkloadProfile) -> WorkloadFacts:
         positions_per_sample=per_sample,
         flops_per_position=per_position,
         recompute_flops_per_position=recompute,
+        attention_flops_per_position=attention,
     )
 
 

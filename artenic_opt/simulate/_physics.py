@@ -148,7 +148,7 @@ def trainable_params(workload: WorkloadProfile) -> float:
 
 
 def _mixed_precision(workload: WorkloadProfile) -> bool:
-    return workload.precision is not Precision.FP32
+    return not workload.precision.stores_fp32
 
 
 _OPTIMIZER_BYTES_MIXED: dict[OptimizerKind, float] = {
@@ -294,7 +294,7 @@ def training_flops(workload: WorkloadProfile) -> float:
 def sustained_tflops_per_gpu(workload: WorkloadProfile, family: GpuFamily) -> float:
     """What one GPU of this family really sustains on this workload."""
     precision = workload.precision
-    if precision is Precision.FP32:
+    if precision.stores_fp32:
         peak = family.half_tflops / 2.0 if family.has_bf16 else family.fp32_tflops  # TF32
     elif precision is Precision.BF16 and not family.has_bf16:
         peak = family.fp32_tflops  # emulated: no bf16 tensor cores
