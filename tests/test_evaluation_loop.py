@@ -32,25 +32,8 @@ def evaluations() -> dict[int, ModeEvaluation]:
     return {seed: evaluate_modes(seed, train_jobs=300, test_workloads=80) for seed in SEEDS}
 
 
-#: Seed 2 lost this after the calibrated time model landed (2026-12-04: hybrid NDCG@5 0.783
-#: against heuristic 0.790, while hybrid's mean regret is lower, 1.43 against 1.57). Issue 14
-#: keeps "hybrid ahead on every seed" open; the mark makes a fix show up as XPASS.
-_NDCG_KNOWN_LOSS = {2}
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "seed",
-    [
-        pytest.param(
-            seed,
-            marks=pytest.mark.xfail(reason="open in issue 14: see _NDCG_KNOWN_LOSS", strict=False),
-        )
-        if seed in _NDCG_KNOWN_LOSS
-        else seed
-        for seed in SEEDS
-    ],
-)
+@pytest.mark.parametrize("seed", SEEDS)
 def test_hybrid_beats_heuristic_on_ndcg_for_every_seed(
     evaluations: dict[int, ModeEvaluation], seed: int
 ) -> None:

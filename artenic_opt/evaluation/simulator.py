@@ -32,16 +32,19 @@ the services that call it.
    infeasible for the advisor or have no eligible candidate in the world are skipped (and
    counted): they have no best to compare with, for any mode.
 
-Tuning (300 jobs, 80 held-out workloads, seeds 0-2; bench/bench_feedback_loop.py prints the
-tables). Four runs per workload within the heuristic's top 10 with ``EVALUATION_LTR_PARAMS``
-(100 trees at 0.05, 15 leaves, 20 samples per leaf, 80% row and column sampling): hybrid beats
-the heuristic on NDCG@5 for all three seeds and on mean regret averaged over them, but not on
-mean regret for seed 0, nor on MRR or the within-5% share for seeds 0 and 2. ``LTRParams()``
-(100 trees at 0.1, 31 leaves, 5 per leaf) overfits a few hundred samples: hybrid then loses
-NDCG@5 on seed 0. Six runs per workload helped NDCG but not regret; exploring the top 30 helped
-both. Ranked over *all* feasible candidates (``eval_top=None``, ~140 per workload) hybrid loses
-to the heuristic on NDCG@5 for seeds 0 and 2: a model that only ever saw the heuristic's top 10
-extrapolates badly to the long tail, so a learned score is only trustworthy on the shortlist.
+Tuning (300 jobs, 80 held-out workloads; bench/bench_feedback_loop.py prints the tables). Four
+runs per workload within the heuristic's top 10 with ``EVALUATION_LTR_PARAMS`` (100 trees at
+0.05, 15 leaves, 20 samples per leaf, 80% row and column sampling) and cost-only feedback labels
+(``feedback_collector``; issue 14): hybrid beats the heuristic on NDCG@5 for every seed 0-9 and on
+mean regret for nine of them (seed 1: 1.30 against 1.27). With the former labels (the worse of the
+cost ratio and hours against the run's own estimate) hybrid lost NDCG@5 on seeds 2 and 4 once the
+calibrated time model landed: the hours ratio graded how well the estimator guessed a run's
+duration, which the held-out truth (whole-job cost) never rewards. ``LTRParams()`` (100 trees at
+0.1, 31 leaves, 5 per leaf) overfits a few hundred samples. Ranked over *all* feasible candidates
+(``eval_top=None``, ~140 per workload) hybrid loses to the heuristic on NDCG@5 for seeds 1 and 4:
+a model that only ever saw the heuristic's top 10 extrapolates badly to the long tail, which is
+why ``recommend`` only lets it rank the shortlist widened by outcomes
+(``TrainingAdvisor.recommend``), not every candidate.
 """
 
 from __future__ import annotations
