@@ -98,7 +98,7 @@ def test_mode_orders_match_the_advisor() -> None:
     checked = 0
     for workload in generate_workloads(np.random.default_rng(77), 6):
         try:
-            orders = mode_orders(workload, advisor, ranker, top=LTR_SHORTLIST)
+            orders = mode_orders(workload, advisor, ranker, top=LTR_SHORTLIST, widen=True)
         except InfeasibleError:
             continue
         subset = orders.candidates

@@ -19,11 +19,12 @@ the services that call it.
    ``params`` is given.
 3. **Held-out test.** ``test_workloads`` fresh workloads from the stream ``[seed, 2]`` (never
    seen in training) on the same world. Each mode ranks the *same* set, so no mode chooses the
-   set it is judged on: by default (``eval_top=10``) the heuristic's top 10, the shortlist
-   ``recommend`` shows and the neighbourhood the loop explores; ``eval_top=None`` ranks every
-   candidate the hard filters keep. Features, the ``order_by_score`` tie-break and the hybrid
+   set it is judged on: by default (``eval_top=10``) the heuristic's top 10, the neighbourhood
+   the loop explores; ``widen=True`` adds the candidates the model's outcome support covers (the
+   set ``recommend`` lets the model rank); ``eval_top=None`` ranks every candidate the hard
+   filters keep. Features, the ``order_by_score`` tie-break and the hybrid
    weights are those of ``TrainingAdvisor.recommend`` (min-max over the set ranked); a test pins
-   that, over all feasible candidates, the orders equal ``recommend``'s. Ground truth is
+   that, with ``top=LTR_SHORTLIST`` and ``widen``, the orders equal ``recommend``'s. Ground truth is
    ``true_cost_table`` over that set: top-1 regret (``TrueCostTable.regret``: expected cost over
    the cheapest eligible candidate's in the set, an ineligible pick at least 1.0), within-5%
    share (regret <= 0.05), and NDCG@5 and MRR of the mode's order against
@@ -86,6 +87,7 @@ from artenic_opt.training_advisor.heuristic_ranker import (
     weights_for_goal,
 )
 from artenic_opt.training_advisor.ltr_ranker import LTRParams, LTRRanker
+from artenic_opt.training_advisor.outcome_support import learned_shortlist
 from artenic_opt.types import OptimizationGoal, OptimizerMode
 
 #: Exploratory picks are drawn among the heuristic's top this many.
@@ -111,6 +113,9 @@ class ModeEvaluation(ModeReport):
     runs_per_workload: int = Field(ge=1)
     explore_top: int = Field(ge=1)
     eval_top: int | None = Field(default=None, description="Candidates ranked (None: all)")
+    widened: bool = Field(
+        default=False, description="The eval_top shortlist was widened by outcome support"
+    )
     test_workloads: int = Field(ge=0, description="Held-out workloads drawn")
     skipped_workloads: int = Field(ge=0, description="Held-out workloads with nothing to score")
     mean_candidates: float = Field(ge=0, description="Mean candidates ranked per test workload")
@@ -126,6 +131,7 @@ class ModeEvaluation(ModeReport):
             f"{self.samples} samples; {self.modes[0].workloads if self.modes else 0} "
             f"held-out workloads scored ({self.skipped_workloads} skipped), ranking "
             + ("all feasible" if self.eval_top is None else f"the heuristic's top {self.eval_top}")
+            + (" widened by outcomes" if self.widened and self.eval_top is not None else "")
             + f" ({self.mean_candidates:.0f} candidates each)"
         )
         return format_table(title, self.modes, ())
@@ -220,11 +226,14 @@ def mode_orders(
     model: LTRRanker,
     *,
     top: int | None = None,
+    widen: bool = False,
 ) -> ModeOrders:
     """Each mode's order of the advisor's feasible candidates, as ``recommend`` computes it.
 
-    One pass of estimates and features serves the three modes. Raises ``InfeasibleError`` when
-    the hard filters leave nothing.
+    ``top``: only the heuristic's best ``top``; with ``widen`` also every candidate the model's
+    outcome support covers (``learned_shortlist``, the set ``recommend`` lets the model rank when
+    ``top`` is ``LTR_SHORTLIST``). One pass of estimates and features serves the three modes.
+    Raises ``InfeasibleError`` when the hard filters leave nothing.
     """
     candidates = build_candidates(
         workload,
@@ -243,7 +252,18 @@ def mode_orders(
     heuristic = ranking.scores
     heuristic_order = ranking.order
     if top is not None and top < len(subset):
-        keep = np.sort(ranking.order[:top])
+        keep = (
+            learned_shortlist(
+                ranking.order,
+                features,
+                model,
+                top,
+                cost=estimates.total_cost,
+                hours=estimates.hours,
+            )
+            if widen
+            else np.sort(ranking.order[:top])
+        )
         subset = subset.take(keep)
         estimates = estimates.take(keep)
         features = features[keep]
@@ -281,6 +301,7 @@ def evaluate_modes(
     eval_top: int | None = DEFAULT_EVAL_TOP,
     catalog: Catalog | CatalogArrays | None = None,
     params: LTRParams | None = None,
+    widen: bool = False,
 ) -> ModeEvaluation:
     """Run the feedback loop on the simulator, train LTR, and compare the modes on held-out
     workloads against the ground truth (see the module docstring)."""
@@ -314,7 +335,7 @@ def evaluate_modes(
     test_rng = np.random.default_rng([seed, _TEST_STREAM])
     for workload in generate_workloads(test_rng, test_workloads, providers=providers):
         try:
-            result = mode_orders(workload, advisor, ranker, top=eval_top)
+            result = mode_orders(workload, advisor, ranker, top=eval_top, widen=widen)
         except InfeasibleError:
             skipped += 1
             continue
@@ -344,6 +365,7 @@ def evaluate_modes(
         runs_per_workload=runs_per_workload,
         explore_top=explore_top,
         eval_top=eval_top,
+        widened=widen,
         test_workloads=test_workloads,
         skipped_workloads=skipped,
         mean_candidates=ranked / scored if scored else 0.0,
