@@ -159,3 +159,13 @@ def test_a_loop_with_nothing_feasible_stops_with_a_clear_error(
     monkeypatch.setattr(evaluation_module, "generate_workloads", llm_only)
     with pytest.raises(InfeasibleError, match="train_jobs"):
         collect_feedback(World(0), TrainingAdvisor(cpu_only), seed=0, train_jobs=5, max_workloads=3)
+
+
+def test_a_widened_evaluation_ranks_the_set_recommend_lets_the_model_rank() -> None:
+    small = {"train_jobs": 60, "test_workloads": 8, "params": LTRParams(n_estimators=10)}
+    plain = evaluate_modes(6, **small)  # type: ignore[arg-type]
+    widened = evaluate_modes(6, widen=True, **small)  # type: ignore[arg-type]
+    assert not plain.widened and widened.widened
+    assert plain.mean_candidates <= 10 < widened.mean_candidates
+    assert "widened by outcomes" in str(widened) and "widened" not in str(plain)
+    assert ModeEvaluation.model_validate(widened.model_dump(mode="json")) == widened
