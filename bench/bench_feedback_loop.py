@@ -1,8 +1,8 @@
 """Feedback-loop evaluation and backtest: quality per mode, and how long they take.
 
 Usage: ``python bench/bench_feedback_loop.py [--seeds 0 1 2] [--train-jobs 300]
-[--test-workloads 80] [--runs-per-workload 4] [--all-feasible] [--replay-workloads 40]
-[--runs N]``.
+[--test-workloads 80] [--runs-per-workload 4] [--all-feasible | --widened]
+[--replay-workloads 40] [--runs N]``.
 
 Prints, per seed, the evaluation table of ``evaluate_modes`` (heuristic vs ltr vs hybrid on
 held-out simulated workloads against the ground truth: mean and median top-1 regret, share
@@ -10,7 +10,8 @@ within 5% of the best, NDCG@5, MRR), the total time, and the median (min-max ove
 time of a leave-one-workload-out ``backtest`` of a simulated replay file of
 ``--replay-workloads`` workloads (written to and read back from a temporary JSONL file, so the
 parse is timed too), with its table. ``--all-feasible`` ranks every feasible candidate instead of
-the heuristic's top 10.
+the heuristic's top 10; ``--widened`` ranks the top 10 widened by the model's outcome support,
+the set ``recommend`` lets the model rank.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def main() -> None:
     parser.add_argument("--test-workloads", type=int, default=80)
     parser.add_argument("--runs-per-workload", type=int, default=4)
     parser.add_argument("--all-feasible", action="store_true")
+    parser.add_argument("--widened", action="store_true")
     parser.add_argument("--replay-workloads", type=int, default=40)
     parser.add_argument("--runs", type=int, default=3, help="timed backtest repetitions")
     args = parser.parse_args()
@@ -57,6 +59,7 @@ def main() -> None:
             runs_per_workload=args.runs_per_workload,
             eval_top=None if args.all_feasible else 10,
             catalog=catalog,
+            widen=args.widened,
         )
         print(evaluation.table())
         print(

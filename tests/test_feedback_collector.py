@@ -48,7 +48,7 @@ def outcome(
     )
 
 
-# Predicted cost 10 and hours 2: actual = ratio x prediction on one axis, on target on the other.
+# Predicted cost 10: actual = ratio x prediction.
 @pytest.mark.parametrize(
     ("ratio", "label"),
     [
@@ -65,29 +65,29 @@ def outcome(
         (10.0, 1),
     ],
 )
-@pytest.mark.parametrize("axis", ["cost", "hours"])
-def test_label_boundaries(ratio: float, label: int, axis: str) -> None:
-    actual = outcome(cost=10.0 * ratio, hours=2.0) if axis == "cost" else outcome(hours=2.0 * ratio)
-    assert relevance_label(actual, 10.0, 2.0) == label
+def test_label_boundaries(ratio: float, label: int) -> None:
+    actual = outcome(cost=10.0 * ratio, hours=2.0)
+    assert relevance_label(actual, 10.0) == label
 
 
 def test_boundaries_tolerate_float_rounding() -> None:
     # 0.3 / 0.2 is 1.4999999999999998 and 0.30000000000000004 / 0.2 is 1.5000000000000002.
-    assert relevance_label(outcome(cost=0.30000000000000004, hours=1), 0.2, 1) == 3
-    assert relevance_label(outcome(cost=0.4000000000000001, hours=1), 0.2, 1) == 2
-    assert relevance_label(outcome(cost=0.1 + 0.2, hours=1), 0.3, 1) == 4
+    assert relevance_label(outcome(cost=0.30000000000000004, hours=1), 0.2) == 3
+    assert relevance_label(outcome(cost=0.4000000000000001, hours=1), 0.2) == 2
+    assert relevance_label(outcome(cost=0.1 + 0.2, hours=1), 0.3) == 4
 
 
-def test_the_worse_ratio_decides() -> None:
-    assert relevance_label(outcome(cost=5.0, hours=4.5), 10.0, 2.0) == 1
-    assert relevance_label(outcome(cost=14.0, hours=1.0), 10.0, 2.0) == 3
-    assert performance_ratio(outcome(cost=5.0, hours=3.0), 10.0, 2.0) == 1.5
+def test_cost_alone_decides() -> None:
+    # Half the predicted cost, however long it ran: optimal (its hours are paid in its cost).
+    assert relevance_label(outcome(cost=5.0, hours=45.0), 10.0) == 4
+    assert relevance_label(outcome(cost=14.0, hours=1.0), 10.0) == 3
+    assert performance_ratio(outcome(cost=15.0, hours=3.0), 10.0) == 1.5
 
 
 @pytest.mark.parametrize("status", [JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.PREEMPTED])
 def test_any_non_completed_final_status_is_label_zero(status: JobStatus) -> None:
     cheap_and_better = outcome(cost=1.0, hours=0.1, status=status, before=0.5, after=0.9)
-    assert relevance_label(cheap_and_better, 10.0, 2.0) == 0
+    assert relevance_label(cheap_and_better, 10.0) == 0
 
 
 @pytest.mark.parametrize(
@@ -96,50 +96,43 @@ def test_any_non_completed_final_status_is_label_zero(status: JobStatus) -> None
 )
 def test_metric_improvement_lifts_a_label_by_one(ratio: float, base: int, lifted: int) -> None:
     plain = outcome(cost=10.0 * ratio)
-    assert relevance_label(plain, 10.0, 2.0) == base
+    assert relevance_label(plain, 10.0) == base
     improved = outcome(cost=10.0 * ratio, before=0.8, after=0.84)  # exactly +5%
-    assert relevance_label(improved, 10.0, 2.0) == lifted
+    assert relevance_label(improved, 10.0) == lifted
     barely_not = outcome(cost=10.0 * ratio, before=0.8, after=0.8399)
-    assert relevance_label(barely_not, 10.0, 2.0) == base
+    assert relevance_label(barely_not, 10.0) == base
 
 
 def test_metric_direction_and_zero_baseline() -> None:
     lower_is_better = outcome(cost=12.0, before=1.0, after=0.9, higher_is_better=False)
-    assert relevance_label(lower_is_better, 10.0, 2.0) == 4
+    assert relevance_label(lower_is_better, 10.0) == 4
     worse = outcome(cost=12.0, before=1.0, after=1.1, higher_is_better=False)
-    assert relevance_label(worse, 10.0, 2.0) == 3
+    assert relevance_label(worse, 10.0) == 3
     assert metric_improvement(outcome(before=0.0, after=0.1)) == math.inf
     assert metric_improvement(outcome(before=0.0, after=0.0)) == 0.0
     assert metric_improvement(outcome(before=0.0, after=-0.1)) == -math.inf
     assert metric_improvement(outcome()) is None
-    assert relevance_label(outcome(cost=12.0, before=0.0, after=0.1), 10.0, 2.0) == 4
+    assert relevance_label(outcome(cost=12.0, before=0.0, after=0.1), 10.0) == 4
 
 
 def test_a_custom_lift_threshold() -> None:
     small_gain = outcome(cost=12.0, before=1.0, after=1.02)
-    assert relevance_label(small_gain, 10.0, 2.0) == 3
-    assert relevance_label(small_gain, 10.0, 2.0, metric_lift_threshold=0.01) == 4
+    assert relevance_label(small_gain, 10.0) == 3
+    assert relevance_label(small_gain, 10.0, metric_lift_threshold=0.01) == 4
     with pytest.raises(InvalidInputError, match="metric_lift_threshold"):
-        relevance_label(small_gain, 10.0, 2.0, metric_lift_threshold=0)
+        relevance_label(small_gain, 10.0, metric_lift_threshold=0)
 
 
-@pytest.mark.parametrize(
-    ("cost", "hours", "field"),
-    [
-        (0.0, 1.0, "predicted_cost"),
-        (-1.0, 1.0, "predicted_cost"),
-        (1.0, math.nan, "predicted_hours"),
-    ],
-)
-def test_predictions_must_be_positive(cost: float, hours: float, field: str) -> None:
-    with pytest.raises(InvalidInputError, match=field):
-        relevance_label(outcome(), cost, hours)
+@pytest.mark.parametrize("cost", [0.0, -1.0, math.nan, math.inf])
+def test_predictions_must_be_positive(cost: float) -> None:
+    with pytest.raises(InvalidInputError, match="predicted_cost"):
+        relevance_label(outcome(), cost)
 
 
 def test_currencies_must_match() -> None:
     with pytest.raises(CurrencyError, match="EUR"):
-        relevance_label(outcome(currency="EUR"), 10.0, 2.0)
-    assert relevance_label(outcome(currency="EUR"), 10.0, 2.0, predicted_currency="EUR") == 4
+        relevance_label(outcome(currency="EUR"), 10.0)
+    assert relevance_label(outcome(currency="EUR"), 10.0, predicted_currency="EUR") == 4
 
 
 @given(
@@ -155,10 +148,10 @@ def test_labels_are_in_range_monotone_and_never_lift_failures(
     status = JobStatus.COMPLETED if completed else JobStatus.FAILED
     before, after = (None, None) if gain is None else (1.0, 1.0 + gain)
     better = relevance_label(
-        outcome(cost=10 * low, status=status, before=before, after=after), 10.0, 2.0
+        outcome(cost=10 * low, status=status, before=before, after=after), 10.0
     )
     worse = relevance_label(
-        outcome(cost=10 * high, status=status, before=before, after=after), 10.0, 2.0
+        outcome(cost=10 * high, status=status, before=before, after=after), 10.0
     )
     assert 0 <= worse <= better <= 4
     if not completed:
@@ -233,8 +226,8 @@ def test_cost_is_compared_with_the_recommendation_by_default() -> None:
     assert by_candidate.predicted_cost(lower_pick) == 15.0
     # Without a recommended cost, the candidate's own estimate is the reference.
     assert FeedbackCollector().predicted_cost(candidate(estimated_cost=15.0)) == 15.0
-    # Hours are always compared with the candidate's own estimate.
+    # Hours do not grade: 1.75x the candidate's estimated hours at the predicted cost is optimal.
     slow = outcome(cost=10.0, hours=3.5).model_copy(update={"rank": 3})
-    assert FeedbackCollector().collect(slow, lower_pick).label == 2
+    assert FeedbackCollector().collect(slow, lower_pick).label == 4
     with pytest.raises(InvalidInputError, match="cost_reference"):
         FeedbackCollector(cost_reference="cheapest")  # type: ignore[arg-type]

@@ -19,11 +19,12 @@ the services that call it.
    ``params`` is given.
 3. **Held-out test.** ``test_workloads`` fresh workloads from the stream ``[seed, 2]`` (never
    seen in training) on the same world. Each mode ranks the *same* set, so no mode chooses the
-   set it is judged on: by default (``eval_top=10``) the heuristic's top 10, the shortlist
-   ``recommend`` shows and the neighbourhood the loop explores; ``eval_top=None`` ranks every
-   candidate the hard filters keep. Features, the ``order_by_score`` tie-break and the hybrid
+   set it is judged on: by default (``eval_top=10``) the heuristic's top 10, the neighbourhood
+   the loop explores; ``widen=True`` adds the candidates the model's outcome support covers (the
+   set ``recommend`` lets the model rank); ``eval_top=None`` ranks every candidate the hard
+   filters keep. Features, the ``order_by_score`` tie-break and the hybrid
    weights are those of ``TrainingAdvisor.recommend`` (min-max over the set ranked); a test pins
-   that, over all feasible candidates, the orders equal ``recommend``'s. Ground truth is
+   that, with ``top=LTR_SHORTLIST`` and ``widen``, the orders equal ``recommend``'s. Ground truth is
    ``true_cost_table`` over that set: top-1 regret (``TrueCostTable.regret``: expected cost over
    the cheapest eligible candidate's in the set, an ineligible pick at least 1.0), within-5%
    share (regret <= 0.05), and NDCG@5 and MRR of the mode's order against
@@ -32,16 +33,21 @@ the services that call it.
    infeasible for the advisor or have no eligible candidate in the world are skipped (and
    counted): they have no best to compare with, for any mode.
 
-Tuning (300 jobs, 80 held-out workloads, seeds 0-2; bench/bench_feedback_loop.py prints the
-tables). Four runs per workload within the heuristic's top 10 with ``EVALUATION_LTR_PARAMS``
-(100 trees at 0.05, 15 leaves, 20 samples per leaf, 80% row and column sampling): hybrid beats
-the heuristic on NDCG@5 for all three seeds and on mean regret averaged over them, but not on
-mean regret for seed 0, nor on MRR or the within-5% share for seeds 0 and 2. ``LTRParams()``
-(100 trees at 0.1, 31 leaves, 5 per leaf) overfits a few hundred samples: hybrid then loses
-NDCG@5 on seed 0. Six runs per workload helped NDCG but not regret; exploring the top 30 helped
-both. Ranked over *all* feasible candidates (``eval_top=None``, ~140 per workload) hybrid loses
-to the heuristic on NDCG@5 for seeds 0 and 2: a model that only ever saw the heuristic's top 10
-extrapolates badly to the long tail, so a learned score is only trustworthy on the shortlist.
+Tuning (300 jobs, 80 held-out workloads; bench/bench_feedback_loop.py prints the tables). Four
+runs per workload within the heuristic's top 10 with ``EVALUATION_LTR_PARAMS`` (100 trees at 0.05,
+15 leaves, 20 samples per leaf, 80% row and column sampling) and cost-only feedback labels
+(``feedback_collector``; issue 14): hybrid beats the heuristic on NDCG@5 for every seed 0-9 and on
+mean regret for nine of them (seed 1: 1.30 against 1.27). With the former labels (the worse of the
+cost ratio and hours against the run's own estimate) hybrid lost NDCG@5 on seeds 2 and 4 once the
+calibrated time model landed: the hours ratio graded how well the estimator guessed a run's
+duration, which the held-out truth (whole-job cost) never rewards. Widened by outcome support
+(``widen=True``, 29-52 candidates per workload on average): hybrid ahead on NDCG@5 for nine seeds
+of ten (seed 4: 0.697 against 0.718) and on mean regret for all ten. ``LTRParams()`` (100 trees at
+0.1, 31 leaves, 5 per leaf) overfits a few hundred samples. Ranked over *all* feasible candidates
+(``eval_top=None``, ~140 per workload) hybrid loses to the heuristic on NDCG@5 for seeds 1 and 4:
+a model that only ever saw the heuristic's top 10 extrapolates badly to the long tail, which is
+why ``recommend`` only lets it rank the shortlist widened by outcomes
+(``TrainingAdvisor.recommend``), not every candidate.
 """
 
 from __future__ import annotations
@@ -83,6 +89,7 @@ from artenic_opt.training_advisor.heuristic_ranker import (
     weights_for_goal,
 )
 from artenic_opt.training_advisor.ltr_ranker import LTRParams, LTRRanker
+from artenic_opt.training_advisor.outcome_support import learned_shortlist
 from artenic_opt.types import OptimizationGoal, OptimizerMode
 
 #: Exploratory picks are drawn among the heuristic's top this many.
@@ -108,6 +115,9 @@ class ModeEvaluation(ModeReport):
     runs_per_workload: int = Field(ge=1)
     explore_top: int = Field(ge=1)
     eval_top: int | None = Field(default=None, description="Candidates ranked (None: all)")
+    widened: bool = Field(
+        default=False, description="The eval_top shortlist was widened by outcome support"
+    )
     test_workloads: int = Field(ge=0, description="Held-out workloads drawn")
     skipped_workloads: int = Field(ge=0, description="Held-out workloads with nothing to score")
     mean_candidates: float = Field(ge=0, description="Mean candidates ranked per test workload")
@@ -123,6 +133,7 @@ class ModeEvaluation(ModeReport):
             f"{self.samples} samples; {self.modes[0].workloads if self.modes else 0} "
             f"held-out workloads scored ({self.skipped_workloads} skipped), ranking "
             + ("all feasible" if self.eval_top is None else f"the heuristic's top {self.eval_top}")
+            + (" widened by outcomes" if self.widened and self.eval_top is not None else "")
             + f" ({self.mean_candidates:.0f} candidates each)"
         )
         return format_table(title, self.modes, ())
@@ -217,11 +228,14 @@ def mode_orders(
     model: LTRRanker,
     *,
     top: int | None = None,
+    widen: bool = False,
 ) -> ModeOrders:
     """Each mode's order of the advisor's feasible candidates, as ``recommend`` computes it.
 
-    One pass of estimates and features serves the three modes. Raises ``InfeasibleError`` when
-    the hard filters leave nothing.
+    ``top``: only the heuristic's best ``top``; with ``widen`` also every candidate the model's
+    outcome support covers (``learned_shortlist``, the set ``recommend`` lets the model rank when
+    ``top`` is ``LTR_SHORTLIST``). One pass of estimates and features serves the three modes.
+    Raises ``InfeasibleError`` when the hard filters leave nothing.
     """
     candidates = build_candidates(
         workload,
@@ -240,7 +254,18 @@ def mode_orders(
     heuristic = ranking.scores
     heuristic_order = ranking.order
     if top is not None and top < len(subset):
-        keep = np.sort(ranking.order[:top])
+        keep = (
+            learned_shortlist(
+                ranking.order,
+                features,
+                model,
+                top,
+                cost=estimates.total_cost,
+                hours=estimates.hours,
+            )
+            if widen
+            else np.sort(ranking.order[:top])
+        )
         subset = subset.take(keep)
         estimates = estimates.take(keep)
         features = features[keep]
@@ -278,6 +303,7 @@ def evaluate_modes(
     eval_top: int | None = DEFAULT_EVAL_TOP,
     catalog: Catalog | CatalogArrays | None = None,
     params: LTRParams | None = None,
+    widen: bool = False,
 ) -> ModeEvaluation:
     """Run the feedback loop on the simulator, train LTR, and compare the modes on held-out
     workloads against the ground truth (see the module docstring)."""
@@ -311,7 +337,7 @@ def evaluate_modes(
     test_rng = np.random.default_rng([seed, _TEST_STREAM])
     for workload in generate_workloads(test_rng, test_workloads, providers=providers):
         try:
-            result = mode_orders(workload, advisor, ranker, top=eval_top)
+            result = mode_orders(workload, advisor, ranker, top=eval_top, widen=widen)
         except InfeasibleError:
             skipped += 1
             continue
@@ -341,6 +367,7 @@ def evaluate_modes(
         runs_per_workload=runs_per_workload,
         explore_top=explore_top,
         eval_top=eval_top,
+        widened=widen,
         test_workloads=test_workloads,
         skipped_workloads=skipped,
         mean_candidates=ranked / scored if scored else 0.0,

@@ -9,10 +9,15 @@ factor breakdown, estimates, reasons and warnings) plus what the caller stores f
 Modes (``OptimizerMode``):
 
 * ``heuristic``: the weighted heuristic score.
-* ``ltr``: a learned ranking model's scores (min-max normalised over the feasible candidates
+* ``ltr``: a learned ranking model's scores (min-max normalised over the candidates it ranks
   for display; the order is the model's).
-* ``hybrid``: 0.5 x LTR + 0.5 x heuristic, both min-max normalised over the feasible candidates,
-  so that neither scale dominates by accident.
+* ``hybrid``: 0.5 x LTR + 0.5 x heuristic, both min-max normalised over the candidates the model
+  ranks, so that neither scale dominates by accident.
+
+The model ranks the heuristic's top ``LTR_SHORTLIST`` *widened by outcomes*: every candidate
+whose configuration has outcomes for this or a similar workload joins it, however low the
+heuristic ranks it (``outcome_support``). The rest follow in heuristic order; the dominance rule
+is applied once, last.
 * ``auto``: heuristic until a model is given, then hybrid.
 
 The advice records the mode actually used. A model is anything with
@@ -84,6 +89,7 @@ from artenic_opt.training_advisor.heuristic_ranker import (
     rank_candidates,
     weights_for_goal,
 )
+from artenic_opt.training_advisor.outcome_support import learned_shortlist
 from artenic_opt.types import OptimizationGoal, OptimizerMode, ShardingMode
 
 #: Share of the LTR score in hybrid mode; the heuristic score has the rest. 0.5 rather than 0.7:
@@ -91,7 +97,8 @@ from artenic_opt.types import OptimizationGoal, OptimizerMode, ShardingMode
 #: heuristic on NDCG@5 and mean regret for seeds 0-4, where 0.7 lost seed 0 on NDCG@5 and seed 3
 #: on regret (issue 14; bench/bench_feedback_loop.py).
 HYBRID_LTR_WEIGHT = 0.5
-#: How many of the heuristic's best candidates the learned model re-ranks (ltr and hybrid).
+#: How many of the heuristic's best candidates the learned model ranks at least (ltr and hybrid);
+#: candidates with outcome support join them (``learned_shortlist``).
 LTR_SHORTLIST = 10
 #: Spare usable memory below which a recommendation warns of out-of-memory risk.
 LOW_HEADROOM = 0.10
@@ -266,12 +273,17 @@ class TrainingAdvisor:
             final = heuristic
             order = ranking.order
         else:
-            # The model learns from runs of the heuristic's shortlist (that is what teams run and
-            # what the feedback loop explores), so it re-ranks that shortlist only; the rest
-            # follows in heuristic order. Scoring far-down candidates with a model that never saw
-            # their like made hybrid rank worse than the heuristic over all feasible rows.
-            shortlist = np.sort(ranking.order[:LTR_SHORTLIST])
-            rest = ranking.order[LTR_SHORTLIST:]
+            # Only what the model saw outcomes of joins the shortlist: scoring every feasible row
+            # made hybrid rank worse than the heuristic (``outcome_support``).
+            shortlist = learned_shortlist(
+                ranking.order,
+                features.values,
+                model,
+                LTR_SHORTLIST,
+                cost=subset_estimates.total_cost,
+                hours=subset_estimates.hours,
+            )
+            rest = ranking.order[~np.isin(ranking.order, shortlist)]
             short_candidates = subset.take(shortlist)
             short_estimates = subset_estimates.take(shortlist)
             short_raw = _predict(model, features.values[shortlist])
@@ -443,10 +455,7 @@ def _reasons(
     available = float(memory.available_gb[row])
     if memory.on_gpu[row]:
         spare = float(memory.headroom_ratio[row])
-        text = (
-            f"needs {needed:,.1f} of {available:,.0f} GB per GPU "
-            f"({spare:.0%} of usable memory free)"
-        )
+        text = f"needs {needed:,.1f} of {available:,.0f} GB per GPU ({spare:.0%} left free)"
         if int(candidates.gpu_count[row]) * int(candidates.nodes[row]) == 1:
             text += f"; fits on a single {candidates.gpu_type[row]}"
         reasons.append(text)

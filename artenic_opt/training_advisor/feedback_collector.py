@@ -1,7 +1,7 @@
 """Turn what really happened to a recommended job into a labelled learning-to-rank sample.
 
-The relevance label (DESIGN §2) grades a run against what the advisor predicted for it, with
-``ratio`` = the worse of actual/predicted cost and actual/predicted hours:
+The relevance label (DESIGN §2) grades a run's whole-job cost against what the advisor predicted,
+with ``ratio`` = actual cost / predicted cost:
 
 =====  ========  ================================================================================
 label  name      rule
@@ -18,7 +18,15 @@ Decisions:
 * Boundaries belong to the better label: exactly 1.0x is optimal, exactly 1.5x good, exactly 2.0x
   adequate. Ratios are compared with a relative tolerance of 1e-9, so ``3.0000000000000004 / 2``
   still counts as exactly 1.5x.
-* The worse of the two ratios decides: a job that ran on budget but twice as long is poor.
+* Cost alone decides (issue 14). Until 2026-12 the worse of the cost ratio and actual hours /
+  the run's own estimated hours decided. That hours ratio measures how well the estimator guessed
+  the run's duration, not whether the run was a good choice, and a slow run already pays for its
+  hours in its cost. On the simulator's closed loop (300 jobs, 80 held-out workloads, seeds
+  0-9) labels with the hours ratio left hybrid behind the heuristic on NDCG@5 for seeds 2 and 4;
+  cost-only labels put hybrid ahead on NDCG@5 for all ten seeds (and on mean regret for nine),
+  while comparing hours with the top pick's estimate, as cost is, was worse than either
+  (bench/bench_feedback_loop.py; ``evaluation.simulator``). ``hours`` stays part of the
+  outcome (stored, reported, used by backtests).
 * Metric lift: when the outcome carries ``metric_before`` and ``metric_after`` and the metric
   improved by at least ``METRIC_LIFT_THRESHOLD`` (5%) relative to ``|metric_before|`` (direction
   from ``metric_higher_is_better``; same 1e-9 relative tolerance), labels 1-3 go up by one. A
@@ -27,16 +35,15 @@ Decisions:
 * Which predicted cost? ``relevance_label`` takes whatever prediction it is given.
   ``FeedbackCollector`` compares, by default (``cost_reference="recommendation"``), the actual
   cost with the cost the recommendation predicted for the job, i.e. the estimate of its rank-1
-  candidate (``CandidateRecord.recommended_cost``), and the actual hours with the candidate's own
-  estimate. For the rank-1 candidate, the one run almost always, both readings agree. For a
-  lower-ranked (exploratory) pick, comparing with its own estimate would only measure how accurate
-  the estimator is on it, so an expensive candidate that costs what was estimated would be labelled
-  "optimal" and a ranker trained on such labels learns estimator accuracy, not which candidate is
-  best. On the simulator (300 jobs, four runs per workload among the top 10, three seeds),
-  own-estimate labels left the hybrid ranking behind the heuristic alone on two seeds of three
-  (top-1 regret and NDCG@5); recommendation labels gave it a better NDCG@5 on all three.
-  ``cost_reference="candidate"`` restores the candidate's own estimate; a record without
-  ``recommended_cost`` falls back to it.
+  candidate (``CandidateRecord.recommended_cost``). For the rank-1 candidate, the one run almost
+  always, both readings agree. For a lower-ranked (exploratory) pick, comparing with its own
+  estimate would only measure how accurate the estimator is on it, so an expensive candidate that
+  costs what was estimated would be labelled "optimal" and a ranker trained on such labels learns
+  estimator accuracy, not which candidate is best. On the simulator (300 jobs, four runs per
+  workload among the top 10, three seeds), own-estimate labels left the hybrid ranking behind the
+  heuristic alone on two seeds of three (top-1 regret and NDCG@5); recommendation labels gave it a
+  better NDCG@5 on all three. ``cost_reference="candidate"`` restores the candidate's own
+  estimate; a record without ``recommended_cost`` falls back to it.
 * The predicted cost and the outcome must be in the same currency; a mismatch is a
   ``CurrencyError`` (convert first, with an explicit rate).
 * Pure: no database, no files. ``FeedbackCollector.collect`` checks that the outcome belongs to the
@@ -84,11 +91,10 @@ def _check_prediction(name: str, value: float) -> float:
     return number
 
 
-def performance_ratio(outcome: JobOutcome, predicted_cost: float, predicted_hours: float) -> float:
-    """The worse of actual/predicted cost and actual/predicted duration."""
+def performance_ratio(outcome: JobOutcome, predicted_cost: float) -> float:
+    """Actual / predicted whole-job cost (what the label grades)."""
     cost = _check_prediction("predicted_cost", predicted_cost)
-    hours = _check_prediction("predicted_hours", predicted_hours)
-    return max(outcome.cost / cost, outcome.hours / hours)
+    return outcome.cost / cost
 
 
 def metric_improvement(outcome: JobOutcome) -> float | None:
@@ -111,7 +117,6 @@ def _at_most(ratio: float, bound: float) -> bool:
 def relevance_label(
     outcome: JobOutcome,
     predicted_cost: float,
-    predicted_hours: float,
     *,
     predicted_currency: str = "USD",
     metric_lift_threshold: float = METRIC_LIFT_THRESHOLD,
@@ -126,7 +131,7 @@ def relevance_label(
         raise InvalidInputError(
             f"metric_lift_threshold: must be a positive number, got {metric_lift_threshold!r}"
         )
-    ratio = performance_ratio(outcome, predicted_cost, predicted_hours)
+    ratio = performance_ratio(outcome, predicted_cost)
     if outcome.status is not JobStatus.COMPLETED:
         return LABEL_FAILED
     if _at_most(ratio, OPTIMAL_MAX_RATIO):
@@ -219,7 +224,6 @@ class FeedbackCollector:
         return relevance_label(
             outcome,
             self.predicted_cost(candidate),
-            candidate.estimated_hours,
             predicted_currency=candidate.currency,
             metric_lift_threshold=self.metric_lift_threshold,
         )

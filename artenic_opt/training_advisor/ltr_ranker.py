@@ -1,3 +1,4 @@
+# Over 600 lines: one model class with its training, file format and load checks, kept together.
 """Learning to rank: a LightGBM LambdaMART model trained on labelled feedback samples.
 
 ``LTRRanker`` wraps ``lightgbm.LGBMRanker(objective="lambdarank")``. LightGBM is imported inside
@@ -28,6 +29,10 @@ Decisions:
 * ``to_text`` / ``from_text`` are the pure core; ``save`` / ``load`` only add the two files. The
   metadata is written last, so an interrupted save leaves a model that ``load`` refuses rather
   than one it trusts.
+* Outcome support (``outcome_support``): the distinct (workload kind, configuration) rows the
+  model was trained on are stored in its metadata, so ``recommend`` knows which candidates beyond
+  the heuristic's shortlist the model may rank (``outcome_support.supported``). Metadata written
+  before the field existed loads with no support: the model then re-ranks the shortlist only.
 * Activation threshold: ``train`` refuses fewer than ``min_samples`` samples (50 by default)
   with ``NotEnoughSamplesError``. ``should_retrain`` is the auto-retrain rule: retrain once the
   samples recorded since the last training reach the threshold.
@@ -52,6 +57,7 @@ from artenic_opt._internal.files import atomic_write_text, read_text_file
 from artenic_opt._internal.math_utils import mean_ndcg_at_k, mrr
 from artenic_opt.errors import InvalidInputError, ModelFileError
 from artenic_opt.schemas import ModelInfo, RankingMetrics, TrainingSample, utc_now
+from artenic_opt.training_advisor.outcome_support import SUPPORT_COLUMNS, support_rows
 
 DEFAULT_MIN_SAMPLES = 50
 DEFAULT_HOLDOUT_SHARE = 0.2
@@ -155,6 +161,8 @@ class ModelMetadata(BaseModel):
     lightgbm_version: str
     seed: int
     params: dict[str, Any] = Field(default_factory=dict)
+    #: Distinct ``SUPPORT_COLUMNS`` rows of the training samples (``outcome_support``).
+    outcome_support: tuple[tuple[float, ...], ...] = ()
 
     def to_model_info(self, version: int, path: str, *, active: bool = True) -> ModelInfo:
         """The state's record of this model as version ``version`` stored at ``path``."""
@@ -329,6 +337,7 @@ class LTRRanker:
         self._booster: Any = None
         self._metadata: ModelMetadata | None = None
         self._model_text: str | None = None
+        self._support: NDArray[np.float64] | None = None
 
     # -- state -----------------------------------------------------------------------------------
 
@@ -343,6 +352,15 @@ class LTRRanker:
     @property
     def metrics(self) -> RankingMetrics | None:
         return self._metadata.metrics if self._metadata else None
+
+    @property
+    def outcome_support(self) -> NDArray[np.float64]:
+        """``(n x len(SUPPORT_COLUMNS))`` rows the model saw outcomes for (empty: none known)."""
+        if self._support is None:
+            rows = self._metadata.outcome_support if self._metadata else ()
+            width = len(SUPPORT_COLUMNS)
+            self._support = np.array(rows, dtype=np.float64).reshape(len(rows), width)
+        return self._support
 
     @property
     def num_features(self) -> int | None:
@@ -411,7 +429,11 @@ class LTRRanker:
             lightgbm_version=str(lightgbm.__version__),
             seed=seed,
             params=asdict(self.params),
+            outcome_support=tuple(
+                tuple(float(x) for x in row) for row in support_rows(data.features, names)
+            ),
         )
+        self._support = None
         self.feature_schema_version = data.feature_schema_version
         self.feature_names = tuple(names)
         return metrics
