@@ -246,3 +246,22 @@ def test_backtest_ranks_the_heuristic_with_the_goal_it_is_given() -> None:
     cost, speed = nodes_picked(OptimizationGoal.COST), nodes_picked(OptimizationGoal.SPEED)
     assert sum(speed) > sum(cost)
     assert nodes_picked(None) == nodes_picked(OptimizationGoal.BALANCED)
+
+
+def test_a_failed_run_is_neither_the_best_measured_nor_the_optimum() -> None:
+    prior = np.log(np.array([1.0, 2.0, 3.0, 4.0]))
+    configs = np.arange(4, dtype=np.float64).reshape(-1, 1)
+    # Row 0 crashed cheaply (0.3, counted at twice that); row 2 succeeded at 2.5.
+    values = [math.log(0.6), math.log(2.5)]
+    post = posterior(prior, configs, [0, 2], values, [False, True])
+    choice = next_to_measure(post)
+    assert choice.best_measured_row == 2
+    assert choice.best_measured_log_cost == pytest.approx(math.log(2.5))
+    assert choice.optimum_row != 0
+    # Without the success flags the crash is the best measured run (the old reading).
+    assert next_to_measure(posterior(prior, configs, [0, 2], values)).best_measured_row == 0
+    # Every measured run failed: the least costly failure is the best there is.
+    failed = posterior(prior, configs, [0, 2], values, [False, False])
+    assert next_to_measure(failed).best_measured_row == 0
+    with pytest.raises(InvalidInputError, match="success flag"):
+        posterior(prior, configs, [0, 2], values, [True])

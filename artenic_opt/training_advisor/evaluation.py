@@ -835,7 +835,7 @@ def _kshot_picks(
             break
         values = [float(log_costs[r]) for r in measured]
         prior = neighbour_prior(base, table, measured, values)
-        post = posterior(prior, configs, measured, values)
+        post = posterior(prior, configs, measured, values, [bool(group.good[r]) for r in measured])
         choice = next_to_measure(post)
         # Stopped (choice.row None): keep revealing the predicted cheapest unmeasured run.
         row = (
