@@ -20,6 +20,15 @@ with hindsight on the measured runs themselves. No zero-shot method that reads t
 do better on average; when the bound is above a target, the target cannot be met on that data
 set as it is declared.
 
+**Calibration check** (Scout): the CPU cluster model's three coefficients
+(``estimate/cluster.py``) are a fit to five runs of the Spark ``join`` program, which is also two
+of the held-out workloads here. So the bench refits the same three coefficients, the same way
+(non-negative least squares on seconds per GB over the same five cluster shapes), on the
+non-join workload with the largest measured input (``wordcount_hadoop_bigdata``, 102.7 GB), runs
+the backtest again with them, and prints the heuristic's regret on the two join workloads and
+overall with both fits: when they agree, the shipped fit gave the join rows nothing that
+leave-one-workload-out would not.
+
 A data set whose files are neither in ``ARTENIC_REPLAY_DATA`` (default
 ``/work/shared/replay-data``) nor downloadable is skipped with a message.
 
@@ -52,6 +61,67 @@ from bench.replay_sources import SOURCES
 
 def _verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
+
+
+#: The five cluster shapes of the shipped fit (``estimate/cluster.py`` docstring).
+_CALIBRATION_SHAPES = (
+    (4, "c4.2xlarge"),
+    (10, "c4.2xlarge"),
+    (48, "c4.large"),
+    (4, "r4.2xlarge"),
+    (12, "m4.2xlarge"),
+)
+_CALIBRATION_PROGRAM = "join_"
+
+
+def calibration_check(runs: list[ReplayRun], goal: OptimizationGoal) -> str:
+    """Heuristic regret with the shipped cluster fit vs a fit that never saw the join program."""
+    from scipy.optimize import nnls
+
+    import artenic_opt.estimate.cluster as cluster
+
+    sized = [
+        r
+        for r in runs
+        if _CALIBRATION_PROGRAM not in r.workload.name
+        and float(r.attributes.get("input_size_gb", 0.0)) > 0
+    ]
+    donor = max(sized, key=lambda r: r.workload.dataset_size_gb).workload.name
+    rows = [
+        r
+        for r in runs
+        if r.workload.name == donor
+        and (r.nodes, r.offering.instance_type) in _CALIBRATION_SHAPES
+        and r.outcome.status.value == "completed"
+    ]
+    design = np.array([[1.0, 1.0 / (r.nodes * r.offering.vcpus), np.log2(r.nodes)] for r in rows])
+    target = np.array([r.outcome.hours * 3600.0 / r.workload.dataset_size_gb for r in rows])
+    refit = nnls(design, target)[0]
+    names = ("SERIAL_S_PER_GB", "PARALLEL_VCPU_S_PER_GB", "COORDINATION_S_PER_GB")
+    shipped = tuple(getattr(cluster, n) for n in names)
+    specs = load_catalog().gpu_specs
+    lines = []
+    for label, values in (("shipped (join runs)", shipped), (f"refit on {donor}", refit)):
+        for name, value in zip(names, values, strict=True):
+            setattr(cluster, name, float(value))
+        try:
+            report = backtest(runs, catalog_specs=specs, params=RETRAIN_LTR_PARAMS, goal=goal)
+        finally:
+            for name, value in zip(names, shipped, strict=True):
+                setattr(cluster, name, value)
+        join = {
+            w.name: next(p for p in w.picks if p.method == "heuristic")
+            for w in report.per_workload
+            if _CALIBRATION_PROGRAM in w.name
+        }
+        lines.append(
+            f"  {label}: coefficients {', '.join(f'{v:.3g}' for v in values)}; heuristic mean "
+            f"{1 + report.mode('heuristic').mean_regret:.3f}; "
+            + "; ".join(
+                f"{name} {pick.config} {1 + pick.regret:.3f}" for name, pick in sorted(join.items())
+            )
+        )
+    return "calibration check (cluster model fit vs one that never saw join):\n" + "\n".join(lines)
 
 
 def hindsight_bound(runs: list[ReplayRun]) -> tuple[float, int]:
@@ -136,6 +206,8 @@ def main() -> int:
         )
         k3 = by["k=3"][1]
         print(f"target 3 runs chosen by suggest, median <= 1.10 ({k3:.3f}): {_verdict(k3 <= 1.10)}")
+        if name == "scout":
+            print(calibration_check(runs, goal))
     return 0
 
 
