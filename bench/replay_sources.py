@@ -1,8 +1,15 @@
 """Public measured-run data sets as replay runs (bench helper, not part of the package).
 
-Two sources, read from a local folder (``ARTENIC_REPLAY_DATA``, default
-``/work/shared/replay-data``) or, when that folder lacks them, downloaded from GitHub; ``None``
-when neither works (offline), so that the bench skips the data set instead of failing.
+Two sources, read from (first that has them) a local folder (``ARTENIC_REPLAY_DATA``, default
+``/work/shared/replay-data``: ``scout/<run>.json`` and ``lynceus-tensorflow/<file>.csv``), a git
+mirror of github.com/marialcasimiro/Lynceus-ICDCS (``ARTENIC_REPLAY_MIRROR``, default
+``/work/.mirror/marialcasimiro+Lynceus-ICDCS/repo``; that repository carries a copy of the Scout
+runs under ``data/scout/osr_multiple_nodes_original``, 1,242 reports, and the TensorFlow files
+under ``files/``), or GitHub itself; ``None`` when none works (offline), so that the bench skips
+the data set instead of failing. The data is never committed (licences); to fill the folder from
+a mirror: ``git --git-dir MIRROR show HEAD:data/scout/osr_multiple_nodes_original/<dir>/<run>/
+report.json > scout/<run>.json`` for every report, ``git --git-dir MIRROR show
+HEAD:files/t2_rnn.csv > lynceus-tensorflow/t2_rnn.csv`` and likewise for the two other files.
 
 * **scout** (analytics): the Scout multi-node data set, github.com/oxhead/scout
   ``dataset/osr_multiple_nodes`` (MIT licence): 18 Hadoop/Spark workloads (9 programs x 2
@@ -30,6 +37,7 @@ import io
 import json
 import os
 import statistics
+import subprocess
 import urllib.request
 from datetime import date
 from pathlib import Path
@@ -40,6 +48,10 @@ from artenic_opt.simulate.replay import ReplayOutcome, ReplayRun
 from artenic_opt.types import JobStatus
 
 DATA = Path(os.environ.get("ARTENIC_REPLAY_DATA", "/work/shared/replay-data"))
+MIRROR = Path(
+    os.environ.get("ARTENIC_REPLAY_MIRROR", "/work/.mirror/marialcasimiro+Lynceus-ICDCS/repo")
+)
+_MIRROR_SCOUT = "data/scout/osr_multiple_nodes_original"
 _RAW = "https://raw.githubusercontent.com"
 _SCOUT_APPS = (
     "join_spark",
@@ -89,6 +101,41 @@ def _download(url: str) -> bytes | None:
         return None
 
 
+def _mirror_files(prefix: str, suffix: str) -> dict[str, str] | None:
+    """Every file of the mirror's HEAD under ``prefix`` ending in ``suffix``: path -> text."""
+    if not MIRROR.is_dir():
+        return None
+    git = ["git", "--git-dir", str(MIRROR)]
+    try:
+        listing = subprocess.run(
+            [*git, "ls-tree", "-r", "--name-only", "HEAD", prefix],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout.split()
+        paths = [p for p in listing if p.endswith(suffix)]
+        if not paths:
+            return None
+        batch = subprocess.run(
+            [*git, "cat-file", "--batch"],
+            input="".join(f"HEAD:{p}\n" for p in paths).encode(),
+            capture_output=True,
+            check=True,
+            timeout=300,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    texts: dict[str, str] = {}
+    at = 0
+    for path in paths:
+        header_end = batch.index(b"\n", at)
+        size = int(batch[at:header_end].split()[2])
+        texts[path] = batch[header_end + 1 : header_end + 1 + size].decode()
+        at = header_end + 1 + size + 1  # the blob, then a newline
+    return texts
+
+
 def _offering(instance: str, vcpus: int, memory: float, price: float) -> Offering:
     return Offering(
         provider="AWS",
@@ -108,7 +155,11 @@ def _scout_reports() -> dict[str, dict[str, Any]] | None:
     if folder.is_dir():
         for file in sorted(folder.glob("*.json")):
             reports[file.stem] = json.loads(file.read_text())
-        return reports or None
+        if reports:
+            return reports
+    mirrored = _mirror_files(_MIRROR_SCOUT, "/report.json")
+    if mirrored:
+        return {path.split("/")[-2]: json.loads(text) for path, text in mirrored.items()}
     for size, (counts, _) in _SCOUT_SHAPES.items():
         for family in ("c4", "m4", "r4"):
             for nodes in counts:
@@ -176,6 +227,9 @@ def _tensorflow_text(name: str) -> str | None:
     local = DATA / "lynceus-tensorflow" / f"{name}.csv"
     if local.is_file():
         return local.read_text()
+    mirrored = _mirror_files(f"files/{name}.csv", ".csv")
+    if mirrored:
+        return next(iter(mirrored.values()))
     raw = _download(f"{_RAW}/{_LYNCEUS}/files/{name}.csv")
     return None if raw is None else raw.decode()
 

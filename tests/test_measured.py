@@ -200,3 +200,68 @@ def test_neighbour_prior_follows_the_workload_that_matches_the_runs() -> None:
     assert blended[3] - blended[0] == pytest.approx(3.0, abs=0.05)
     # No other workload: the prior stands.
     assert np.array_equal(neighbour_prior(prior, np.zeros((0, 4)), [0], [1.0]), prior)
+
+
+def test_k_shot_never_settles_on_a_failed_run_when_a_measured_run_succeeded() -> None:
+    # The two smallest "small" clusters crash after a few minutes: cheap, but no answer (the job
+    # has to run again). Counted at twice their cost they still look cheapest, so the k-shot
+    # mode, once it has measured one of them, must still pick the best run that succeeded.
+    runs = [
+        run
+        if not (run.offering.instance_type == "small" and run.nodes <= 4)
+        else run.model_copy(
+            update={
+                "outcome": ReplayOutcome(
+                    status=JobStatus.FAILED, hours=0.05, cost=0.05 * run.nodes * 0.10
+                )
+            }
+        )
+        for run in measured_fixture()
+    ]
+    failed = {"Acme/eu/small#2#on_demand", "Acme/eu/small#4#on_demand"}
+    report = backtest(runs, catalog_specs=load_catalog().gpu_specs, params=FAST, kshot=(0, 1, 3, 6))
+    later = [p for w in report.per_workload for p in w.picks if p.method in ("k=3", "k=6")]
+    assert later and all(p.config not in failed and p.regret < 1.0 for p in later), [
+        (p.method, p.config, round(p.regret, 2)) for p in later
+    ]
+
+
+def test_backtest_ranks_the_heuristic_with_the_goal_it_is_given() -> None:
+    from artenic_opt.types import OptimizationGoal
+
+    specs = load_catalog().gpu_specs
+    runs = measured_fixture()
+
+    def nodes_picked(goal: OptimizationGoal | None) -> list[int]:
+        kwargs = {} if goal is None else {"goal": goal}
+        report = backtest(runs, catalog_specs=specs, params=FAST, **kwargs)
+        return [
+            int(str(p.config).split("#")[1])
+            for w in report.per_workload
+            for p in w.picks
+            if p.method == "heuristic"
+        ]
+
+    # The speed preset buys time with nodes, the cost preset saves them; balanced is the default.
+    cost, speed = nodes_picked(OptimizationGoal.COST), nodes_picked(OptimizationGoal.SPEED)
+    assert sum(speed) > sum(cost)
+    assert nodes_picked(None) == nodes_picked(OptimizationGoal.BALANCED)
+
+
+def test_a_failed_run_is_neither_the_best_measured_nor_the_optimum() -> None:
+    prior = np.log(np.array([1.0, 2.0, 3.0, 4.0]))
+    configs = np.arange(4, dtype=np.float64).reshape(-1, 1)
+    # Row 0 crashed cheaply (0.3, counted at twice that); row 2 succeeded at 2.5.
+    values = [math.log(0.6), math.log(2.5)]
+    post = posterior(prior, configs, [0, 2], values, [False, True])
+    choice = next_to_measure(post)
+    assert choice.best_measured_row == 2
+    assert choice.best_measured_log_cost == pytest.approx(math.log(2.5))
+    assert choice.optimum_row != 0
+    # Without the success flags the crash is the best measured run (the old reading).
+    assert next_to_measure(posterior(prior, configs, [0, 2], values)).best_measured_row == 0
+    # Every measured run failed: the least costly failure is the best there is.
+    failed = posterior(prior, configs, [0, 2], values, [False, False])
+    assert next_to_measure(failed).best_measured_row == 0
+    with pytest.raises(InvalidInputError, match="success flag"):
+        posterior(prior, configs, [0, 2], values, [True])

@@ -125,7 +125,9 @@ def suggest(
         for row, value in costs.items():
             table[index, row] = value
     blended = neighbour_prior(prior, table, rows, values)
-    post = posterior(blended, config_features(result.feature_rows), rows, values)
+    post = posterior(
+        blended, config_features(result.feature_rows), rows, values, [m.ok for m in own]
+    )
     choice = next_to_measure(post, tolerance=tolerance)
     measured_cost = {row: math.exp(post.mean[row]) for row in set(rows)}
     optimum = _config(

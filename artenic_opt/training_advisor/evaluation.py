@@ -82,7 +82,7 @@ from artenic_opt.training_advisor.measured import (
     posterior,
     run_log_costs,
 )
-from artenic_opt.types import JobStatus, OptimizerMode
+from artenic_opt.types import JobStatus, OptimizationGoal, OptimizerMode
 
 
 class MeasuredOutcome(Protocol):
@@ -485,6 +485,7 @@ def _prepare_group(
     specs: Mapping[str, GpuSpec],
     currency: str,
     rates: ExchangeRates,
+    goal: OptimizationGoal = OptimizationGoal.BALANCED,
 ) -> _Group:
     members = [runs[i] for i in positions]
     workload = members[0].workload
@@ -494,7 +495,7 @@ def _prepare_group(
     candidates = _workload_candidates(workload, tuple(distinct), specs, currency, rates)
     estimates = estimate_candidates(workload, candidates)
     try:
-        ranking = rank_candidates(workload, candidates, estimates)
+        ranking = rank_candidates(workload, candidates, estimates, goal=goal)
     except InfeasibleError:
         # Nothing passes the hard filters: every run ranks last, in the model's order.
         ranking = None
@@ -637,11 +638,13 @@ def backtest(
     rates: ExchangeRates | None = None,
     seed: int = 0,
     kshot: Sequence[int] = (),
+    goal: OptimizationGoal = OptimizationGoal.BALANCED,
 ) -> BacktestReport:
     """Leave-one-workload-out backtest of measured runs (see the module docstring).
 
     ``catalog_specs`` is the GPU spec table (``Catalog.gpu_specs``); ``kshot`` the run counts of
-    the k-shot mode (``DEFAULT_KSHOT`` is what ``evaluate`` uses; empty: no k-shot). Raises
+    the k-shot mode (``DEFAULT_KSHOT`` is what ``evaluate`` uses; empty: no k-shot); ``goal`` the
+    heuristic's goal preset (the regret is on cost, so ``COST`` matches it best). Raises
     ``InvalidInputError`` when there are fewer than ``min_train_groups + 1`` workloads, or a run's
     GPU type is unknown.
     """
@@ -663,7 +666,7 @@ def backtest(
             f"{min_train_groups + 1} (min_train_groups {min_train_groups} to train on, plus one)"
         )
     groups = [
-        _prepare_group(query, positions, runs, offerings, catalog_specs, currency, table)
+        _prepare_group(query, positions, runs, offerings, catalog_specs, currency, table, goal)
         for query, positions in by_query.items()
     ]
     group_samples = [_samples_of(group) for group in groups]
@@ -785,8 +788,10 @@ def _kshot_picks(
 
     The prior is what the other workloads taught (``fit_cost_prior``) re-weighted towards the
     workloads whose costs match the runs seen so far (``neighbour_prior``); the posterior adds
-    the runs themselves (``posterior``). After k runs the pick is the best run measured (k = 0:
-    the predicted optimum). A workload with fewer than k runs stops at all of them.
+    the runs themselves (``posterior``). After k runs the pick is the best run measured that
+    succeeded (a failed run is no answer: the job has to run again; only when every measured run
+    failed, the least costly of them), k = 0: the predicted optimum. A workload with fewer than k
+    runs stops at all of them.
     """
     prior_model = fit_cost_prior([(g.features, y) for g, y in others], seed=seed)
     base = prior_model.predict(group.features)
@@ -806,7 +811,10 @@ def _kshot_picks(
 
     def pick_now(k: int) -> Pick:
         if measured:
-            row = measured[int(np.argmin([float(log_costs[r]) for r in measured]))]
+            keys = [float(log_costs[r]) + (0.0 if group.good[r] else np.inf) for r in measured]
+            if not np.isfinite(min(keys)):
+                keys = [float(log_costs[r]) for r in measured]
+            row = measured[int(np.argmin(keys))]
         else:
             row = int(np.argmin(base))
         return Pick(
@@ -827,7 +835,7 @@ def _kshot_picks(
             break
         values = [float(log_costs[r]) for r in measured]
         prior = neighbour_prior(base, table, measured, values)
-        post = posterior(prior, configs, measured, values)
+        post = posterior(prior, configs, measured, values, [bool(group.good[r]) for r in measured])
         choice = next_to_measure(post)
         # Stopped (choice.row None): keep revealing the predicted cheapest unmeasured run.
         row = (
