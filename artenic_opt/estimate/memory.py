@@ -25,7 +25,8 @@ Decisions (every figure is a module constant with its source):
 * **LoRA / QLoRA**: the frozen base is stored once in 16 bit (LoRA) or, for QLoRA, only its
   quantised linear layers in NF4 with double quantisation, 4.127 bits per parameter (Dettmers et
   al. 2023, "QLoRA", sec. 3: 32/64 + 8/(64*256) bits of constants), while the embeddings and the
-  output head (``2 x vocab x hidden`` parameters) stay in 16 bit. Adapters are trained in fp32
+  output head (``2 x vocab x hidden`` parameters, one matrix when the architecture ties them,
+  as Llama 3.2 3B does) stay in 16 bit. Adapters are trained in fp32
   (PEFT upcasts adapter weights to fp32 by default): 4 B weights + 4 B gradients + the optimiser
   states, no master copy.
 * **Sharding** over the data-parallel group (GPUs / tensor-parallel degree): ZeRO-1 splits the
@@ -38,20 +39,33 @@ Decisions (every figure is a module constant with its source):
   of each node then holds its share, checked against its RAM (a host whose RAM the catalog does
   not publish cannot take an offload).
 * **Activations** per token, per transformer block, with flash attention (no ``s^2`` score
-  tensor): ``34 x hidden`` bytes in 16 bit (Korthikanti et al. 2022, eq. 2 without the
-  ``5as/h`` attention-score term that flash attention never stores), doubled in fp32. Full
-  checkpointing keeps each block's 16-bit input (``2 x hidden`` B) plus one block's activations
-  during recompute; selective checkpointing checkpoints every second block (torchtune's
-  ``ac_mode=selective, ac_option=2``). Language models add the logits, ``vocab`` values per
-  token: HF ``LlamaForCausalLM`` keeps them upcast to fp32 in its output (4 B), cross-entropy
-  saves its fp32 log-softmax for the backward (4 B), and the backward adds an fp32 gradient of
-  the same size (4 B): 12 B per token and vocabulary entry, split by tensor parallelism. With
-  ``chunked_loss`` (torchtune's ``CEWithChunkedOutputLoss`` in 8 chunks; Liger's fused linear
-  cross-entropy is leaner still) only the bf16 logits stay whole: 2 + 12/8 B.
+  tensor), counted tensor by tensor as Korthikanti et al. 2022 (sec. 4.1) do, in 16-bit bytes:
+  the two norm inputs (``4h``), the QKV input (``2h``), Q and the attention output (``4 x q``,
+  ``q = heads x head_dim``), K and V (``4 x kv``), the MLP input (``2h``) and the MLP itself:
+  a gated MLP (SwiGLU/GeGLU: gate, up, activation and their product) ``8 x ffn``, a plain one
+  (fc1 output and GELU output) ``4 x ffn``, times the experts each token visits; plain-MLP
+  families (GPT-2, BERT, ViT, T5) also keep two dropout masks (``2h``). For GPT-3-shaped models
+  this is the paper's ``34h``; Llama 2 7B gives ``37.5h``. Without an architecture the paper's
+  ``34h`` is used. ``eager_attention`` (attention without flash/SDPA kernels, e.g. BERT in 2022)
+  adds the paper's score term, ``5 x heads x seq`` bytes per token. fp32 doubles everything.
+  Full checkpointing keeps each block's 16-bit input (``2 x hidden`` B) plus one block's
+  activations during recompute; selective checkpointing checkpoints every second block
+  (torchtune's ``ac_mode=selective, ac_option=2``). Causal language models add the logits,
+  ``vocab`` values per token (the architecture's vocabulary; Llama 2's 32,000 when unknown):
+  HF ``LlamaForCausalLM`` keeps them upcast to fp32 in its output (4 B), cross-entropy saves its
+  fp32 log-softmax for the backward (4 B), and the backward adds an fp32 gradient of the same
+  size (4 B): 12 B per token and vocabulary entry, split by tensor parallelism. With
+  ``chunked_loss`` (torchtune's ``CEWithChunkedOutputLoss`` in 8 chunks, LitGPT's chunked
+  cross-entropy; Liger's fused linear cross-entropy is leaner still) only the bf16 logits stay
+  whole: 2 + 12/8 B. Encoders (fine-tuned with a small task head) carry no vocabulary logits.
 * **Peak**: weights and optimiser states are resident; gradients fill in as the backward pass
   frees each block's activations, so the two peak at opposite ends of the backward pass and the
   larger counts, not their sum. ``optimizer_in_backward`` (torchtune's ``optimizer_in_bwd``)
   steps each parameter as its gradient arrives: about one block of gradients at a time.
+* **Allocated vs reserved.** ``allocated_gb`` is what ``torch.cuda.max_memory_allocated`` (or
+  torchtune's active peak) reports: the states plus the larger of gradients and activations.
+  ``needed_gb`` adds the caching allocator's fragmentation of the activations (what
+  ``max_memory_reserved`` reports); NVML / ``nvidia-smi`` adds the CUDA context on top.
 * **Usable memory** is the card minus a measured framework reserve, not a flat share: the CUDA
   context of a PyTorch process with lazy module loading, about 0.4 GB (PyTorch maintainers,
   pytorch/pytorch#109888, 2023; 287 MB measured in pytorch/pytorch#86509), and allocator
@@ -77,7 +91,7 @@ import numpy.typing as npt
 from artenic_opt._internal.arrays import BoolArray, FloatArray, IntArray
 from artenic_opt.estimate import assumptions as asm
 from artenic_opt.estimate.workload import WorkloadFacts, WorkloadKind, describe_workload
-from artenic_opt.schemas import MemoryEstimate, WorkloadProfile
+from artenic_opt.schemas import MemoryEstimate, ModelArchitecture, WorkloadProfile
 from artenic_opt.types import CheckpointMode, FineTuning, OptimizerKind, Precision, ShardingMode
 
 # --- constants (sources in the module docstring) -----------------------------------------------
@@ -105,6 +119,16 @@ MASTER_WEIGHT_BYTES: Final = 4.0
 ADAPTER_BYTES: Final = 4.0  # fp32 adapter weights, and their fp32 gradients
 NF4_DOUBLE_QUANT_BITS: Final = 4.127
 ACTIVATION_BYTES_PER_TOKEN_HIDDEN: Final = 34.0
+#: Per-tensor activation bytes (16 bit) of one block; Korthikanti et al. 2022 sec. 4.1.
+NORM_AND_INPUT_BYTES_PER_HIDDEN: Final = 8.0  # two norm inputs, QKV input, MLP input: 2h each
+GATED_MLP_BYTES_PER_FFN: Final = 8.0  # gate, up, activation, product: 2 B each
+PLAIN_MLP_BYTES_PER_FFN: Final = 4.0  # fc1 output, GELU output: 2 B each
+DROPOUT_MASK_BYTES_PER_HIDDEN: Final = 2.0  # attention and MLP output dropout masks, 1 B each
+#: Stored attention scores without flash kernels: softmax (2 B) + dropout mask (1 B) + dropout
+#: output (2 B) per head and key position (Korthikanti et al. 2022, the ``5as^2b`` term).
+EAGER_SCORE_BYTES_PER_HEAD_POSITION: Final = 5.0
+#: LoRA dropout output (2 B) and its mask (1 B) per element of an adapted layer's input.
+LORA_DROPOUT_BYTES_PER_INPUT: Final = 3.0
 CHECKPOINT_BYTES_PER_TOKEN_HIDDEN: Final = 2.0
 LOGIT_BYTES_PER_TOKEN_VOCAB: Final = 12.0
 #: bf16 logits kept whole; the fp32 copy, log-softmax and gradient exist one chunk of 8 at a time.
@@ -154,7 +178,11 @@ class ModelStates:
         return self.weights_gb + self.gradients_gb + self.optimizer_gb
 
 
-def _vocab(facts: WorkloadFacts) -> float:
+def _vocab(facts: WorkloadFacts, workload: WorkloadProfile | None = None) -> float:
+    """The vocabulary: the architecture's, else Llama 2's (``DEFAULT_VOCAB``)."""
+    arch = workload.architecture if workload is not None else None
+    if arch is not None and arch.vocab > 0:
+        return float(arch.vocab)
     vocab = getattr(facts, "vocab", None)
     return float(vocab) if vocab else float(DEFAULT_VOCAB)
 
@@ -188,7 +216,9 @@ def model_states(workload: WorkloadProfile, facts: WorkloadFacts | None = None) 
     else:
         adapters = facts.trainable_params
         if workload.fine_tuning is FineTuning.QLORA:
-            unquantised = min(0.5 * params, 2.0 * _vocab(facts) * facts.hidden)
+            arch = workload.architecture
+            tables = embedding_matrices(arch) if arch is not None and arch.layers > 0 else 2.0
+            unquantised = min(0.5 * params, tables * _vocab(facts, workload) * facts.hidden)
             bits = NF4_DOUBLE_QUANT_BITS if workload.precision is Precision.INT4 else 8.0
             base = (params - unquantised) * bits / 8.0 + unquantised * 2.0
         else:
@@ -213,23 +243,113 @@ def positions_per_sample(workload: WorkloadProfile, facts: WorkloadFacts) -> flo
     return float(asm.POSITIONS_PER_SAMPLE)
 
 
+def _dims(arch: ModelArchitecture) -> tuple[float, float, float]:
+    """Hidden size, query width and key/value width of a transformer architecture."""
+    hidden = float(arch.hidden)
+    q_dim = float(arch.heads * arch.head_dim) if arch.head_dim else hidden
+    kv_dim = float(arch.kv_heads * arch.head_dim) if arch.head_dim else hidden
+    if not arch.head_dim and arch.heads and arch.kv_heads:
+        kv_dim = hidden * arch.kv_heads / arch.heads
+    return hidden, q_dim, kv_dim
+
+
+def _is_gated(arch: ModelArchitecture) -> bool:
+    """Whether the MLP has three matrices (SwiGLU/GeGLU) rather than two: the per-layer
+    parameters left after attention are nearer ``3 x hidden x ffn`` than ``2 x hidden x ffn``."""
+    hidden, q_dim, kv_dim = _dims(arch)
+    per_layer = (arch.params_m * 1e6 - arch.vocab * hidden) / max(arch.layers, 1)
+    mlp = per_layer - hidden * (2 * q_dim + 2 * kv_dim)
+    ffn = arch.ffn_size * max(arch.experts, 1)
+    return mlp > 2.5 * hidden * ffn
+
+
+def embedding_matrices(arch: ModelArchitecture) -> float:
+    """1 when the input embedding and the output head are tied, else 2: the parameters left
+    after the blocks are nearer one ``vocab x hidden`` matrix than two."""
+    hidden, q_dim, kv_dim = _dims(arch)
+    mlp_mats = 3.0 if _is_gated(arch) else 2.0
+    blocks = arch.layers * (
+        hidden * (2 * q_dim + 2 * kv_dim) + mlp_mats * hidden * arch.ffn_size * arch.experts
+    )
+    rest = arch.params_m * 1e6 - blocks
+    return 1.0 if rest < 1.5 * arch.vocab * hidden else 2.0
+
+
+def lora_dropout_bytes_per_token_layer(arch: ModelArchitecture | None, targets: str) -> float:
+    """16-bit bytes the LoRA dropout keeps per token and block: its output (2 B) and mask (1 B)
+    for the input of every adapter (PEFT and LitGPT apply one dropout per adapter).
+    ``targets``: ``qv`` (PEFT adapters on query and value: two inputs of ``hidden``),
+    ``qkv_fused`` (LitGPT's ``LoRAQKVLinear``: one dropout on the fused QKV input), ``all`` (PEFT
+    on every linear layer: Q, K, V, output, the MLP's input matrices and its down projection)
+    or ``all_fused`` (LitGPT on every linear layer, the QKV input once)."""
+    if arch is None or arch.layers <= 0:
+        return 0.0
+    hidden, q_dim, _ = _dims(arch)
+    mlp_inputs = (2.0 if _is_gated(arch) else 1.0) * hidden + float(arch.ffn_size)
+    inputs = {
+        "qv": 2.0 * hidden,
+        "qkv_fused": hidden,
+        "all": 3.0 * hidden + q_dim + mlp_inputs,
+        "all_fused": hidden + q_dim + mlp_inputs,
+    }.get(targets, 0.0)
+    return LORA_DROPOUT_BYTES_PER_INPUT * inputs
+
+
+def activation_bytes_per_token_layer(workload: WorkloadProfile, facts: WorkloadFacts) -> float:
+    """16-bit bytes one token keeps per transformer block (flash attention; module docstring)."""
+    arch = workload.architecture
+    if arch is None or arch.layers <= 0 or arch.ffn_size <= 0:
+        return ACTIVATION_BYTES_PER_TOKEN_HIDDEN * facts.hidden
+    h, q_dim, kv_dim = _dims(arch)
+    gated = _is_gated(arch)
+    ffn = float(arch.ffn_size) * float(arch.experts_per_token if arch.experts > 1 else 1)
+    mlp = (GATED_MLP_BYTES_PER_FFN if gated else PLAIN_MLP_BYTES_PER_FFN) * ffn
+    dropout = 0.0 if gated else DROPOUT_MASK_BYTES_PER_HIDDEN * h
+    return NORM_AND_INPUT_BYTES_PER_HIDDEN * h + 4.0 * q_dim + 4.0 * kv_dim + mlp + dropout
+
+
+def _has_vocab_logits(workload: WorkloadProfile, facts: WorkloadFacts) -> bool:
+    arch = workload.architecture
+    if arch is not None:
+        return arch.kind == "llm"
+    return facts.kind is WorkloadKind.TOKENS
+
+
 def activation_gb_per_sample(
     workload: WorkloadProfile,
     facts: WorkloadFacts,
     checkpoint_code: npt.ArrayLike,
     tensor_parallel: npt.ArrayLike,
+    *,
+    eager_attention: bool = False,
+    lora_dropout_targets: str | None = None,
+    activation_offload: bool = False,
 ) -> FloatArray:
     """Activation memory of one sequence (sample) on one GPU, GB, per checkpointing code
     (0 off, 1 selective, 2 full) and tensor-parallel degree (flash attention, sequence parallel).
+
+    Set-ups the plan search does not choose, for measured runs that used them:
+    ``eager_attention`` adds the stored attention scores of attention without flash kernels;
+    ``lora_dropout_targets`` (``qv`` / ``all``) adds the LoRA dropout's kept inputs (adapters
+    with ``lora_dropout > 0``); ``activation_offload`` (torchtune's
+    ``enable_activation_offloading``) moves the checkpointed block inputs to host RAM.
     """
     code = np.asarray(checkpoint_code, dtype=np.int64)
     tp = np.asarray(tensor_parallel, dtype=np.float64)
     if facts.kind is WorkloadKind.TABULAR:
         return np.zeros(np.broadcast(code, tp).shape, dtype=np.float64)
     scale = 2.0 if workload.precision is Precision.FP32 else 1.0
-    unit = positions_per_sample(workload, facts) * facts.hidden * scale / asm.GB
-    block = ACTIVATION_BYTES_PER_TOKEN_HIDDEN * unit
-    kept = CHECKPOINT_BYTES_PER_TOKEN_HIDDEN * unit
+    positions = positions_per_sample(workload, facts)
+    per_token = activation_bytes_per_token_layer(workload, facts)
+    if eager_attention:
+        heads = float(workload.architecture.heads) if workload.architecture else facts.hidden / 128
+        per_token += EAGER_SCORE_BYTES_PER_HEAD_POSITION * heads * positions
+    if lora_dropout_targets and workload.fine_tuning is not FineTuning.FULL:
+        per_token += lora_dropout_bytes_per_token_layer(workload.architecture, lora_dropout_targets)
+    block = positions * per_token * scale / asm.GB
+    kept = CHECKPOINT_BYTES_PER_TOKEN_HIDDEN * positions * facts.hidden * scale / asm.GB
+    if activation_offload:
+        kept = 0.0
     layers = facts.layers
     per_code = np.array(
         [
@@ -239,15 +359,13 @@ def activation_gb_per_sample(
         ]
     )
     stored = per_code[code]
-    if facts.kind is WorkloadKind.TOKENS:
+    if facts.kind is WorkloadKind.TOKENS and _has_vocab_logits(workload, facts):
         per_entry = (
             CHUNKED_LOGIT_BYTES_PER_TOKEN_VOCAB
             if workload.chunked_loss
             else LOGIT_BYTES_PER_TOKEN_VOCAB
         )
-        stored = stored + (
-            positions_per_sample(workload, facts) * _vocab(facts) * per_entry / asm.GB
-        )
+        stored = stored + (positions * _vocab(facts, workload) * per_entry / asm.GB)
     result: FloatArray = stored / tp
     return result
 
@@ -261,6 +379,8 @@ class PlanMemory:
     optimizer_gb: FloatArray
     activations_gb: FloatArray
     reserve_gb: FloatArray
+    #: What torch's peak allocated bytes would show: states + max(gradients, activations).
+    allocated_gb: FloatArray
     needed_gb: FloatArray
     #: Host RAM each node needs for offloaded (or paged) states.
     host_needed_gb: FloatArray
@@ -324,6 +444,7 @@ def plan_memory(
     # opposite ends of the backward pass, so the larger of them counts, not their sum.
     dynamic = np.maximum(gradients, activations * (1.0 + ALLOCATOR_FRAGMENTATION))
     needed = weights + optimizer + dynamic
+    allocated = weights + optimizer + np.maximum(gradients, activations)
     # Each node's host holds the offloaded share of its GPUs.
     host_per_node = host * gpus
     usable = np.asarray(gpu_memory_gb, dtype=np.float64) - CUDA_CONTEXT_GB
@@ -338,6 +459,7 @@ def plan_memory(
         optimizer_gb=np.asarray(optimizer, dtype=np.float64),
         activations_gb=activations,
         reserve_gb=np.asarray(reserve, dtype=np.float64),
+        allocated_gb=np.asarray(allocated, dtype=np.float64),
         needed_gb=needed,
         host_needed_gb=np.asarray(host_per_node, dtype=np.float64),
         fits=np.asarray(fits, dtype=np.bool_),
