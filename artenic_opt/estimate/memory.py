@@ -60,7 +60,11 @@ Decisions (every figure is a module constant with its source):
   whole: 2 + 12/8 B. Encoders (fine-tuned with a small task head) carry no vocabulary logits.
 * **Peak**: weights and optimiser states are resident; gradients fill in as the backward pass
   frees each block's activations, so the two peak at opposite ends of the backward pass and the
-  larger counts, not their sum. ``optimizer_in_backward`` (torchtune's ``optimizer_in_bwd``)
+  larger counts, not their sum, when the gradients are freed after each step (PyTorch >= 2.0
+  ``zero_grad(set_to_none=True)``). With gradient accumulation the previous micro-batches'
+  gradients are alive while the next one stores its activations, so the two add
+  (``gradients_persist``); the plan search always budgets the sum (it sizes the micro-batch
+  on top of the full gradients). ``optimizer_in_backward`` (torchtune's ``optimizer_in_bwd``)
   steps each parameter as its gradient arrives: about one block of gradients at a time.
 * **Allocated vs reserved.** ``allocated_gb`` is what ``torch.cuda.max_memory_allocated`` (or
   torchtune's active peak) reports: the states plus the larger of gradients and activations.
@@ -127,6 +131,12 @@ DROPOUT_MASK_BYTES_PER_HIDDEN: Final = 2.0  # attention and MLP output dropout m
 #: Stored attention scores without flash kernels: softmax (2 B) + dropout mask (1 B) + dropout
 #: output (2 B) per head and key position (Korthikanti et al. 2022, the ``5as^2b`` term).
 EAGER_SCORE_BYTES_PER_HEAD_POSITION: Final = 5.0
+#: torch autocast keeps LayerNorm/RMSNorm in fp32: their saved fp32 inputs cost 2 B more per
+#: element than 16-bit ones, for the two norms of a block (4h); the softmax output is fp32 too
+#: (4 B instead of 2) and the matmul after it keeps a 16-bit cast of the dropped scores (+2 B,
+#: the dropout output itself is not saved): +2 B per head and key position.
+AUTOCAST_EXTRA_BYTES_PER_HIDDEN: Final = 4.0
+AUTOCAST_EXTRA_SCORE_BYTES: Final = 2.0
 #: LoRA dropout output (2 B) and its mask (1 B) per element of an adapted layer's input.
 LORA_DROPOUT_BYTES_PER_INPUT: Final = 3.0
 CHECKPOINT_BYTES_PER_TOKEN_HIDDEN: Final = 2.0
@@ -193,13 +203,30 @@ def _optimizer_bytes(workload: WorkloadProfile, facts: WorkloadFacts) -> float:
     return OPTIMIZER_STATE_BYTES[workload.optimizer]
 
 
-def model_states(workload: WorkloadProfile, facts: WorkloadFacts | None = None) -> ModelStates:
-    """Weights, gradients and optimiser states of the whole job (see the module docstring)."""
+def model_states(
+    workload: WorkloadProfile, facts: WorkloadFacts | None = None, *, autocast: bool = False
+) -> ModelStates:
+    """Weights, gradients and optimiser states of the whole job (see the module docstring).
+
+    ``autocast``: mixed precision by torch autocast (plain PyTorch / HF Trainer AMP) instead of
+    the ZeRO accounting: fp32 weights and gradients, the optimiser states, and the 16-bit weight
+    copies the forward pass casts and keeps for the backward: 18 B per parameter with AdamW
+    (the HF single-GPU guide, "Anatomy of Model's Memory").
+    """
     facts = facts or describe_workload(workload)
     params = facts.params
     fp32 = workload.precision is Precision.FP32
     word = 4.0 if fp32 else 2.0
     optimizer = _optimizer_bytes(workload, facts)
+    amp = autocast and not fp32 and not workload.pure_bf16
+    if workload.fine_tuning is FineTuning.FULL and amp:
+        return ModelStates(
+            weights_gb=params * (MASTER_WEIGHT_BYTES + word) / asm.GB,
+            gradients_gb=params * MASTER_WEIGHT_BYTES / asm.GB,
+            optimizer_gb=params * optimizer / asm.GB,
+            paged=workload.optimizer in PAGED_OPTIMIZERS,
+            block_weights_gb=params * word / max(facts.layers, 1.0) / asm.GB,
+        )
     if workload.fine_tuning is FineTuning.FULL:
         pure = workload.pure_bf16 and not fp32
         master = 0.0 if (fp32 or pure) else MASTER_WEIGHT_BYTES
@@ -324,6 +351,7 @@ def activation_gb_per_sample(
     eager_attention: bool = False,
     lora_dropout_targets: str | None = None,
     activation_offload: bool = False,
+    autocast: bool = False,
 ) -> FloatArray:
     """Activation memory of one sequence (sample) on one GPU, GB, per checkpointing code
     (0 off, 1 selective, 2 full) and tensor-parallel degree (flash attention, sequence parallel).
@@ -332,7 +360,9 @@ def activation_gb_per_sample(
     ``eager_attention`` adds the stored attention scores of attention without flash kernels;
     ``lora_dropout_targets`` (``qv`` / ``all``) adds the LoRA dropout's kept inputs (adapters
     with ``lora_dropout > 0``); ``activation_offload`` (torchtune's
-    ``enable_activation_offloading``) moves the checkpointed block inputs to host RAM.
+    ``enable_activation_offloading``) moves the checkpointed block inputs to host RAM;
+    ``autocast`` (torch AMP) keeps the norms' fp32 inputs and outputs and, with eager attention,
+    the softmax output in fp32.
     """
     code = np.asarray(checkpoint_code, dtype=np.int64)
     tp = np.asarray(tensor_parallel, dtype=np.float64)
@@ -341,9 +371,15 @@ def activation_gb_per_sample(
     scale = 2.0 if workload.precision is Precision.FP32 else 1.0
     positions = positions_per_sample(workload, facts)
     per_token = activation_bytes_per_token_layer(workload, facts)
+    amp = autocast and workload.precision is not Precision.FP32
+    if amp:
+        per_token += AUTOCAST_EXTRA_BYTES_PER_HIDDEN * facts.hidden
     if eager_attention:
         heads = float(workload.architecture.heads) if workload.architecture else facts.hidden / 128
-        per_token += EAGER_SCORE_BYTES_PER_HEAD_POSITION * heads * positions
+        score_bytes = EAGER_SCORE_BYTES_PER_HEAD_POSITION + (
+            AUTOCAST_EXTRA_SCORE_BYTES if amp else 0.0
+        )
+        per_token += score_bytes * heads * positions
     if lora_dropout_targets and workload.fine_tuning is not FineTuning.FULL:
         per_token += lora_dropout_bytes_per_token_layer(workload.architecture, lora_dropout_targets)
     block = positions * per_token * scale / asm.GB
@@ -402,8 +438,13 @@ def plan_memory(
     tensor_parallel: npt.ArrayLike,
     offload: npt.ArrayLike,
     activation_per_sample_gb: npt.ArrayLike | None = None,
+    gradients_persist: npt.ArrayLike = False,
 ) -> PlanMemory:
     """GPU memory of every (candidate, plan) row; all arguments broadcast together.
+
+    ``gradients_persist`` marks rows whose gradients stay allocated while the next micro-batch's
+    activations are stored (gradient accumulation over several micro-batches, or a
+    ``zero_grad`` that zeroes instead of freeing): gradients and activations then add up.
 
     ``sharding_stage`` is 0 (DDP) to 3 (ZeRO-3/FSDP); ``activation_per_sample_gb`` may be given
     precomputed (``activation_gb_per_sample``) when the caller evaluates many micro-batches.
@@ -442,9 +483,12 @@ def plan_memory(
     reserve = np.broadcast_to(np.float64(CUDA_CONTEXT_GB), weights.shape)
     # Gradients fill in as the backward pass frees each block's activations: the two peak at
     # opposite ends of the backward pass, so the larger of them counts, not their sum.
-    dynamic = np.maximum(gradients, activations * (1.0 + ALLOCATOR_FRAGMENTATION))
+    persist = np.asarray(gradients_persist, dtype=np.bool_)
+    fragmented = activations * (1.0 + ALLOCATOR_FRAGMENTATION)
+    dynamic = np.where(persist, gradients + fragmented, np.maximum(gradients, fragmented))
     needed = weights + optimizer + dynamic
-    allocated = weights + optimizer + np.maximum(gradients, activations)
+    peak = np.where(persist, gradients + activations, np.maximum(gradients, activations))
+    allocated = weights + optimizer + peak
     # Each node's host holds the offloaded share of its GPUs.
     host_per_node = host * gpus
     usable = np.asarray(gpu_memory_gb, dtype=np.float64) - CUDA_CONTEXT_GB

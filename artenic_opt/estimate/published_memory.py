@@ -28,6 +28,8 @@ Decisions:
   whose source does not state the micro-batch and sequence length.
 * LoRA adapters are sized from the rank on every linear layer (the estimator's rule) whatever
   the row's targets: the adapters are megabytes next to the gigabytes the rows measure.
+* Gradients add to the activations when the run accumulates (global batch above micro-batch x
+  GPUs) or the row says its stack kept gradient buffers between steps (``grads_persist``).
 * Multi-GPU rows shard with ZeRO-3/FSDP (torchtune's distributed recipes); host RAM is taken as
   ample (1 TB): the rows are GPU-memory figures.
 """
@@ -148,6 +150,14 @@ def _skip_reason(row: Measurement) -> str | None:
     return None
 
 
+def _gradients_persist(row: Measurement, config: dict[str, str]) -> bool:
+    """Gradients outlive the micro-batch: accumulation over micro-batches, or the source's
+    stack zeroed gradients in place (``grads_persist=1``)."""
+    micro = (row.micro_batch or 1) * (row.gpus or 1)
+    accumulates = row.global_batch is not None and row.global_batch > micro
+    return accumulates or _flag(config, "grads_persist", False)
+
+
 def check_row(row: Measurement) -> MemoryCheck:
     """The model's estimate of the row's measured metric and the planner's verdict."""
     published = row.peak_memory_gb
@@ -173,11 +183,12 @@ def check_row(row: Measurement) -> MemoryCheck:
         eager_attention=config.get("attention") == "eager",
         lora_dropout_targets=config.get("lora_targets") if dropout > 0 else None,
         activation_offload=_flag(config, "activation_offload", False),
+        autocast=_flag(config, "amp", False),
     )
     memory = plan_memory(
         workload,
         facts,
-        model_states(workload, facts),
+        model_states(workload, facts, autocast=_flag(config, "amp", False)),
         gpus_per_node=np.array([float(per_node)]),
         nodes=np.array([float(nodes)]),
         gpu_memory_gb=np.array([card]),
@@ -188,6 +199,7 @@ def check_row(row: Measurement) -> MemoryCheck:
         tensor_parallel=np.array([1.0]),
         offload=np.array([False]),
         activation_per_sample_gb=per_sample,
+        gradients_persist=_gradients_persist(row, config),
     )
     measured = config.get("measured", "allocated")
     if measured == "allocated":
