@@ -188,3 +188,52 @@ def test_allocated_never_exceeds_needed_and_grows_with_micro_batch(
     assert small.allocated_gb[0] <= small.needed_gb[0]
     assert large.allocated_gb[0] > small.allocated_gb[0]
     assert large.needed_gb[0] > small.needed_gb[0]
+
+
+def test_autocast_states_are_18_bytes_per_parameter() -> None:
+    w = workload("bert-large", sequence_length=512, precision="fp16")
+    params = describe_workload(w).params
+    amp = mem.model_states(w, autocast=True)
+    assert amp.total_gb * 1e9 == pytest.approx(18.0 * params)
+    assert mem.model_states(w).total_gb * 1e9 == pytest.approx(16.0 * params)
+    # fp32 and pure bf16 runs have no autocast copies.
+    fp32 = workload("bert-large", precision="fp32")
+    assert mem.model_states(fp32, autocast=True) == mem.model_states(fp32)
+
+
+def test_autocast_keeps_fp32_norms_and_scores() -> None:
+    w = workload("bert-large", sequence_length=512, precision="fp16")
+    extra = per_sample(w, autocast=True) - per_sample(w)
+    assert extra == pytest.approx(24 * 512 * 4 * 1024 / 1e9)
+    eager = per_sample(w, eager_attention=True, autocast=True) - per_sample(w, eager_attention=True)
+    assert eager == pytest.approx(24 * 512 * (4 * 1024 + 2 * 16 * 512) / 1e9)
+
+
+def test_persisting_gradients_add_to_activations() -> None:
+    w = workload("llama-3.2-3b")
+    facts = describe_workload(w)
+    states = mem.model_states(w, facts)
+    common: dict[str, Any] = {
+        "gpus_per_node": np.array([1.0]),
+        "nodes": np.array([1.0]),
+        "gpu_memory_gb": np.array([80.0]),
+        "host_memory_gb": np.array([512.0]),
+        "micro_batch": np.array([1.0]),
+        "checkpoint_code": np.array([0]),
+        "sharding_stage": np.array([0]),
+        "tensor_parallel": np.array([1.0]),
+        "offload": np.array([False]),
+    }
+    freed = mem.plan_memory(w, facts, states, **common)
+    kept = mem.plan_memory(w, facts, states, gradients_persist=True, **common)
+    peak = freed.allocated_gb[0] - states.weights_gb - states.optimizer_gb
+    assert peak == pytest.approx(max(states.gradients_gb, float(freed.activations_gb[0])))
+    summed = kept.allocated_gb[0] - states.weights_gb - states.optimizer_gb
+    assert summed == pytest.approx(states.gradients_gb + float(kept.activations_gb[0]))
+
+
+def test_widths_without_an_explicit_head_size() -> None:
+    # A hand-written architecture without head_dim: K/V width follows the KV-head share.
+    shape = arch("llama-3-8b").model_copy(update={"head_dim": 0})
+    hidden, q_dim, kv_dim = mem._dims(shape)
+    assert (hidden, q_dim, kv_dim) == (4096.0, 4096.0, 1024.0)
