@@ -26,6 +26,15 @@ peak, ``device`` = NVML used, with the source's own ``context_mib``). ``memory_c
 The memory rows added in session 12 follow the same held-out rule per source (every fourth row
 of a source in file order is ``heldout``), fixed when the rows were written, before any fit.
 
+Published memory figures read and left out (so that nobody adds them back unknowingly):
+torchtune's README table before September 2024 (Llama 2 7B/70B: its 'Batch Size = 4, Seq Length
+= 2048' contradicts the recipes it names, batch 2 on an unpacked dataset); LitGPT's config-hub
+full fine-tune rows on one A10G (phi-3 17.01 GB, Llama 3.2 3B 16.51 GB: less than the bf16
+weights, gradients and AdamW states of the stated single-device configs, so not a figure of that
+configuration); LitGPT's multi-GPU LoRA rows (FSDP: 4.86 to 5.88 GB for micro-batch 1 to 4,
+a per-GPU peak that barely moves with the batch); LitGPT's Adapter rows (a method the estimator
+does not model) and its plain ``bnb.nf4`` rows (the model has NF4 with double quantisation only).
+
 Decisions:
 
 * Empty cells mean "not stated by the source"; the loader keeps them as ``None`` rather than
