@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from artenic_opt.estimate import memory as mem
+from artenic_opt.estimate import activation_shape as shape_mod, memory as mem
 from artenic_opt.estimate.architectures import get_architecture, to_schema
 from artenic_opt.estimate.workload import describe_workload
 from artenic_opt.schemas import ModelArchitecture, WorkloadProfile
@@ -42,7 +42,7 @@ def test_gpt3_shaped_block_is_korthikanti_34h() -> None:
     # GPT-2 family: plain MLP with ffn = 4h, dropout, multi-head attention: the paper's 34h.
     w = workload("gpt2-xl")
     hidden = arch("gpt2-xl").hidden
-    assert mem.activation_bytes_per_token_layer(w, describe_workload(w)) == pytest.approx(
+    assert shape_mod.activation_bytes_per_token_layer(w, describe_workload(w)) == pytest.approx(
         34.0 * hidden
     )
 
@@ -51,14 +51,14 @@ def test_llama_block_counts_the_gated_mlp() -> None:
     # Llama 2 7B: 16h + 8 x ffn (no dropout) = 37.5h.
     w = workload("llama-2-7b")
     expected = 16 * 4096 + 8 * 11008
-    assert mem.activation_bytes_per_token_layer(w, describe_workload(w)) == expected
+    assert shape_mod.activation_bytes_per_token_layer(w, describe_workload(w)) == expected
 
 
 def test_grouped_query_attention_keeps_smaller_kv() -> None:
     # Llama 3 8B: 8 KV heads of 128 -> kv width 1024, not 4096.
     w = workload("llama-3-8b")
     expected = 8 * 4096 + 4 * 4096 + 4 * 1024 + 8 * 14336
-    assert mem.activation_bytes_per_token_layer(w, describe_workload(w)) == expected
+    assert shape_mod.activation_bytes_per_token_layer(w, describe_workload(w)) == expected
 
 
 def test_without_architecture_the_paper_constant_is_used() -> None:
@@ -66,8 +66,8 @@ def test_without_architecture_the_paper_constant_is_used() -> None:
         framework="transformers", model_params_m=7000, dataset_size_gb=1, tokens=1e8
     )
     facts = describe_workload(w)
-    got = mem.activation_bytes_per_token_layer(w, facts)
-    assert got == pytest.approx(mem.ACTIVATION_BYTES_PER_TOKEN_HIDDEN * facts.hidden)
+    got = shape_mod.activation_bytes_per_token_layer(w, facts)
+    assert got == pytest.approx(shape_mod.ACTIVATION_BYTES_PER_TOKEN_HIDDEN * facts.hidden)
 
 
 @pytest.mark.parametrize(
@@ -75,14 +75,14 @@ def test_without_architecture_the_paper_constant_is_used() -> None:
     [("llama-2-7b", True), ("mistral-7b", True), ("gpt2", False), ("bert-large", False)],
 )
 def test_gated_mlp_is_read_from_the_parameter_count(key: str, gated: bool) -> None:
-    assert mem._is_gated(arch(key)) is gated
+    assert shape_mod.is_gated(arch(key)) is gated
 
 
 @pytest.mark.parametrize(
     ("key", "tables"), [("llama-3.2-3b", 1.0), ("llama-2-7b", 2.0), ("gpt2", 1.0)]
 )
 def test_tied_embeddings_are_one_matrix(key: str, tables: float) -> None:
-    assert mem.embedding_matrices(arch(key)) == tables
+    assert shape_mod.embedding_matrices(arch(key)) == tables
 
 
 def test_qlora_keeps_one_embedding_matrix_when_tied() -> None:
@@ -106,7 +106,7 @@ def test_logits_use_the_architecture_vocabulary() -> None:
 def test_encoders_carry_no_vocabulary_logits() -> None:
     w = workload("bert-large", sequence_length=512)
     facts = describe_workload(w)
-    blocks = 24 * 512 * mem.activation_bytes_per_token_layer(w, facts) / 1e9
+    blocks = 24 * 512 * shape_mod.activation_bytes_per_token_layer(w, facts) / 1e9
     assert per_sample(w) == pytest.approx(blocks)
 
 
@@ -118,13 +118,13 @@ def test_eager_attention_adds_the_score_term() -> None:
 
 def test_lora_dropout_targets() -> None:
     shape = arch("llama-2-7b")
-    assert mem.lora_dropout_bytes_per_token_layer(shape, "qv") == 6 * 4096
-    assert mem.lora_dropout_bytes_per_token_layer(shape, "qkv_fused") == 3 * 4096
+    assert shape_mod.lora_dropout_bytes_per_token_layer(shape, "qv") == 6 * 4096
+    assert shape_mod.lora_dropout_bytes_per_token_layer(shape, "qkv_fused") == 3 * 4096
     all_fused = 3 * (4096 + 4096 + 2 * 4096 + 11008)
-    assert mem.lora_dropout_bytes_per_token_layer(shape, "all_fused") == all_fused
-    assert mem.lora_dropout_bytes_per_token_layer(shape, "all") > all_fused
-    assert mem.lora_dropout_bytes_per_token_layer(None, "qv") == 0.0
-    assert mem.lora_dropout_bytes_per_token_layer(shape, "nonsense") == 0.0
+    assert shape_mod.lora_dropout_bytes_per_token_layer(shape, "all_fused") == all_fused
+    assert shape_mod.lora_dropout_bytes_per_token_layer(shape, "all") > all_fused
+    assert shape_mod.lora_dropout_bytes_per_token_layer(None, "qv") == 0.0
+    assert shape_mod.lora_dropout_bytes_per_token_layer(shape, "nonsense") == 0.0
     lora = workload("llama-2-7b", fine_tuning="lora")
     full = workload("llama-2-7b")
     assert per_sample(lora, lora_dropout_targets="qv") > per_sample(lora)
@@ -235,5 +235,5 @@ def test_persisting_gradients_add_to_activations() -> None:
 def test_widths_without_an_explicit_head_size() -> None:
     # A hand-written architecture without head_dim: K/V width follows the KV-head share.
     shape = arch("llama-3-8b").model_copy(update={"head_dim": 0})
-    hidden, q_dim, kv_dim = mem._dims(shape)
+    hidden, q_dim, kv_dim = shape_mod.dims(shape)
     assert (hidden, q_dim, kv_dim) == (4096.0, 4096.0, 1024.0)

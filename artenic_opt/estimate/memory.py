@@ -1,3 +1,4 @@
+# Over 600 lines: one memory model (states, activations, plan rows, arrays), long docstring.
 """Memory a workload needs per device under a training plan, vectorised over rows, and whether
 it fits.
 
@@ -38,26 +39,16 @@ Decisions (every figure is a module constant with its source):
   master weights and gradients to host RAM, and with ZeRO-3/FSDP the weights as well; the host
   of each node then holds its share, checked against its RAM (a host whose RAM the catalog does
   not publish cannot take an offload).
-* **Activations** per token, per transformer block, with flash attention (no ``s^2`` score
-  tensor), counted tensor by tensor as Korthikanti et al. 2022 (sec. 4.1) do, in 16-bit bytes:
-  the two norm inputs (``4h``), the QKV input (``2h``), Q and the attention output (``4 x q``,
-  ``q = heads x head_dim``), K and V (``4 x kv``), the MLP input (``2h``) and the MLP itself:
-  a gated MLP (SwiGLU/GeGLU: gate, up, activation and their product) ``8 x ffn``, a plain one
-  (fc1 output and GELU output) ``4 x ffn``, times the experts each token visits; plain-MLP
-  families (GPT-2, BERT, ViT, T5) also keep two dropout masks (``2h``). For GPT-3-shaped models
-  this is the paper's ``34h``; Llama 2 7B gives ``37.5h``. Without an architecture the paper's
-  ``34h`` is used. ``eager_attention`` (attention without flash/SDPA kernels, e.g. BERT in 2022)
-  adds the paper's score term, ``5 x heads x seq`` bytes per token. fp32 doubles everything.
-  Full checkpointing keeps each block's 16-bit input (``2 x hidden`` B) plus one block's
-  activations during recompute; selective checkpointing checkpoints every second block
-  (torchtune's ``ac_mode=selective, ac_option=2``). Causal language models add the logits,
-  ``vocab`` values per token (the architecture's vocabulary; Llama 2's 32,000 when unknown):
-  HF ``LlamaForCausalLM`` keeps them upcast to fp32 in its output (4 B), cross-entropy saves its
-  fp32 log-softmax for the backward (4 B), and the backward adds an fp32 gradient of the same
-  size (4 B): 12 B per token and vocabulary entry, split by tensor parallelism. With
-  ``chunked_loss`` (torchtune's ``CEWithChunkedOutputLoss`` in 8 chunks, LitGPT's chunked
-  cross-entropy; Liger's fused linear cross-entropy is leaner still) only the bf16 logits stay
-  whole: 2 + 12/8 B. Encoders (fine-tuned with a small task head) carry no vocabulary logits.
+* **Activations** per token and block come from ``estimate.activation_shape`` (tensor by
+  tensor from the architecture, Korthikanti et al. 2022; ``34 x hidden`` without one). fp32
+  doubles them; ``eager_attention`` adds the score term. Full checkpointing keeps each block's
+  16-bit input (``2 x hidden`` B) plus one block during recompute; selective checkpoints every
+  second block (torchtune's ``ac_option=2``). Causal LMs add the logits, ``vocab`` values per
+  token (the architecture's; Llama 2's 32,000 when unknown): HF ``LlamaForCausalLM`` upcasts
+  them to fp32 (4 B), cross-entropy saves its fp32 log-softmax (4 B), the backward adds an fp32
+  gradient (4 B): 12 B, split by tensor parallelism; with ``chunked_loss`` (torchtune's
+  ``CEWithChunkedOutputLoss`` in 8 chunks, LitGPT's chunked loss) only the bf16 logits stay
+  whole: 2 + 12/8 B. Encoders (fine-tuned with a small task head) have no vocabulary logits.
 * **Peak**: weights and optimiser states are resident; gradients fill in as the backward pass
   frees each block's activations, so the two peak at opposite ends of the backward pass and the
   larger counts, not their sum, when the gradients are freed after each step (PyTorch >= 2.0
@@ -94,8 +85,16 @@ import numpy.typing as npt
 
 from artenic_opt._internal.arrays import BoolArray, FloatArray, IntArray
 from artenic_opt.estimate import assumptions as asm
+from artenic_opt.estimate.activation_shape import (
+    AUTOCAST_EXTRA_BYTES_PER_HIDDEN,
+    AUTOCAST_EXTRA_SCORE_BYTES,
+    EAGER_SCORE_BYTES_PER_HEAD_POSITION,
+    activation_bytes_per_token_layer,
+    embedding_matrices,
+    lora_dropout_bytes_per_token_layer,
+)
 from artenic_opt.estimate.workload import WorkloadFacts, WorkloadKind, describe_workload
-from artenic_opt.schemas import MemoryEstimate, ModelArchitecture, WorkloadProfile
+from artenic_opt.schemas import MemoryEstimate, WorkloadProfile
 from artenic_opt.types import CheckpointMode, FineTuning, OptimizerKind, Precision, ShardingMode
 
 # --- constants (sources in the module docstring) -----------------------------------------------
@@ -122,23 +121,6 @@ ADAFACTOR_BYTES_TIMES_HIDDEN: Final = 8.0
 MASTER_WEIGHT_BYTES: Final = 4.0
 ADAPTER_BYTES: Final = 4.0  # fp32 adapter weights, and their fp32 gradients
 NF4_DOUBLE_QUANT_BITS: Final = 4.127
-ACTIVATION_BYTES_PER_TOKEN_HIDDEN: Final = 34.0
-#: Per-tensor activation bytes (16 bit) of one block; Korthikanti et al. 2022 sec. 4.1.
-NORM_AND_INPUT_BYTES_PER_HIDDEN: Final = 8.0  # two norm inputs, QKV input, MLP input: 2h each
-GATED_MLP_BYTES_PER_FFN: Final = 8.0  # gate, up, activation, product: 2 B each
-PLAIN_MLP_BYTES_PER_FFN: Final = 4.0  # fc1 output, GELU output: 2 B each
-DROPOUT_MASK_BYTES_PER_HIDDEN: Final = 2.0  # attention and MLP output dropout masks, 1 B each
-#: Stored attention scores without flash kernels: softmax (2 B) + dropout mask (1 B) + dropout
-#: output (2 B) per head and key position (Korthikanti et al. 2022, the ``5as^2b`` term).
-EAGER_SCORE_BYTES_PER_HEAD_POSITION: Final = 5.0
-#: torch autocast keeps LayerNorm/RMSNorm in fp32: their saved fp32 inputs cost 2 B more per
-#: element than 16-bit ones, for the two norms of a block (4h); the softmax output is fp32 too
-#: (4 B instead of 2) and the matmul after it keeps a 16-bit cast of the dropped scores (+2 B,
-#: the dropout output itself is not saved): +2 B per head and key position.
-AUTOCAST_EXTRA_BYTES_PER_HIDDEN: Final = 4.0
-AUTOCAST_EXTRA_SCORE_BYTES: Final = 2.0
-#: LoRA dropout output (2 B) and its mask (1 B) per element of an adapted layer's input.
-LORA_DROPOUT_BYTES_PER_INPUT: Final = 3.0
 CHECKPOINT_BYTES_PER_TOKEN_HIDDEN: Final = 2.0
 LOGIT_BYTES_PER_TOKEN_VOCAB: Final = 12.0
 #: bf16 logits kept whole; the fp32 copy, log-softmax and gradient exist one chunk of 8 at a time.
@@ -268,71 +250,6 @@ def positions_per_sample(workload: WorkloadProfile, facts: WorkloadFacts) -> flo
     if facts.kind is WorkloadKind.TOKENS:
         return float(workload.sequence_length)
     return float(asm.POSITIONS_PER_SAMPLE)
-
-
-def _dims(arch: ModelArchitecture) -> tuple[float, float, float]:
-    """Hidden size, query width and key/value width of a transformer architecture."""
-    hidden = float(arch.hidden)
-    q_dim = float(arch.heads * arch.head_dim) if arch.head_dim else hidden
-    kv_dim = float(arch.kv_heads * arch.head_dim) if arch.head_dim else hidden
-    if not arch.head_dim and arch.heads and arch.kv_heads:
-        kv_dim = hidden * arch.kv_heads / arch.heads
-    return hidden, q_dim, kv_dim
-
-
-def _is_gated(arch: ModelArchitecture) -> bool:
-    """Whether the MLP has three matrices (SwiGLU/GeGLU) rather than two: the per-layer
-    parameters left after attention are nearer ``3 x hidden x ffn`` than ``2 x hidden x ffn``."""
-    hidden, q_dim, kv_dim = _dims(arch)
-    per_layer = (arch.params_m * 1e6 - arch.vocab * hidden) / max(arch.layers, 1)
-    mlp = per_layer - hidden * (2 * q_dim + 2 * kv_dim)
-    ffn = arch.ffn_size * max(arch.experts, 1)
-    return mlp > 2.5 * hidden * ffn
-
-
-def embedding_matrices(arch: ModelArchitecture) -> float:
-    """1 when the input embedding and the output head are tied, else 2: the parameters left
-    after the blocks are nearer one ``vocab x hidden`` matrix than two."""
-    hidden, q_dim, kv_dim = _dims(arch)
-    mlp_mats = 3.0 if _is_gated(arch) else 2.0
-    blocks = arch.layers * (
-        hidden * (2 * q_dim + 2 * kv_dim) + mlp_mats * hidden * arch.ffn_size * arch.experts
-    )
-    rest = arch.params_m * 1e6 - blocks
-    return 1.0 if rest < 1.5 * arch.vocab * hidden else 2.0
-
-
-def lora_dropout_bytes_per_token_layer(arch: ModelArchitecture | None, targets: str) -> float:
-    """16-bit bytes the LoRA dropout keeps per token and block: its output (2 B) and mask (1 B)
-    for the input of every adapter (PEFT and LitGPT apply one dropout per adapter).
-    ``targets``: ``qv`` (PEFT adapters on query and value: two inputs of ``hidden``),
-    ``qkv_fused`` (LitGPT's ``LoRAQKVLinear``: one dropout on the fused QKV input), ``all`` (PEFT
-    on every linear layer: Q, K, V, output, the MLP's input matrices and its down projection)
-    or ``all_fused`` (LitGPT on every linear layer, the QKV input once)."""
-    if arch is None or arch.layers <= 0:
-        return 0.0
-    hidden, q_dim, _ = _dims(arch)
-    mlp_inputs = (2.0 if _is_gated(arch) else 1.0) * hidden + float(arch.ffn_size)
-    inputs = {
-        "qv": 2.0 * hidden,
-        "qkv_fused": hidden,
-        "all": 3.0 * hidden + q_dim + mlp_inputs,
-        "all_fused": hidden + q_dim + mlp_inputs,
-    }.get(targets, 0.0)
-    return LORA_DROPOUT_BYTES_PER_INPUT * inputs
-
-
-def activation_bytes_per_token_layer(workload: WorkloadProfile, facts: WorkloadFacts) -> float:
-    """16-bit bytes one token keeps per transformer block (flash attention; module docstring)."""
-    arch = workload.architecture
-    if arch is None or arch.layers <= 0 or arch.ffn_size <= 0:
-        return ACTIVATION_BYTES_PER_TOKEN_HIDDEN * facts.hidden
-    h, q_dim, kv_dim = _dims(arch)
-    gated = _is_gated(arch)
-    ffn = float(arch.ffn_size) * float(arch.experts_per_token if arch.experts > 1 else 1)
-    mlp = (GATED_MLP_BYTES_PER_FFN if gated else PLAIN_MLP_BYTES_PER_FFN) * ffn
-    dropout = 0.0 if gated else DROPOUT_MASK_BYTES_PER_HIDDEN * h
-    return NORM_AND_INPUT_BYTES_PER_HIDDEN * h + 4.0 * q_dim + 4.0 * kv_dim + mlp + dropout
 
 
 def _has_vocab_logits(workload: WorkloadProfile, facts: WorkloadFacts) -> bool:
