@@ -1,3 +1,4 @@
+# Over 600 lines: one memory model (states, activations, plan rows, arrays), long docstring.
 """Memory a workload needs per device under a training plan, vectorised over rows, and whether
 it fits.
 
@@ -32,7 +33,8 @@ Decisions (every figure is a module constant with its source):
 * **LoRA / QLoRA**: the frozen base is stored once in 16 bit (LoRA) or, for QLoRA, only its
   quantised linear layers in NF4 with double quantisation, 4.127 bits per parameter (Dettmers et
   al. 2023, "QLoRA", sec. 3: 32/64 + 8/(64*256) bits of constants), while the embeddings and the
-  output head (``2 x vocab x hidden`` parameters) stay in 16 bit. Adapters are trained in fp32
+  output head (``2 x vocab x hidden`` parameters, one matrix when the architecture ties them,
+  as Llama 3.2 3B does) stay in 16 bit. Adapters are trained in fp32
   (PEFT upcasts adapter weights to fp32 by default): 4 B weights + 4 B gradients + the optimiser
   states, no master copy.
 * **Sharding** over the data-parallel group (GPUs / tensor-parallel degree): ZeRO-1 splits the
@@ -44,21 +46,28 @@ Decisions (every figure is a module constant with its source):
   master weights and gradients to host RAM, and with ZeRO-3/FSDP the weights as well; the host
   of each node then holds its share, checked against its RAM (a host whose RAM the catalog does
   not publish cannot take an offload).
-* **Activations** per token, per transformer block, with flash attention (no ``s^2`` score
-  tensor): ``34 x hidden`` bytes in 16 bit (Korthikanti et al. 2022, eq. 2 without the
-  ``5as/h`` attention-score term that flash attention never stores), doubled in fp32. Full
-  checkpointing keeps each block's 16-bit input (``2 x hidden`` B) plus one block's activations
-  during recompute; selective checkpointing checkpoints every second block (torchtune's
-  ``ac_mode=selective, ac_option=2``). Language models add the logits, ``vocab`` values per
-  token: HF ``LlamaForCausalLM`` keeps them upcast to fp32 in its output (4 B), cross-entropy
-  saves its fp32 log-softmax for the backward (4 B), and the backward adds an fp32 gradient of
-  the same size (4 B): 12 B per token and vocabulary entry, split by tensor parallelism. With
-  ``chunked_loss`` (torchtune's ``CEWithChunkedOutputLoss`` in 8 chunks; Liger's fused linear
-  cross-entropy is leaner still) only the bf16 logits stay whole: 2 + 12/8 B.
+* **Activations** per token and block come from ``estimate.activation_shape`` (tensor by
+  tensor from the architecture, Korthikanti et al. 2022; ``34 x hidden`` without one). fp32
+  doubles them; ``eager_attention`` adds the score term. Full checkpointing keeps each block's
+  16-bit input (``2 x hidden`` B) plus one block during recompute; selective checkpoints every
+  second block (torchtune's ``ac_option=2``). Causal LMs add the logits, ``vocab`` values per
+  token (the architecture's; Llama 2's 32,000 when unknown): HF ``LlamaForCausalLM`` upcasts
+  them to fp32 (4 B), cross-entropy saves its fp32 log-softmax (4 B), the backward adds an fp32
+  gradient (4 B): 12 B, split by tensor parallelism; with ``chunked_loss`` (torchtune's
+  ``CEWithChunkedOutputLoss`` in 8 chunks, LitGPT's chunked loss) only the bf16 logits stay
+  whole: 2 + 12/8 B. Encoders (fine-tuned with a small task head) have no vocabulary logits.
 * **Peak**: weights and optimiser states are resident; gradients fill in as the backward pass
   frees each block's activations, so the two peak at opposite ends of the backward pass and the
-  larger counts, not their sum. ``optimizer_in_backward`` (torchtune's ``optimizer_in_bwd``)
+  larger counts, not their sum, when the gradients are freed after each step (PyTorch >= 2.0
+  ``zero_grad(set_to_none=True)``). With gradient accumulation the previous micro-batches'
+  gradients are alive while the next one stores its activations, so the two add
+  (``gradients_persist``); the plan search always budgets the sum (it sizes the micro-batch
+  on top of the full gradients). ``optimizer_in_backward`` (torchtune's ``optimizer_in_bwd``)
   steps each parameter as its gradient arrives: about one block of gradients at a time.
+* **Allocated vs reserved.** ``allocated_gb`` is what ``torch.cuda.max_memory_allocated`` (or
+  torchtune's active peak) reports: the states plus the larger of gradients and activations.
+  ``needed_gb`` adds the caching allocator's fragmentation of the activations (what
+  ``max_memory_reserved`` reports); NVML / ``nvidia-smi`` adds the CUDA context on top.
 * **Usable memory** is the card minus a measured framework reserve, not a flat share: the CUDA
   context of a PyTorch process with lazy module loading, about 0.4 GB (PyTorch maintainers,
   pytorch/pytorch#109888, 2023; 287 MB measured in pytorch/pytorch#86509), and allocator
@@ -83,6 +92,14 @@ import numpy.typing as npt
 
 from artenic_opt._internal.arrays import BoolArray, FloatArray, IntArray
 from artenic_opt.estimate import assumptions as asm
+from artenic_opt.estimate.activation_shape import (
+    AUTOCAST_EXTRA_BYTES_PER_HIDDEN,
+    AUTOCAST_EXTRA_SCORE_BYTES,
+    EAGER_SCORE_BYTES_PER_HEAD_POSITION,
+    activation_bytes_per_token_layer,
+    embedding_matrices,
+    lora_dropout_bytes_per_token_layer,
+)
 from artenic_opt.estimate.workload import WorkloadFacts, WorkloadKind, describe_workload
 from artenic_opt.schemas import MemoryEstimate, WorkloadProfile
 from artenic_opt.types import CheckpointMode, FineTuning, OptimizerKind, Precision, ShardingMode
@@ -115,7 +132,6 @@ ADAPTER_BYTES: Final = 4.0  # fp32 adapter weights, and their fp32 gradients
 #: fp8_primer.html: weights are cast to fp8 before the GEMM; see the module docstring).
 FP8_WEIGHT_COPY_BYTES: Final = 1.0
 NF4_DOUBLE_QUANT_BITS: Final = 4.127
-ACTIVATION_BYTES_PER_TOKEN_HIDDEN: Final = 34.0
 CHECKPOINT_BYTES_PER_TOKEN_HIDDEN: Final = 2.0
 LOGIT_BYTES_PER_TOKEN_VOCAB: Final = 12.0
 #: bf16 logits kept whole; the fp32 copy, log-softmax and gradient exist one chunk of 8 at a time.
@@ -165,7 +181,11 @@ class ModelStates:
         return self.weights_gb + self.gradients_gb + self.optimizer_gb
 
 
-def _vocab(facts: WorkloadFacts) -> float:
+def _vocab(facts: WorkloadFacts, workload: WorkloadProfile | None = None) -> float:
+    """The vocabulary: the architecture's, else Llama 2's (``DEFAULT_VOCAB``)."""
+    arch = workload.architecture if workload is not None else None
+    if arch is not None and arch.vocab > 0:
+        return float(arch.vocab)
     vocab = getattr(facts, "vocab", None)
     return float(vocab) if vocab else float(DEFAULT_VOCAB)
 
@@ -176,13 +196,30 @@ def _optimizer_bytes(workload: WorkloadProfile, facts: WorkloadFacts) -> float:
     return OPTIMIZER_STATE_BYTES[workload.optimizer]
 
 
-def model_states(workload: WorkloadProfile, facts: WorkloadFacts | None = None) -> ModelStates:
-    """Weights, gradients and optimiser states of the whole job (see the module docstring)."""
+def model_states(
+    workload: WorkloadProfile, facts: WorkloadFacts | None = None, *, autocast: bool = False
+) -> ModelStates:
+    """Weights, gradients and optimiser states of the whole job (see the module docstring).
+
+    ``autocast``: mixed precision by torch autocast (plain PyTorch / HF Trainer AMP) instead of
+    the ZeRO accounting: fp32 weights and gradients, the optimiser states, and the 16-bit weight
+    copies the forward pass casts and keeps for the backward: 18 B per parameter with AdamW
+    (the HF single-GPU guide, "Anatomy of Model's Memory").
+    """
     facts = facts or describe_workload(workload)
     params = facts.params
     fp32 = workload.precision.stores_fp32
     word = 4.0 if fp32 else 2.0
     optimizer = _optimizer_bytes(workload, facts)
+    amp = autocast and not fp32 and not workload.pure_bf16
+    if workload.fine_tuning is FineTuning.FULL and amp:
+        return ModelStates(
+            weights_gb=params * (MASTER_WEIGHT_BYTES + word) / asm.GB,
+            gradients_gb=params * MASTER_WEIGHT_BYTES / asm.GB,
+            optimizer_gb=params * optimizer / asm.GB,
+            paged=workload.optimizer in PAGED_OPTIMIZERS,
+            block_weights_gb=params * word / max(facts.layers, 1.0) / asm.GB,
+        )
     if workload.fine_tuning is FineTuning.FULL:
         pure = workload.pure_bf16 and not fp32
         master = 0.0 if (fp32 or pure) else MASTER_WEIGHT_BYTES
@@ -199,7 +236,9 @@ def model_states(workload: WorkloadProfile, facts: WorkloadFacts | None = None) 
     else:
         adapters = facts.trainable_params
         if workload.fine_tuning is FineTuning.QLORA:
-            unquantised = min(0.5 * params, 2.0 * _vocab(facts) * facts.hidden)
+            arch = workload.architecture
+            tables = embedding_matrices(arch) if arch is not None and arch.layers > 0 else 2.0
+            unquantised = min(0.5 * params, tables * _vocab(facts, workload) * facts.hidden)
             bits = NF4_DOUBLE_QUANT_BITS if workload.precision is Precision.INT4 else 8.0
             base = (params - unquantised) * bits / 8.0 + unquantised * 2.0
         else:
@@ -226,23 +265,57 @@ def positions_per_sample(workload: WorkloadProfile, facts: WorkloadFacts) -> flo
     return float(asm.POSITIONS_PER_SAMPLE)
 
 
+def _has_vocab_logits(workload: WorkloadProfile, facts: WorkloadFacts) -> bool:
+    arch = workload.architecture
+    if arch is not None:
+        return arch.kind == "llm"
+    return facts.kind is WorkloadKind.TOKENS
+
+
 def activation_gb_per_sample(
     workload: WorkloadProfile,
     facts: WorkloadFacts,
     checkpoint_code: npt.ArrayLike,
     tensor_parallel: npt.ArrayLike,
+    *,
+    eager_attention: bool = False,
+    lora_dropout_targets: str | None = None,
+    activation_offload: bool = False,
+    autocast: bool = False,
 ) -> FloatArray:
     """Activation memory of one sequence (sample) on one GPU, GB, per checkpointing code
     (0 off, 1 selective, 2 full) and tensor-parallel degree (flash attention, sequence parallel).
+
+    Set-ups the plan search does not choose, for measured runs that used them:
+    ``eager_attention`` adds the stored attention scores of attention without flash kernels;
+    ``lora_dropout_targets`` (``qv`` / ``all``) adds the LoRA dropout's kept inputs (adapters
+    with ``lora_dropout > 0``); ``activation_offload`` (torchtune's
+    ``enable_activation_offloading``) moves the checkpointed block inputs to host RAM;
+    ``autocast`` (torch AMP) keeps the norms' fp32 inputs and outputs and, with eager attention,
+    the softmax output in fp32.
     """
     code = np.asarray(checkpoint_code, dtype=np.int64)
     tp = np.asarray(tensor_parallel, dtype=np.float64)
     if facts.kind is WorkloadKind.TABULAR:
         return np.zeros(np.broadcast(code, tp).shape, dtype=np.float64)
     scale = 2.0 if workload.precision.stores_fp32 else 1.0
-    unit = positions_per_sample(workload, facts) * facts.hidden * scale / asm.GB
-    block = ACTIVATION_BYTES_PER_TOKEN_HIDDEN * unit
-    kept = CHECKPOINT_BYTES_PER_TOKEN_HIDDEN * unit
+    positions = positions_per_sample(workload, facts)
+    per_token = activation_bytes_per_token_layer(workload, facts)
+    amp = autocast and not workload.precision.stores_fp32
+    if amp:
+        per_token += AUTOCAST_EXTRA_BYTES_PER_HIDDEN * facts.hidden
+    if eager_attention:
+        heads = float(workload.architecture.heads) if workload.architecture else facts.hidden / 128
+        score_bytes = EAGER_SCORE_BYTES_PER_HEAD_POSITION + (
+            AUTOCAST_EXTRA_SCORE_BYTES if amp else 0.0
+        )
+        per_token += score_bytes * heads * positions
+    if lora_dropout_targets and workload.fine_tuning is not FineTuning.FULL:
+        per_token += lora_dropout_bytes_per_token_layer(workload.architecture, lora_dropout_targets)
+    block = positions * per_token * scale / asm.GB
+    kept = CHECKPOINT_BYTES_PER_TOKEN_HIDDEN * positions * facts.hidden * scale / asm.GB
+    if activation_offload:
+        kept = 0.0
     layers = facts.layers
     per_code = np.array(
         [
@@ -252,15 +325,13 @@ def activation_gb_per_sample(
         ]
     )
     stored = per_code[code]
-    if facts.kind is WorkloadKind.TOKENS:
+    if facts.kind is WorkloadKind.TOKENS and _has_vocab_logits(workload, facts):
         per_entry = (
             CHUNKED_LOGIT_BYTES_PER_TOKEN_VOCAB
             if workload.chunked_loss
             else LOGIT_BYTES_PER_TOKEN_VOCAB
         )
-        stored = stored + (
-            positions_per_sample(workload, facts) * _vocab(facts) * per_entry / asm.GB
-        )
+        stored = stored + (positions * _vocab(facts, workload) * per_entry / asm.GB)
     result: FloatArray = stored / tp
     return result
 
@@ -274,6 +345,8 @@ class PlanMemory:
     optimizer_gb: FloatArray
     activations_gb: FloatArray
     reserve_gb: FloatArray
+    #: What torch's peak allocated bytes would show: states + max(gradients, activations).
+    allocated_gb: FloatArray
     needed_gb: FloatArray
     #: Host RAM each node needs for offloaded (or paged) states.
     host_needed_gb: FloatArray
@@ -295,8 +368,13 @@ def plan_memory(
     tensor_parallel: npt.ArrayLike,
     offload: npt.ArrayLike,
     activation_per_sample_gb: npt.ArrayLike | None = None,
+    gradients_persist: npt.ArrayLike = False,
 ) -> PlanMemory:
     """GPU memory of every (candidate, plan) row; all arguments broadcast together.
+
+    ``gradients_persist`` marks rows whose gradients stay allocated while the next micro-batch's
+    activations are stored (gradient accumulation over several micro-batches, or a
+    ``zero_grad`` that zeroes instead of freeing): gradients and activations then add up.
 
     ``sharding_stage`` is 0 (DDP) to 3 (ZeRO-3/FSDP); ``activation_per_sample_gb`` may be given
     precomputed (``activation_gb_per_sample``) when the caller evaluates many micro-batches.
@@ -335,8 +413,12 @@ def plan_memory(
     reserve = np.broadcast_to(np.float64(CUDA_CONTEXT_GB), weights.shape)
     # Gradients fill in as the backward pass frees each block's activations: the two peak at
     # opposite ends of the backward pass, so the larger of them counts, not their sum.
-    dynamic = np.maximum(gradients, activations * (1.0 + ALLOCATOR_FRAGMENTATION))
+    persist = np.asarray(gradients_persist, dtype=np.bool_)
+    fragmented = activations * (1.0 + ALLOCATOR_FRAGMENTATION)
+    dynamic = np.where(persist, gradients + fragmented, np.maximum(gradients, fragmented))
     needed = weights + optimizer + dynamic
+    peak = np.where(persist, gradients + activations, np.maximum(gradients, activations))
+    allocated = weights + optimizer + peak
     # Each node's host holds the offloaded share of its GPUs.
     host_per_node = host * gpus
     usable = np.asarray(gpu_memory_gb, dtype=np.float64) - CUDA_CONTEXT_GB
@@ -351,6 +433,7 @@ def plan_memory(
         optimizer_gb=np.asarray(optimizer, dtype=np.float64),
         activations_gb=activations,
         reserve_gb=np.asarray(reserve, dtype=np.float64),
+        allocated_gb=np.asarray(allocated, dtype=np.float64),
         needed_gb=needed,
         host_needed_gb=np.asarray(host_per_node, dtype=np.float64),
         fits=np.asarray(fits, dtype=np.bool_),
