@@ -10,6 +10,12 @@ command (signature inspection, one pydantic adapter per parameter) before runnin
 doing that for all 22 commands cost more than ranking the whole catalog. Anything else (no
 command, ``--help``, ``--version``, an unknown name, shell completion) gets the whole tree, so
 help, suggestions and completion see every command.
+
+Command modules do not use ``from __future__ import annotations``: Typer reads each command's
+signature three times while building the tree (``inspect.signature(eval_str=True)`` and
+``get_type_hints``), and string annotations are evaluated afresh every time, building every
+``typer.Option`` again; evaluated once at import, the tree of ``--help`` builds in about 60% of
+the time. Names imported only for type checking are quoted there (a test pins this).
 """
 
 import atexit
