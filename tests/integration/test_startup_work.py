@@ -1,0 +1,85 @@
+"""Start-up work that issue 16 made lazy stays lazy (bench/bench_startup.py has the timings).
+
+``test_layers.py`` keeps heavy libraries out of ``--help`` and ``recommend``; these tests pin the
+cheaper set-up of our own modules, so a later import cannot bring the cost back unnoticed:
+
+* ``recommend`` builds neither the storage schemas nor the feedback/retrain result documents
+  (``schemas.results`` pulls ``schemas.storage``, about 30 pydantic models);
+* the Typer command functions carry evaluated annotations, not strings: Typer reads every
+  signature three times while building the tree, and re-evaluates string annotations (every
+  ``Annotated[..., typer.Option(...)]``) each time.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from artenic_opt.cli.main import build_app
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _modules_after_command(args: list[str]) -> set[str]:
+    """``sys.modules`` after running ``artenic-opt ARGS`` in a fresh interpreter (exit 0)."""
+    code = (
+        "import json, sys\nfrom artenic_opt.cli.main import build_app, modules_for\n"
+        f"args = {args!r}\n"
+        "app = build_app(modules_for(args))\n"
+        "try:\n    app(args, prog_name='artenic-opt')\nexcept SystemExit as exc:\n"
+        "    assert exc.code in (0, None), exc.code\n"
+        "print(json.dumps(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    err = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stderr
+    return set(json.loads(err.strip().splitlines()[-1]))
+
+
+def test_recommend_builds_no_storage_or_result_schemas(tmp_path: Path) -> None:
+    args = ["--state", str(tmp_path / "s.db"), "recommend"]
+    args += ["--workload", str(EXAMPLES / "llm-lora-7b.toml"), "--json"]
+    loaded = _modules_after_command(args)
+    assert "artenic_opt.services.training" in loaded  # the command really ran
+    for name in ("artenic_opt.schemas.results", "artenic_opt.schemas.storage"):
+        assert name not in loaded, f"recommend imported {name}"
+
+
+def test_help_builds_no_schemas(tmp_path: Path) -> None:
+    loaded = _modules_after_command(["--state", str(tmp_path / "s.db"), "--help"])
+    assert "artenic_opt.cli.training" in loaded  # the whole tree was built
+    assert "artenic_opt.schemas" not in loaded
+    assert "artenic_opt.services.training" not in loaded
+
+
+def _command_functions(app: typer.Typer) -> Iterator[Callable[..., Any]]:
+    if app.registered_callback is not None and app.registered_callback.callback is not None:
+        yield app.registered_callback.callback
+    for command in app.registered_commands:
+        assert command.callback is not None
+        yield command.callback
+    for group in app.registered_groups:
+        assert group.typer_instance is not None
+        yield from _command_functions(group.typer_instance)
+
+
+def test_command_signatures_hold_evaluated_annotations() -> None:
+    functions = list(_command_functions(build_app()))
+    assert len(functions) > 20  # every command module is registered
+    for function in functions:
+        strings = {
+            name: annotation
+            for name, annotation in inspect.signature(function).parameters.items()
+            if isinstance(annotation.annotation, str)
+        }
+        assert not strings, (
+            f"{function.__module__}.{function.__qualname__} has string annotations {strings}: "
+            "drop 'from __future__ import annotations' from its module (cli/main.py says why)"
+        )
