@@ -32,7 +32,6 @@ import typer
 from artenic_opt import __version__
 from artenic_opt.cli.errors import MappedGroup
 from artenic_opt.cli.output import JsonOpt
-from artenic_opt.workspace import WorkspaceOptions
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 unexpected internal error; 2 bad usage or invalid input; "
@@ -88,6 +87,8 @@ def root(
     ] = False,
     json: JsonOpt = False,
 ) -> None:
+    from artenic_opt.workspace import WorkspaceOptions  # only when a command runs
+
     ctx.obj = WorkspaceOptions(state=state, url=url, profile=profile, timeout=timeout)
 
 

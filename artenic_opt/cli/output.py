@@ -11,7 +11,6 @@
   ``presentation.format``, which the dashboard shares.
 """
 
-import json
 import os
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -89,6 +88,8 @@ def to_jsonable(obj: Any) -> Any:
 
 
 def print_json(obj: Any) -> None:
+    import json  # not needed by --help or a table
+
     text = json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False, allow_nan=False)
     typer.echo(text)
 

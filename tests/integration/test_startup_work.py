@@ -5,6 +5,9 @@ cheaper set-up of our own modules, so a later import cannot bring the cost back 
 
 * ``recommend`` builds neither the storage schemas nor the feedback/retrain result documents
   (``schemas.results`` pulls ``schemas.storage``, about 30 pydantic models);
+* ``--help`` imports neither the workspace nor ``json`` (they load when a command runs or prints
+  JSON), and no command loads platformdirs when every path is given (``--state``, the
+  environment variables);
 * the Typer command functions carry evaluated annotations, not strings: Typer reads every
   signature three times while building the tree, and re-evaluates string annotations (every
   ``Annotated[..., typer.Option(...)]``) each time.
@@ -30,12 +33,13 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 def _modules_after_command(args: list[str]) -> set[str]:
     """``sys.modules`` after running ``artenic-opt ARGS`` in a fresh interpreter (exit 0)."""
     code = (
-        "import json, sys\nfrom artenic_opt.cli.main import build_app, modules_for\n"
+        "import sys\nfrom artenic_opt.cli.main import build_app, modules_for\n"
         f"args = {args!r}\n"
         "app = build_app(modules_for(args))\n"
         "try:\n    app(args, prog_name='artenic-opt')\nexcept SystemExit as exc:\n"
         "    assert exc.code in (0, None), exc.code\n"
-        "print(json.dumps(sorted(sys.modules)), file=sys.stderr)\n"
+        "loaded = sorted(sys.modules)\nimport json\n"
+        "print(json.dumps(loaded), file=sys.stderr)\n"
     )
     err = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
@@ -48,15 +52,16 @@ def test_recommend_builds_no_storage_or_result_schemas(tmp_path: Path) -> None:
     args += ["--workload", str(EXAMPLES / "llm-lora-7b.toml"), "--json"]
     loaded = _modules_after_command(args)
     assert "artenic_opt.services.training" in loaded  # the command really ran
-    for name in ("artenic_opt.schemas.results", "artenic_opt.schemas.storage"):
+    for name in ("artenic_opt.schemas.results", "artenic_opt.schemas.storage", "platformdirs"):
         assert name not in loaded, f"recommend imported {name}"
 
 
 def test_help_builds_no_schemas(tmp_path: Path) -> None:
     loaded = _modules_after_command(["--state", str(tmp_path / "s.db"), "--help"])
     assert "artenic_opt.cli.training" in loaded  # the whole tree was built
-    assert "artenic_opt.schemas" not in loaded
-    assert "artenic_opt.services.training" not in loaded
+    for name in ("artenic_opt.schemas", "artenic_opt.services.training", "artenic_opt.workspace"):
+        assert name not in loaded, f"--help imported {name}"
+    assert "json" not in loaded
 
 
 def _command_functions(app: typer.Typer) -> Iterator[Callable[..., Any]]:
