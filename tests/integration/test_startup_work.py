@@ -8,8 +8,9 @@ cheaper set-up of our own modules, so a later import cannot bring the cost back 
   the architecture table (for a workload naming no model), the ``catalog import`` reader, nor
   ``numpy.char``;
 * ``--help`` imports neither pydantic, the workspace nor ``json`` (they load when a command runs
-  or prints JSON; pydantic alone was about 40 modules and a third of ``--help``), and no command loads platformdirs when every path is given (``--state``, the
-  environment variables);
+  or prints JSON; pydantic alone was about 40 modules and a third of ``--help``);
+* no command loads platformdirs when every path is given (``--state``, the environment
+  variables);
 * the Typer command functions carry evaluated annotations, not strings: Typer reads every
   signature three times while building the tree, and re-evaluates string annotations (every
   ``Annotated[..., typer.Option(...)]``) each time.
