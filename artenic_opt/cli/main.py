@@ -19,6 +19,7 @@ the time. Names imported only for type checking are quoted there (a test pins th
 """
 
 import atexit
+import gc
 import importlib
 import os
 import sys
@@ -176,6 +177,10 @@ def modules_for(args: Sequence[str], prog_name: str = "artenic-opt") -> list[str
     return None
 
 
+#: Allocations between two young garbage collections in a command process (CPython: 700).
+GC_YOUNG_THRESHOLD = 100_000
+
+
 def _prepare_process() -> None:
     """Process-wide settings of a command run (not of library use).
 
@@ -184,8 +189,18 @@ def _prepare_process() -> None:
     installed distribution (about 15 ms, paid by every command). Typer switches them off the
     same way while it builds its parameter adapters. A ``PYDANTIC_DISABLE_PLUGINS`` set by the
     user, even to an empty string (all plugins on), is kept.
+
+    The cyclic garbage collector runs a young collection every ``GC_YOUNG_THRESHOLD``
+    allocations instead of CPython's 700. Start-up allocates mostly objects that live as long
+    as the process (modules, classes, functions, pydantic schemas), which the collector
+    otherwise traverses again and again: ``recommend`` runs about 2% fewer instructions
+    (valgrind callgrind, 1340M -> 1311M). Garbage cycles are still collected, in batches of up
+    to that many young objects, which is all a long-running ``serve`` or ``dashboard`` holds
+    on top of what it uses.
     """
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    _threshold, *older = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *older)
 
 
 def exit_status(code: object) -> int:

@@ -101,3 +101,22 @@ def test_command_signatures_hold_evaluated_annotations() -> None:
             f"{function.__module__}.{function.__qualname__} has string annotations {strings}: "
             "drop 'from __future__ import annotations' from its module (cli/main.py says why)"
         )
+
+
+def test_command_process_collects_young_garbage_in_larger_batches() -> None:
+    """``main()`` raises the young-generation threshold; importing the CLI does not."""
+    code = (
+        "import atexit, gc, sys\n"
+        "from artenic_opt.cli import main as cli\n"
+        "print(gc.get_threshold()[0], file=sys.stderr)\n"
+        "atexit.register(lambda: print(gc.get_threshold()[0], file=sys.stderr))\n"
+        "sys.argv = ['artenic-opt', '--version']\n"
+        "cli.main()\n"
+    )
+    err = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stderr.split()
+    from artenic_opt.cli.main import GC_YOUNG_THRESHOLD
+
+    assert err[0] != str(GC_YOUNG_THRESHOLD)  # the interpreter's default until main() runs
+    assert err[-1] == str(GC_YOUNG_THRESHOLD)
