@@ -121,8 +121,13 @@ ROOT_VALUE_OPTIONS = frozenset({"--state", "--url", "--profile", "--timeout"})
 ROOT_FLAGS = frozenset({"--json"})
 
 
-def build_app(modules: Iterable[str] | None = None) -> typer.Typer:
-    """The ``artenic-opt`` tree with the given command modules (default: all of them)."""
+def build_app(modules: Iterable[str] | None = None, *, command: str | None = None) -> typer.Typer:
+    """The ``artenic-opt`` tree with the given command modules (default: all of them).
+
+    With ``command`` (the name the command line runs), only that top-level command or group of
+    its module is kept: Typer turns every registered function into a Click command before
+    running one, and ``recommend`` would otherwise pay for ``history``, ``feedback`` & co.
+    """
     app = typer.Typer(
         name="artenic-opt",
         cls=MappedGroup,
@@ -136,11 +141,18 @@ def build_app(modules: Iterable[str] | None = None) -> typer.Typer:
     app.callback()(root)
     for module in COMMAND_MODULES if modules is None else modules:
         importlib.import_module(f"artenic_opt.cli.{module}").register(app)
+    if command is not None:
+        commands = [c for c in app.registered_commands if c.name == command]
+        groups = [g for g in app.registered_groups if g.name == command]
+        if commands or groups:  # else keep the module whole (Click reports the name)
+            app.registered_commands, app.registered_groups = commands, groups
     return app
 
 
-def build_artenic_app(modules: Iterable[str] | None = None) -> typer.Typer:
-    """The ``artenic`` tree: its ``optimizer`` group is ``build_app(modules)``."""
+def build_artenic_app(
+    modules: Iterable[str] | None = None, *, command: str | None = None
+) -> typer.Typer:
+    """The ``artenic`` tree: its ``optimizer`` group is ``build_app(modules, command=...)``."""
     artenic_app = typer.Typer(
         name="artenic",
         cls=MappedGroup,
@@ -151,12 +163,18 @@ def build_artenic_app(modules: Iterable[str] | None = None) -> typer.Typer:
         rich_markup_mode=None,
         context_settings={"help_option_names": ["-h", "--help"]},
     )
-    artenic_app.add_typer(build_app(modules), name="optimizer", help=HELP)
+    artenic_app.add_typer(build_app(modules, command=command), name="optimizer", help=HELP)
     return artenic_app
 
 
 def modules_for(args: Sequence[str], prog_name: str = "artenic-opt") -> list[str] | None:
     """The one command module ``args`` (after the program name) runs, or ``None`` for all."""
+    command = command_for(args, prog_name)
+    return None if command is None else [_MODULE_OF[command]]
+
+
+def command_for(args: Sequence[str], prog_name: str = "artenic-opt") -> str | None:
+    """The top-level command ``args`` (after the program name) runs, or ``None`` (whole tree)."""
     if f"_{prog_name.replace('-', '_')}_COMPLETE".upper() in os.environ:
         return None  # shell completion: Click walks the whole tree
     index = 0
@@ -165,8 +183,7 @@ def modules_for(args: Sequence[str], prog_name: str = "artenic-opt") -> list[str
         if arg == "--":
             return None
         if not arg.startswith("-"):
-            module = _MODULE_OF.get(arg)
-            return None if module is None else [module]
+            return arg if arg in _MODULE_OF else None
         if arg in ROOT_VALUE_OPTIONS:
             index += 1  # skip the option's value
         elif arg in ROOT_FLAGS:
@@ -249,15 +266,17 @@ def _run(app: typer.Typer, prog_name: str) -> NoReturn:
 def main() -> None:
     """Console script ``artenic-opt``; ends the process."""
     _prepare_process()
-    _run(build_app(modules_for(sys.argv[1:])), "artenic-opt")
+    args = sys.argv[1:]
+    _run(build_app(modules_for(args), command=command_for(args)), "artenic-opt")
 
 
 def artenic_main() -> None:
     """Console script ``artenic`` (its ``optimizer`` group is this package); ends the process."""
     _prepare_process()
     args = sys.argv[1:]
-    modules = modules_for(args[1:], "artenic") if args[:1] == ["optimizer"] else None
-    _run(build_artenic_app(modules), "artenic")
+    command = command_for(args[1:], "artenic") if args[:1] == ["optimizer"] else None
+    modules = None if command is None else [_MODULE_OF[command]]
+    _run(build_artenic_app(modules, command=command), "artenic")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,6 +11,8 @@ cheaper set-up of our own modules, so a later import cannot bring the cost back 
   or prints JSON; pydantic alone was about 40 modules and a third of ``--help``);
 * no command loads platformdirs when every path is given (``--state``, the environment
   variables);
+* a command line naming a command builds only that command (Typer converts every registered
+  function of a module into a Click command before running one), with the same ``--help``;
 * the Typer command functions carry evaluated annotations, not strings: Typer reads every
   signature three times while building the tree, and re-evaluates string annotations (every
   ``Annotated[..., typer.Option(...)]``) each time.
@@ -26,9 +28,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import typer
+import typer.main
+from typer.testing import CliRunner
 
-from artenic_opt.cli.main import build_app
+from artenic_opt.cli.main import COMMAND_MODULES, build_app, command_for
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -120,3 +125,28 @@ def test_command_process_collects_young_garbage_in_larger_batches() -> None:
 
     assert err[0] != str(GC_YOUNG_THRESHOLD)  # the interpreter's default until main() runs
     assert err[-1] == str(GC_YOUNG_THRESHOLD)
+
+
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [(module, name) for module, names in COMMAND_MODULES.items() for name in names],
+)
+def test_a_named_command_builds_alone_with_the_same_help(module: str, name: str) -> None:
+    assert command_for(["--state", "s.db", name, "--help"]) == name
+    alone = typer.main.get_command(build_app([module], command=name))
+    assert list(alone.commands) == [name]  # type: ignore[attr-defined]
+    runner = CliRunner()
+    whole = runner.invoke(build_app([module]), [name, "--help"], prog_name="artenic-opt")
+    single = runner.invoke(
+        build_app([module], command=name), [name, "--help"], prog_name="artenic-opt"
+    )
+    assert single.exit_code == whole.exit_code == 0
+    assert single.output == whole.output
+
+
+def test_an_unknown_command_keeps_the_whole_tree(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("_ARTENIC_OPT_COMPLETE", raising=False)
+    assert command_for(["recomend"]) is None  # Click suggests the right name from every command
+    assert command_for(["--help"]) is None
+    group = typer.main.get_command(build_app(["training"], command="nope"))
+    assert set(group.commands) == set(COMMAND_MODULES["training"])  # type: ignore[attr-defined]
