@@ -150,3 +150,12 @@ def test_an_unknown_command_keeps_the_whole_tree(monkeypatch: pytest.MonkeyPatch
     assert command_for(["--help"]) is None
     group = typer.main.get_command(build_app(["training"], command="nope"))
     assert set(group.commands) == set(COMMAND_MODULES["training"])  # type: ignore[attr-defined]
+
+
+def test_catalog_import_reader_loads_on_first_use() -> None:
+    import artenic_opt.catalog as catalog
+    from artenic_opt.catalog.importer import parse_offerings_file
+
+    assert catalog.parse_offerings_file is parse_offerings_file
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = catalog.nope  # type: ignore[attr-defined]
