@@ -7,14 +7,15 @@
   ``ARTENIC_OPT_CONFIG`` > ``user_config_path("artenic-optimizer") / "config.toml"``.
 * Platform connection profiles are shared with the platform's own CLI:
   ``~/.artenic/config.toml`` (``ARTENIC_CONFIG_FILE`` overrides it, for tests and odd set-ups).
+
+platformdirs (seven modules) is imported only when a default location is needed: a command run
+with ``--state`` or the environment variables set never loads it.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-
-from platformdirs import user_config_path, user_data_path
 
 APP_NAME = "artenic-optimizer"
 STATE_ENV = "ARTENIC_OPT_STATE"
@@ -28,6 +29,8 @@ def state_path(override: str | os.PathLike[str] | None = None) -> Path:
     env = os.environ.get(STATE_ENV)
     if env:
         return Path(env).expanduser()
+    from platformdirs import user_data_path
+
     return user_data_path(APP_NAME) / "state.db"
 
 
@@ -39,6 +42,8 @@ def optimizer_config_path() -> Path:
     env = os.environ.get(CONFIG_ENV)
     if env:
         return Path(env).expanduser()
+    from platformdirs import user_config_path
+
     return user_config_path(APP_NAME) / "config.toml"
 
 

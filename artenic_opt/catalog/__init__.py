@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from artenic_opt.catalog.gpu_names import (
     CANONICAL_GPU_TYPES,
     GPU_FAMILIES,
@@ -15,7 +17,6 @@ from artenic_opt.catalog.gpu_names import (
     normalize_gpu_type,
     normalize_gpu_type_or_none,
 )
-from artenic_opt.catalog.importer import parse_offerings_file
 from artenic_opt.catalog.loader import (
     Catalog,
     CatalogArrays,
@@ -25,6 +26,9 @@ from artenic_opt.catalog.loader import (
     load_node_networks,
 )
 from artenic_opt.catalog.queries import GpuPriceRow, filter_offerings, gpu_price_summary
+
+if TYPE_CHECKING:
+    from artenic_opt.catalog.importer import parse_offerings_file
 
 __all__ = [
     "CANONICAL_GPU_TYPES",
@@ -43,3 +47,12 @@ __all__ = [
     "normalize_gpu_type_or_none",
     "parse_offerings_file",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # ``catalog import`` files are read by one command: the reader loads when it is asked for.
+    if name == "parse_offerings_file":
+        from artenic_opt.catalog.importer import parse_offerings_file
+
+        return parse_offerings_file
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,7 +1,5 @@
 """``catalog list | gpus | import | imports | remove``: browse and extend the price catalog."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -104,7 +102,7 @@ def catalog_list_command(
         limit=limit,
     )
 
-    def render(out: Console) -> None:
+    def render(out: "Console") -> None:
         draw(out, f"{len(rows)} offerings", _OFFERING_COLUMNS, rows)
 
     emit(rows, render)
@@ -125,7 +123,7 @@ def catalog_gpus_command(
     workspace = get_workspace(ctx, state)
     rows = gpu_prices(workspace.catalog(), workspace.rates(), gpu=gpu, provider=provider)
 
-    def render(out: Console) -> None:
+    def render(out: "Console") -> None:
         draw(out, "Cheapest price per GPU-hour", _GPU_COLUMNS, rows)
 
     emit(rows, render)
@@ -153,7 +151,7 @@ def catalog_import_command(
     workspace = get_workspace(ctx, state)
     result = import_catalog_file(workspace.store(), workspace.catalog(), workspace.rates(), file)
 
-    def render(_out: Console) -> None:
+    def render(_out: "Console") -> None:
         kept = f"; kept {result.spot_prices_kept} spot prices" if result.spot_prices_kept else ""
         info(
             f"imported {result.offerings} offerings from {file} ({result.changed} new or "
@@ -174,7 +172,7 @@ def catalog_imports_command(
 
     rows = list_catalog_imports(get_workspace(ctx, state).existing_store())
 
-    def render(out: Console) -> None:
+    def render(out: "Console") -> None:
         if not rows:
             info("no catalog imports yet (catalog import FILE)")
             return
@@ -220,7 +218,7 @@ def catalog_remove_command(
 
     result = remove_from_catalog(get_workspace(ctx, state).store(create=False), file=file, key=key)
 
-    def render(_out: Console) -> None:
+    def render(_out: "Console") -> None:
         what = result.file if result.file is not None else result.key
         info(f"removed {result.offerings_removed} offerings ({what})")
 

@@ -1,7 +1,5 @@
 """``cost compare | summary | savings | spot``: where money goes and where it could be saved."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -95,7 +93,7 @@ def cost_compare_command(
     report = analyzer.compare_providers(profile)
     cur = report.display_currency
 
-    def render(out: Console) -> None:
+    def render(out: "Console") -> None:
         draw(
             out,
             f"Pareto frontier: cost vs time ({len(report.frontier)} points)",
@@ -129,7 +127,7 @@ def cost_summary_command(
     emit(result, lambda out: _render_summary(out, result))
 
 
-def _render_summary(out: Console, result: Any) -> None:
+def _render_summary(out: "Console", result: Any) -> None:
     if result.empty:
         line(out, result.message or "Nothing recorded yet.")
         return
@@ -192,7 +190,7 @@ def cost_savings_command(
     runtime, analyzer = _analyzer(ctx, state)
     report = analyzer.savings_opportunity(load_history(runtime.store(), runtime.rates()), period)
 
-    def render(out: Console) -> None:
+    def render(out: "Console") -> None:
         cur = report.display_currency
         if report.empty:
             line(out, report.message or "Nothing recorded yet.")
@@ -262,7 +260,7 @@ def cost_spot_command(
     runtime, analyzer = _analyzer(ctx, state)
     advice = analyzer.spot_advice(load_history(runtime.store(), runtime.rates()), period=period)
 
-    def render(out: Console) -> None:
+    def render(out: "Console") -> None:
         if not advice:
             line(out, "No spot-capable runs recorded yet: run `demo` or record outcomes.")
             return

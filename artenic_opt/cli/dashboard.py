@@ -7,8 +7,6 @@ state. ``--json`` prints the data behind every view as one document instead of o
 for scripts and for checking that the dashboard shows the same numbers as the other commands.
 """
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -83,7 +81,7 @@ def dashboard_command(
         finally:
             data.close()
 
-        def render(out: Console) -> None:  # pragma: no cover - --json always prints JSON
+        def render(out: "Console") -> None:  # pragma: no cover - --json always prints JSON
             out.print_json(snapshot.model_dump_json())
 
         emit(snapshot, render)

@@ -1,7 +1,5 @@
 """``demo``: a simulated history through the real recommend/outcome/feedback/retrain path."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -84,7 +82,7 @@ def demo_command(
             on_progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
 
-    def render(out: Console) -> None:
+    def render(out: "Console") -> None:
         draw_pairs(
             out,
             f"demo state {runtime.state_path}",

@@ -7,18 +7,19 @@
   plain lines (``warning: ...``, ``error: ...``, the prefix coloured only on a terminal), written
   without Rich so that a command printing JSON never pays for importing it, and so that text from
   user files is never read as markup; their control characters are shown as escapes.
+* Nothing here imports pydantic or ``json`` at module level: ``--help`` converts no value, so
+  Typer never builds its pydantic adapters, and pydantic (about 40 modules, a third of the
+  ``--help`` start-up) loads only when a command runs.
 * Tables are drawn by ``cli.tables`` (columns by priority, ``--wide``); values are formatted by
   ``presentation.format``, which the dashboard shares.
 """
 
-import json
 import os
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import BaseModel
 
 from artenic_opt.presentation.format import clean_lines
 
@@ -79,6 +80,8 @@ JsonOpt = Annotated[
 
 
 def to_jsonable(obj: Any) -> Any:
+    from pydantic import BaseModel  # not needed by --help
+
     if isinstance(obj, BaseModel):
         return obj.model_dump(mode="json")
     if isinstance(obj, dict):
@@ -89,6 +92,8 @@ def to_jsonable(obj: Any) -> Any:
 
 
 def print_json(obj: Any) -> None:
+    import json  # not needed by --help or a table
+
     text = json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False, allow_nan=False)
     typer.echo(text)
 

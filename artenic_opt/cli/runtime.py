@@ -7,11 +7,12 @@ services take, and closes it when the command ends.
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from artenic_opt.workspace import Workspace, WorkspaceOptions
+if TYPE_CHECKING:
+    from artenic_opt.workspace import Workspace
 
 StateOpt = Annotated[
     Path | None,
@@ -59,12 +60,14 @@ def command_name(ctx: typer.Context) -> str:
 
 def get_workspace(
     ctx: typer.Context, state: Path | None = None, *, read_only: bool = False
-) -> Workspace:
+) -> "Workspace":
     """The workspace of this invocation; a command-level ``--state`` wins over the global one.
 
     Read commands (``READ_COMMANDS``) get a reader workspace, which opens a state it cannot
     write read-only instead of failing.
     """
+    from artenic_opt.workspace import Workspace, WorkspaceOptions  # not needed by --help
+
     root = ctx.find_root()
     options = root.obj if isinstance(root.obj, WorkspaceOptions) else WorkspaceOptions()
     if state is not None:

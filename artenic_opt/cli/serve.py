@@ -1,7 +1,5 @@
 """``serve``: the optimizer's HTTP API on the same state (optional extra ``[serve]``)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """``status``: where the state lives, what is in it, and what the advisor will do."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -39,7 +37,7 @@ def status_command(
     for message in result.warnings:
         warn(message)
 
-    def render(out: Console) -> None:
+    def render(out: "Console") -> None:
         model = result.model
         rows: list[tuple[str, str]] = [
             ("version", result.version),

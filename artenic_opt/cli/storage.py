@@ -1,7 +1,5 @@
 """``storage analyze | recommendations | import-access``: formats, tiers and money saved."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -40,7 +38,7 @@ def _change(before: str, after: str) -> str:
     return before if before == after else f"{before} -> {after}"
 
 
-_COLUMNS: list[Col[StorageAdvice]] = [
+_COLUMNS: "list[Col[StorageAdvice]]" = [
     Col("dataset", lambda a: a.dataset_id, min_width=10),
     Col("size", lambda a: fmt.size(a.size_bytes), justify="right"),
     Col(
@@ -105,7 +103,7 @@ def storage_analyze_command(
     for message in advice.warnings:
         warn(message)
 
-    def render(out: Console) -> None:
+    def render(out: "Console") -> None:
         draw(out, f"Storage advice for {advice.dataset_name}", _COLUMNS, [advice])
         for reason in advice.reasons:
             line(out, f"- {reason}")
@@ -141,7 +139,7 @@ def storage_recommendations_command(
         region=region,
     )
 
-    def render(out: Console) -> None:
+    def render(out: "Console") -> None:
         if not advices:
             line(
                 out,
@@ -178,7 +176,7 @@ def storage_import_access_command(
     for error in result.errors:
         warn(f"{file}:{error.line}: {error.message}")
 
-    def render(_out: Console) -> None:
+    def render(_out: "Console") -> None:
         info(
             f"read {result.events_read} events for {len(result.datasets)} datasets; "
             f"{result.events_added} new; {result.already_present} already present; "

@@ -13,8 +13,6 @@ Decisions:
 - The shared flags come first in ``--help``, then the command's own options (as before).
 """
 
-from __future__ import annotations
-
 import dataclasses
 import functools
 import inspect
@@ -169,7 +167,7 @@ class WorkloadFlags:
         typer.Option("--spot/--no-spot", help="Allow or forbid spot capacity.", show_default=False),
     ] = None
 
-    def to_workload(self, *, display_currency: str) -> WorkloadProfile:
+    def to_workload(self, *, display_currency: str) -> "WorkloadProfile":
         """The workload: the file (if any) with every given flag overriding its field."""
         overrides: dict[str, Any] = {
             field: getattr(self, flag) for flag, field in _FLAG_TO_FIELD.items()

@@ -101,8 +101,11 @@ def as_exchange_rates(rates: ExchangeRates | Mapping[str, float] | None) -> Exch
 def _per_provider(providers: StrArray, lookup: Mapping[str, float], default: float) -> FloatArray:
     if providers.size == 0:
         return np.zeros(0, dtype=np.float64)
-    distinct, inverse = np.unique(np.char.lower(providers), return_inverse=True)
-    values = np.array([lookup.get(str(name), default) for name in distinct], dtype=np.float64)
+    # Lower-case the distinct names, not the column: ``np.char`` (four modules) stays unloaded.
+    distinct, inverse = np.unique(providers, return_inverse=True)
+    values = np.array(
+        [lookup.get(str(name).lower(), default) for name in distinct], dtype=np.float64
+    )
     return values[inverse]
 
 

@@ -36,14 +36,9 @@ from artenic_opt.catalog import Catalog
 from artenic_opt.config import Settings
 from artenic_opt.errors import InvalidInputError, ModelFileError, NotFoundError
 from artenic_opt.schemas import (
-    ImportLineError,
     JobOutcome,
-    LearningMetrics,
     ModelInfo,
     OutcomeDeleted,
-    OutcomeImport,
-    RecordedOutcome,
-    RetrainResult,
     TrainingAdvice,
     WorkloadProfile,
     format_validation_error,
@@ -69,6 +64,14 @@ from artenic_opt.training_advisor.feature_extractor import FEATURE_NAMES, FEATUR
 from artenic_opt.types import OptimizationGoal, OptimizerMode
 
 if TYPE_CHECKING:
+    # The result documents of feedback and retrain live in ``schemas.results``, which also
+    # builds the storage schemas: imported where they are built, not on ``recommend``'s path.
+    from artenic_opt.schemas.results import (
+        LearningMetrics,
+        OutcomeImport,
+        RecordedOutcome,
+        RetrainResult,
+    )
     from artenic_opt.simulate.replay import ReplayRun
     from artenic_opt.training_advisor.evaluation import BacktestReport
     from artenic_opt.training_advisor.ltr_ranker import LTRRanker
@@ -184,6 +187,7 @@ def record_outcome(
     """
     from artenic_opt._internal.money import DEFAULT_RATES
     from artenic_opt.errors import CurrencyError
+    from artenic_opt.schemas.results import RecordedOutcome
 
     known = rates or DEFAULT_RATES
     if outcome.currency not in known:
@@ -265,6 +269,8 @@ def import_outcomes(
     A line stored by an earlier import (same content hash) is skipped and counted as already
     present. A file with no usable line at all is bad input (``InvalidInputError``).
     """
+    from artenic_opt.schemas.results import ImportLineError, OutcomeImport
+
     lines = read_text_file(path, what="outcomes file").splitlines()
     stored = 0
     already = 0
@@ -335,6 +341,7 @@ def retrain(store: StateStore, settings: Settings, *, force: bool = False) -> Re
     retrain that finds another one running returns at once, untrained, so two retrains started
     together give one model version.
     """
+    from artenic_opt.schemas.results import RetrainResult
     from artenic_opt.state.locks import retrain_lock
 
     with retrain_lock(Path(store.path)) as acquired:
@@ -349,6 +356,8 @@ def retrain(store: StateStore, settings: Settings, *, force: bool = False) -> Re
 
 
 def _retrain_now(store: StateStore, settings: Settings, *, force: bool) -> RetrainResult:
+    from artenic_opt.schemas.results import RetrainResult
+
     samples = list_training_samples(store, feature_schema_version=FEATURE_SCHEMA_VERSION)
     min_samples = settings.optimizer.ltr.min_samples
     current = active_model(store)
@@ -415,6 +424,8 @@ def maybe_retrain(store: StateStore, settings: Settings) -> ModelInfo | None:
 
 
 def learning_metrics(store: StateStore) -> LearningMetrics:
+    from artenic_opt.schemas.results import LearningMetrics
+
     info = active_model(store)
     return LearningMetrics(
         samples=count_training_samples(store),

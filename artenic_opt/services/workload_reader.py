@@ -77,8 +77,6 @@ def _architecture_fields(
 
     ``names`` spells the keys in messages (file keys, or the flags they came from).
     """
-    from artenic_opt.estimate.architectures import get_architecture, read_hf_config, to_schema
-
     if "params" in data:
         if data.get("model_params_m") is not None:
             raise InvalidInputError(
@@ -92,6 +90,11 @@ def _architecture_fields(
         raise InvalidInputError(
             f"{context}: give {names['model']} or {names['hf_config']}, not both"
         )
+    if name is None and config is None:
+        return
+    # The architecture table loads only for a workload that names a model or a config.
+    from artenic_opt.estimate.architectures import get_architecture, read_hf_config, to_schema
+
     if name is not None:
         if not isinstance(name, str):
             raise InvalidInputError(

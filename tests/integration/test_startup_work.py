@@ -1,0 +1,161 @@
+"""Start-up work that issue 16 made lazy stays lazy (bench/bench_startup.py has the timings).
+
+``test_layers.py`` keeps heavy libraries out of ``--help`` and ``recommend``; these tests pin the
+cheaper set-up of our own modules, so a later import cannot bring the cost back unnoticed:
+
+* ``recommend`` builds neither the storage schemas nor the feedback/retrain result documents
+  (``schemas.results`` pulls ``schemas.storage``, about 30 pydantic models), and loads neither
+  the architecture table (for a workload naming no model), the ``catalog import`` reader, nor
+  ``numpy.char``;
+* ``--help`` imports neither pydantic, the workspace nor ``json`` (they load when a command runs
+  or prints JSON; pydantic alone was about 40 modules and a third of ``--help``);
+* no command loads platformdirs when every path is given (``--state``, the environment
+  variables);
+* a command line naming a command builds only that command (Typer converts every registered
+  function of a module into a Click command before running one), with the same ``--help``;
+* the Typer command functions carry evaluated annotations, not strings: Typer reads every
+  signature three times while building the tree, and re-evaluates string annotations (every
+  ``Annotated[..., typer.Option(...)]``) each time.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+import typer.main
+from typer.testing import CliRunner
+
+from artenic_opt.cli.main import COMMAND_MODULES, build_app, command_for
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _modules_after_command(args: list[str]) -> set[str]:
+    """``sys.modules`` after running ``artenic-opt ARGS`` in a fresh interpreter (exit 0)."""
+    code = (
+        "import sys\nfrom artenic_opt.cli.main import build_app, modules_for\n"
+        f"args = {args!r}\n"
+        "app = build_app(modules_for(args))\n"
+        "try:\n    app(args, prog_name='artenic-opt')\nexcept SystemExit as exc:\n"
+        "    assert exc.code in (0, None), exc.code\n"
+        "loaded = sorted(sys.modules)\nimport json\n"
+        "print(json.dumps(loaded), file=sys.stderr)\n"
+    )
+    err = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stderr
+    return set(json.loads(err.strip().splitlines()[-1]))
+
+
+def test_recommend_builds_no_storage_or_result_schemas(tmp_path: Path) -> None:
+    args = ["--state", str(tmp_path / "s.db"), "recommend"]
+    args += ["--workload", str(EXAMPLES / "llm-lora-7b.toml"), "--json"]
+    loaded = _modules_after_command(args)
+    assert "artenic_opt.services.training" in loaded  # the command really ran
+    lazy = (
+        "artenic_opt.schemas.results",
+        "artenic_opt.schemas.storage",
+        "artenic_opt.estimate.architectures",  # the workload names no model
+        "artenic_opt.catalog.importer",
+        "platformdirs",
+        "numpy.char",
+    )
+    for name in lazy:
+        assert name not in loaded, f"recommend imported {name}"
+
+
+def test_help_builds_no_schemas(tmp_path: Path) -> None:
+    loaded = _modules_after_command(["--state", str(tmp_path / "s.db"), "--help"])
+    assert "artenic_opt.cli.training" in loaded  # the whole tree was built
+    for name in ("artenic_opt.schemas", "artenic_opt.services.training", "artenic_opt.workspace"):
+        assert name not in loaded, f"--help imported {name}"
+    # Typer builds its pydantic adapters only to convert values; --help converts none.
+    for name in ("pydantic", "pydantic_core", "json"):
+        assert name not in loaded, f"--help imported {name}"
+
+
+def _command_functions(app: typer.Typer) -> Iterator[Callable[..., Any]]:
+    if app.registered_callback is not None and app.registered_callback.callback is not None:
+        yield app.registered_callback.callback
+    for command in app.registered_commands:
+        assert command.callback is not None
+        yield command.callback
+    for group in app.registered_groups:
+        assert group.typer_instance is not None
+        yield from _command_functions(group.typer_instance)
+
+
+def test_command_signatures_hold_evaluated_annotations() -> None:
+    functions = list(_command_functions(build_app()))
+    assert len(functions) > 20  # every command module is registered
+    for function in functions:
+        strings = {
+            name: annotation
+            for name, annotation in inspect.signature(function).parameters.items()
+            if isinstance(annotation.annotation, str)
+        }
+        assert not strings, (
+            f"{function.__module__}.{function.__qualname__} has string annotations {strings}: "
+            "drop 'from __future__ import annotations' from its module (cli/main.py says why)"
+        )
+
+
+def test_command_process_collects_young_garbage_in_larger_batches() -> None:
+    """``main()`` raises the young-generation threshold; importing the CLI does not."""
+    code = (
+        "import atexit, gc, sys\n"
+        "from artenic_opt.cli import main as cli\n"
+        "print(gc.get_threshold()[0], file=sys.stderr)\n"
+        "atexit.register(lambda: print(gc.get_threshold()[0], file=sys.stderr))\n"
+        "sys.argv = ['artenic-opt', '--version']\n"
+        "cli.main()\n"
+    )
+    err = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stderr.split()
+    from artenic_opt.cli.main import GC_YOUNG_THRESHOLD
+
+    assert err[0] != str(GC_YOUNG_THRESHOLD)  # the interpreter's default until main() runs
+    assert err[-1] == str(GC_YOUNG_THRESHOLD)
+
+
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [(module, name) for module, names in COMMAND_MODULES.items() for name in names],
+)
+def test_a_named_command_builds_alone_with_the_same_help(module: str, name: str) -> None:
+    assert command_for(["--state", "s.db", name, "--help"]) == name
+    alone = typer.main.get_command(build_app([module], command=name))
+    assert list(alone.commands) == [name]  # type: ignore[attr-defined]
+    runner = CliRunner()
+    whole = runner.invoke(build_app([module]), [name, "--help"], prog_name="artenic-opt")
+    single = runner.invoke(
+        build_app([module], command=name), [name, "--help"], prog_name="artenic-opt"
+    )
+    assert single.exit_code == whole.exit_code == 0
+    assert single.output == whole.output
+
+
+def test_an_unknown_command_keeps_the_whole_tree(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("_ARTENIC_OPT_COMPLETE", raising=False)
+    assert command_for(["recomend"]) is None  # Click suggests the right name from every command
+    assert command_for(["--help"]) is None
+    group = typer.main.get_command(build_app(["training"], command="nope"))
+    assert set(group.commands) == set(COMMAND_MODULES["training"])  # type: ignore[attr-defined]
+
+
+def test_catalog_import_reader_loads_on_first_use() -> None:
+    import artenic_opt.catalog as catalog
+    from artenic_opt.catalog.importer import parse_offerings_file
+
+    assert catalog.parse_offerings_file is parse_offerings_file
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = catalog.nope  # type: ignore[attr-defined]
