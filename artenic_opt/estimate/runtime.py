@@ -386,7 +386,11 @@ def estimate_hours(
         peak, source = gpu_peak, gpu_source
     names = np.full(n, "", dtype=object) if gpu_type is None else np.asarray(gpu_type, object)
     regime = regime_of(facts.model_class, facts.is_cnn)
-    family = np.array([coef.family_factor(str(x) if x else None, regime) for x in names.tolist()])
+    # One lookup per distinct GPU type (a catalog has ~30), not one per row.
+    keys = np.array([str(x) if x else "" for x in names.tolist()], dtype=str)
+    distinct, where = np.unique(keys, return_inverse=True)
+    per_type = [coef.family_factor(str(x) if x else None, regime) for x in distinct.tolist()]
+    family = np.asarray(per_type, dtype=np.float64)[where.reshape(-1)]
     stack_name = stack or default_stack(workload)
     ck_default = float(pinned_checkpointing(workload))
     mb = _plan_array(micro_batch, float(workload.batch_size), n, "micro_batch", minimum=1)
