@@ -312,6 +312,18 @@ def test_factors_are_bounded_and_score_is_their_weighted_sum() -> None:
     assert ranking.factors["cost_efficiency"][cheapest] == 1.0
 
 
+def test_the_smallest_physical_workload_ranks_with_finite_factors() -> None:
+    """One parameter, one byte, a millionth of an epoch: tiny but never 0/0 in a factor."""
+    tiny = WorkloadProfile(
+        name="tiny", model_params_m=1e-6, dataset_size_gb=1e-9, num_epochs=1e-6, batch_size=1
+    )
+    ranking = rank_offerings(tiny, CATALOG.arrays)
+    assert ranking.feasible_index.size > 0
+    for values in ranking.factors.values():
+        assert np.all(np.isfinite(values)) and np.all((values >= 0) & (values <= 1))
+    assert np.all(np.isfinite(ranking.scores))
+
+
 def test_reliability_moves_a_provider_down() -> None:
     w = lora_7b()
     base = rank_offerings(w, CATALOG.arrays)

@@ -40,6 +40,12 @@ def test_defaults_are_sensible() -> None:
         ({"batch_size": 0}, "batch_size"),
         ({"deadline_hours": 1e9}, "deadline_hours"),
         ({"model_params_m": float("nan")}, "model_params_m"),
+        # Subnormal sizes made every estimate 0 hours and 0 cost (hypothesis, 2026-12-04).
+        ({"dataset_size_gb": 5e-324}, "dataset_size_gb"),
+        ({"num_epochs": 5e-324}, "num_epochs"),
+        ({"model_params_m": 5e-324}, "model_params_m"),
+        ({"tokens": 0.5}, "tokens"),
+        ({"estimated_hours": 5e-324, "reference_gpu": "A100"}, "estimated_hours"),
         ({"budget_currency": "dollars"}, "budget_currency"),
         ({"max_nodes": 4}, "max_nodes"),
         ({"fine_tuning": "qlora", "precision": "bf16"}, "precision"),

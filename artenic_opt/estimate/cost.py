@@ -79,7 +79,8 @@ def expected_spot_hours(
     run = np.asarray(hours, dtype=np.float64)
     mu = np.asarray(job_preemption_rate, dtype=np.float64)
     segment = np.minimum(checkpoint_interval_hours, run) if checkpointing else run
-    segments = run / segment
+    # A zero-hour run is one segment (not 0 / 0).
+    segments = np.divide(run, segment, out=np.ones_like(run), where=segment > 0)
     hazard = mu * segment
     # Cap the hazard before ``expm1`` so nothing overflows; capped rows become infinite below.
     capped = np.minimum(hazard, asm.MAX_HAZARD_PER_SEGMENT)

@@ -144,7 +144,7 @@ class WorkloadProfile(_Frozen):
     framework: ModelFramework = ModelFramework.PYTORCH
     model_params_m: float | None = Field(
         default=None,
-        gt=0,
+        ge=1e-6,  # one parameter
         le=100_000_000,
         allow_inf_nan=False,
         description=(
@@ -152,8 +152,10 @@ class WorkloadProfile(_Frozen):
             "(CPU-bound frameworks, gpu_required = false data processing)"
         ),
     )
-    dataset_size_gb: float = Field(gt=0, le=100_000_000, allow_inf_nan=False)
-    num_epochs: float = Field(default=1, gt=0, le=100_000, allow_inf_nan=False)
+    # Physical floors (one byte, a millionth of an epoch) instead of > 0: a subnormal such as
+    # 5e-324 would make every estimate 0 hours and 0 cost, and every ratio of them undefined.
+    dataset_size_gb: float = Field(ge=1e-9, le=100_000_000, allow_inf_nan=False)
+    num_epochs: float = Field(default=1, ge=1e-6, le=100_000, allow_inf_nan=False)
     batch_size: int = Field(
         default=8,
         ge=1,
@@ -164,7 +166,7 @@ class WorkloadProfile(_Frozen):
     precision: Precision = Precision.BF16
     tokens: float | None = Field(
         default=None,
-        gt=0,
+        ge=1,
         le=1e16,
         allow_inf_nan=False,
         description="Training tokens in one epoch; derived from dataset size when absent",
@@ -180,7 +182,10 @@ class WorkloadProfile(_Frozen):
     max_nodes: int = Field(default=1, ge=1, le=512)
     checkpointing: bool = True
     checkpoint_interval_hours: float = Field(default=1.0, gt=0, le=1000, allow_inf_nan=False)
-    estimated_hours: float | None = Field(default=None, gt=0, le=1_000_000, allow_inf_nan=False)
+    # At least one second: a subnormal would make every scaled estimate 0 hours.
+    estimated_hours: float | None = Field(
+        default=None, ge=1 / 3600, le=1_000_000, allow_inf_nan=False
+    )
     reference_gpu: str | None = Field(
         default=None, description="GPU type that estimated_hours was measured on"
     )

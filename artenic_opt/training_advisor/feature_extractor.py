@@ -229,8 +229,8 @@ def extract_features(
 
     values[:, col["memory_headroom_ratio"]] = memory.headroom_ratio
     values[:, col["fits"]] = memory.fits & memory.host_fits
-    values[:, col["log_estimated_hours"]] = np.log10(hours)
-    values[:, col["log_estimated_cost_usd"]] = np.log10(costs_usd)
+    values[:, col["log_estimated_hours"]] = np.log10(np.maximum(hours, _TINY))
+    values[:, col["log_estimated_cost_usd"]] = np.log10(np.maximum(costs_usd, _TINY))
     values[:, col["cost_rank_pct"]] = np.minimum(np.maximum(rank_pct, 0.0), 1.0)
     values[:, col["log_cost_ratio_to_min"]] = np.log10(
         np.maximum(rounded / max(cheapest, _TINY), 1.0)

@@ -187,12 +187,19 @@ def compute_factors(
         gpu_match = _precision_match(estimates)
     headroom = np.where(memory.available_known, memory.headroom_ratio, 0.0)
     return {
-        "cost_efficiency": np.clip(cheapest / cost, 0.0, 1.0),
+        "cost_efficiency": _share(cheapest, cost),
         "gpu_match": np.asarray(gpu_match, dtype=np.float64),
         "memory_headroom": np.clip(headroom / SAFE_HEADROOM, 0.0, 1.0),
         "provider_reliability": np.clip(candidates.reliability, 0.0, 1.0),
-        "speed": np.clip(fastest / hours, 0.0, 1.0),
+        "speed": _share(fastest, hours),
     }
+
+
+def _share(best: float, values: FloatArray) -> FloatArray:
+    """``best / values`` clipped to [0, 1]; a zero value (as cheap or fast as can be) scores 1."""
+    out = np.ones(values.shape, dtype=np.float64)
+    np.divide(best, values, out=out, where=values > 0)
+    return np.clip(out, 0.0, 1.0)
 
 
 def _codes(values: npt.NDArray[Any]) -> IntArray:
