@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -49,8 +50,10 @@ def _modules_after_command(args: list[str]) -> set[str]:
         "loaded = sorted(sys.modules)\nimport json\n"
         "print(json.dumps(loaded), file=sys.stderr)\n"
     )
+    # Without coverage's subprocess hook, which imports json and more on its own.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COVERAGE_", "COV_CORE_"))}
     err = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     ).stderr
     return set(json.loads(err.strip().splitlines()[-1]))
 
@@ -118,8 +121,10 @@ def test_command_process_collects_young_garbage_in_larger_batches() -> None:
         "sys.argv = ['artenic-opt', '--version']\n"
         "cli.main()\n"
     )
+    # Without coverage's subprocess hook, which imports json and more on its own.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COVERAGE_", "COV_CORE_"))}
     err = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     ).stderr.split()
     from artenic_opt.cli.main import GC_YOUNG_THRESHOLD
 
