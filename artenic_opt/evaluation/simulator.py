@@ -33,20 +33,22 @@ the services that call it.
    infeasible for the advisor or have no eligible candidate in the world are skipped (and
    counted): they have no best to compare with, for any mode.
 
-Tuning (300 jobs, 80 held-out workloads; bench/bench_feedback_loop.py prints the tables). Four
-runs per workload within the heuristic's top 10 with ``EVALUATION_LTR_PARAMS`` (100 trees at 0.05,
-15 leaves, 20 samples per leaf, 80% row and column sampling) and cost-only feedback labels
-(``feedback_collector``; issue 14): hybrid beats the heuristic on NDCG@5 for every seed 0-9 and on
-mean regret for nine of them (seed 1: 1.30 against 1.27). With the former labels (the worse of the
-cost ratio and hours against the run's own estimate) hybrid lost NDCG@5 on seeds 2 and 4 once the
-calibrated time model landed: the hours ratio graded how well the estimator guessed a run's
-duration, which the held-out truth (whole-job cost) never rewards. Widened by outcome support
-(``widen=True``, 29-52 candidates per workload on average): hybrid ahead on NDCG@5 for nine seeds
-of ten (seed 4: 0.697 against 0.718) and on mean regret for all ten. ``LTRParams()`` (100 trees at
-0.1, 31 leaves, 5 per leaf) overfits a few hundred samples. Ranked over *all* feasible candidates
-(``eval_top=None``, ~140 per workload) hybrid loses to the heuristic on NDCG@5 for seeds 1 and 4:
-a model that only ever saw the heuristic's top 10 extrapolates badly to the long tail, which is
-why ``recommend`` only lets it rank the shortlist widened by outcomes
+Tuning (300 jobs, 80 held-out workloads; bench/bench_feedback_loop.py prints the tables). Four runs
+per workload within the heuristic's top 10 with ``EVALUATION_LTR_PARAMS`` (100 trees at 0.05, 15
+leaves, 20 samples per leaf, 80% row and column sampling) and cost-only feedback labels
+(``feedback_collector``; issue 14): hybrid beats the heuristic on NDCG@5 and on mean regret for
+every seed 0-9 (closest: seed 4, NDCG@5 0.755 against 0.747; measured on main 2026-12-04 after the
+calibrated time and memory models landed). With the former labels (the worse of the cost ratio and
+hours against the run's own estimate) hybrid lost NDCG@5 on seeds 2 and 4 once the calibrated time
+model landed: the hours ratio graded how well the estimator guessed a run's duration, which the
+held-out truth (whole-job cost) never rewards. Widened by outcome support (``widen=True``, 29-52
+candidates per workload on average): hybrid ahead on NDCG@5 and on mean regret for all ten seeds
+(closest: seed 4, NDCG@5 0.688 against 0.684). ``LTRParams()`` (100 trees at 0.1, 31 leaves, 5 per
+leaf) overfits a few hundred samples. Ranked over *all* feasible candidates (``eval_top=None``,
+~140 per workload) hybrid also leads on NDCG@5 and mean regret for seeds 0-9 on the same main
+(closest: seed 4, 0.634 against 0.628), but before the memory model and the bandwidth fix landed it
+lost seeds 1 and 4 there: a model that only ever saw the heuristic's top 10 extrapolates unreliably
+to the long tail, which is why ``recommend`` lets it rank the shortlist widened by outcomes
 (``TrainingAdvisor.recommend``), not every candidate.
 """
 
