@@ -15,7 +15,11 @@ stack, GPU count, source) the table also holds on another GPU type with a publis
 than 1.5x apart is flagged (``pair>1.5x``): the same run cannot need twice the memory on another
 card, so one of the two figures measures something the source does not state (a caching
 allocator that grows into a larger card, or a different set-up). The figures with and without
-flagged rows are both printed; the targets are judged on all rows.
+flagged rows are both printed; the targets are judged without the flagged rows, as the time
+section judges its targets without the rows whose speed implies utilisation above the model's
+cap (the same rule: a figure a physical check contradicts stays in the report, out of the
+targets). The rows it flags today, torchtune's "1x A6000" full and LoRA fine-tunes, are also the
+two rows the time section's rule flags: their published speed is above the card's dense peak.
 
 The memory model has no fitted constants: every constant in ``estimate/memory.py`` has a cited
 source; the calib/heldout split is kept so that a future fit has a fixed held-out set.
@@ -96,13 +100,17 @@ def memory_section() -> bool:
             _line(f"{split} source {source}", in_split, lambda c, s=source: c.row.source_id == s)
     ok = True
     for split in ("calib", "heldout"):
-        values = [c.log_ratio for c in scored if c.row.split == split and c.log_ratio is not None]
+        values = [
+            c.log_ratio
+            for c in scored
+            if c.row.split == split and c.log_ratio is not None and c.row.id not in flagged
+        ]
         median, worst = statistics.median(values), max(values)
         hold = median <= TARGET_MEDIAN and worst <= TARGET_WORST
         ok &= hold
         print(
-            f"  target {split}: median {median:.3f} <= {TARGET_MEDIAN} and worst {worst:.3f} <= "
-            f"{TARGET_WORST}: {'MET' if hold else 'NOT MET'}"
+            f"  target {split} (without pair>1.5x): median {median:.3f} <= {TARGET_MEDIAN} and "
+            f"worst {worst:.3f} <= {TARGET_WORST}: {'MET' if hold else 'NOT MET'}"
         )
     refused = [c.row.id for c in scored if not c.fits_found]
     ok &= not refused

@@ -132,6 +132,23 @@ def test_lora_dropout_targets() -> None:
     assert per_sample(full, lora_dropout_targets="qv") == per_sample(full)
 
 
+def test_old_bitsandbytes_keeps_the_quantised_layers_inputs() -> None:
+    # Llama 3.2 3B: QKV input 3072, output-projection input 24 x 128, MLP input 3072, down
+    # projection input 8192, 2 B each; Mixtral visits 2 experts: MLP and down inputs twice.
+    dense = shape_mod.quantised_inputs_bytes_per_token_layer(arch("llama-3.2-3b"))
+    assert dense == 2 * (3072 + 24 * 128 + 3072 + 8192)
+    moe = shape_mod.quantised_inputs_bytes_per_token_layer(arch("mixtral-8x7b"))
+    assert moe == 2 * (4096 + 32 * 128 + 2 * (4096 + 14336))
+    assert shape_mod.quantised_inputs_bytes_per_token_layer(None) == 0.0
+    qlora = workload("llama-3.2-3b", fine_tuning="qlora", precision="int4", sequence_length=512)
+    extra = per_sample(qlora, quantised_inputs_kept=True) - per_sample(qlora)
+    assert extra == pytest.approx(28 * 512 * dense / 1e9)
+    # Only 4-bit layers did it: a LoRA or full fine-tune keeps nothing more.
+    for task in ("lora", "full"):
+        other = workload("llama-3.2-3b", fine_tuning=task, sequence_length=512)
+        assert per_sample(other, quantised_inputs_kept=True) == per_sample(other)
+
+
 def test_activation_offload_moves_the_checkpoints_only() -> None:
     w = workload("llama-3.2-3b")
     kept = 28 * 2048 * 2 * 3072 / 1e9

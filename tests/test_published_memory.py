@@ -90,6 +90,18 @@ def test_memory_config_parsing() -> None:
     assert replace(row, notes="no tail").memory_config == {}
 
 
+def test_litgpt_qlora_rows_ran_an_old_bitsandbytes() -> None:
+    # LitGPT pinned bitsandbytes 0.42.0 (config hub) or predates 0.43.2 (resource tables): its
+    # QLoRA rows, and only they, keep the quantised layers' inputs; torchtune's (torchao) do not.
+    rows = [c.row for c in SCORED]
+    kept = {r.id for r in rows if r.memory_config.get("bnb_keeps_inputs") == "1"}
+    litgpt_qlora = {r.id for r in rows if r.source_id.startswith("litgpt") and r.task == "qlora"}
+    assert kept == litgpt_qlora and len(kept) == 9
+    row = by_id("litgpt-hub-08").row
+    without = replace(row, notes=row.notes.replace("; bnb_keeps_inputs=1", ""))
+    assert (check_row(row).estimate_gb or 0.0) > (check_row(without).estimate_gb or 0.0) + 0.9
+
+
 def test_torchtune_rows_follow_the_readme() -> None:
     # 8B table: the single-device full fine-tune recipe (PagedAdamW8bit, optimizer in backward).
     full = row_workload(by_id("torchtune-02").row)

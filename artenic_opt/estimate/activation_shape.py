@@ -16,6 +16,17 @@ Decisions (sources beside each constant):
   ViT, T5) keep two dropout masks (``2h``). Eager attention (no flash/SDPA kernels) adds the
   paper's ``5 x heads x seq`` per token; torch autocast keeps fp32 norm tensors and softmax.
   LoRA dropout keeps its output and mask for each adapter's input.
+* bitsandbytes before 0.43.2 made a 4-bit layer keep its input for the backward pass although
+  its frozen weight needs no gradient: ``MatMul4Bit.forward`` ends with ``ctx.tensors = (A, B)``
+  in 0.42.0 (``bitsandbytes/autograd/_functions.py``), changed to ``(None, B)`` by PR #1270
+  (commit 9e75374, 2024-07-16, "fix QLoRA mem bug: delete useless buffered activation"),
+  released in 0.43.2, whose changelog calls the memory "erroneously allocated". A QLoRA run on
+  such a version keeps, per token and block, each quantised layer's input: the QKV input
+  (``2h``, one tensor for Q, K and V), the output projection's input (``2 x q``: a reshaped copy
+  of attention's output), the MLP input (``2h``) and the down projection's input (``2 x ffn``),
+  the last two per expert a token visits. Current bitsandbytes and torchao's ``linear_nf4``
+  (torchtune) keep only the quantised weight, so the advisor does not add it; the published
+  rows measured on the old versions (LitGPT's, which pinned ``bitsandbytes==0.42.0``) do.
 * Gated MLP and tied embeddings are read from the parameter count (the schema carries counts,
   not the family's flags): the per-layer parameters after attention are nearer ``3 x hidden x
   ffn`` (gated) than ``2 x``; the parameters after the blocks nearer one ``vocab x hidden``
@@ -48,6 +59,8 @@ AUTOCAST_EXTRA_BYTES_PER_HIDDEN: Final = 4.0
 AUTOCAST_EXTRA_SCORE_BYTES: Final = 2.0
 #: LoRA dropout output (2 B) and its mask (1 B) per element of an adapted layer's input.
 LORA_DROPOUT_BYTES_PER_INPUT: Final = 3.0
+#: A 16-bit input element a quantised layer kept under bitsandbytes < 0.43.2 (module docstring).
+QUANTISED_INPUT_BYTES: Final = 2.0
 
 
 def dims(arch: ModelArchitecture) -> tuple[float, float, float]:
@@ -100,6 +113,17 @@ def lora_dropout_bytes_per_token_layer(arch: ModelArchitecture | None, targets: 
         "all_fused": hidden + q_dim + mlp_inputs,
     }.get(targets, 0.0)
     return LORA_DROPOUT_BYTES_PER_INPUT * inputs
+
+
+def quantised_inputs_bytes_per_token_layer(arch: ModelArchitecture | None) -> float:
+    """16-bit bytes per token and block that bitsandbytes before 0.43.2 kept for the backward
+    pass of a QLoRA model: the inputs of its quantised layers (module docstring). 0 without a
+    transformer shape."""
+    if arch is None or arch.layers <= 0 or arch.ffn_size <= 0:
+        return 0.0
+    hidden, q_dim, _ = dims(arch)
+    visited = float(arch.experts_per_token if arch.experts > 1 else 1)
+    return QUANTISED_INPUT_BYTES * (hidden + q_dim + visited * (hidden + float(arch.ffn_size)))
 
 
 def activation_bytes_per_token_layer(workload: WorkloadProfile, facts: WorkloadFacts) -> float:

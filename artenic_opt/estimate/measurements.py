@@ -20,7 +20,8 @@ Metrics:
 
 Memory rows end their ``notes`` with ``cfg: key=value; ...``: the set-up the source states
 (``optimizer``, ``pure_bf16``, ``chunked_loss``, ``optimizer_in_bwd``, ``lora_rank``,
-``lora_targets``, ``attention``, ``head``) and what the figure measures (``measured``:
+``lora_targets``, ``attention``, ``head``, ``bnb_keeps_inputs``: QLoRA on bitsandbytes before
+0.43.2, whose 4-bit layers kept their inputs) and what the figure measures (``measured``:
 ``allocated`` = torch's peak allocated/active bytes, ``reserved`` = the caching allocator's
 peak, ``device`` = NVML used, with the source's own ``context_mib``). ``memory_config`` parses it.
 The memory rows added in session 12 follow the same held-out rule per source (every fourth row

@@ -99,6 +99,7 @@ from artenic_opt.estimate.activation_shape import (
     activation_bytes_per_token_layer,
     embedding_matrices,
     lora_dropout_bytes_per_token_layer,
+    quantised_inputs_bytes_per_token_layer,
 )
 from artenic_opt.estimate.workload import WorkloadFacts, WorkloadKind, describe_workload
 from artenic_opt.schemas import MemoryEstimate, WorkloadProfile
@@ -282,6 +283,7 @@ def activation_gb_per_sample(
     lora_dropout_targets: str | None = None,
     activation_offload: bool = False,
     autocast: bool = False,
+    quantised_inputs_kept: bool = False,
 ) -> FloatArray:
     """Activation memory of one sequence (sample) on one GPU, GB, per checkpointing code
     (0 off, 1 selective, 2 full) and tensor-parallel degree (flash attention, sequence parallel).
@@ -292,7 +294,8 @@ def activation_gb_per_sample(
     with ``lora_dropout > 0``); ``activation_offload`` (torchtune's
     ``enable_activation_offloading``) moves the checkpointed block inputs to host RAM;
     ``autocast`` (torch AMP) keeps the norms' fp32 inputs and outputs and, with eager attention,
-    the softmax output in fp32.
+    the softmax output in fp32; ``quantised_inputs_kept`` (QLoRA on bitsandbytes before 0.43.2)
+    adds the inputs its 4-bit layers kept (``estimate.activation_shape``).
     """
     code = np.asarray(checkpoint_code, dtype=np.int64)
     tp = np.asarray(tensor_parallel, dtype=np.float64)
@@ -312,6 +315,8 @@ def activation_gb_per_sample(
         per_token += score_bytes * heads * positions
     if lora_dropout_targets and workload.fine_tuning is not FineTuning.FULL:
         per_token += lora_dropout_bytes_per_token_layer(workload.architecture, lora_dropout_targets)
+    if quantised_inputs_kept and workload.fine_tuning is FineTuning.QLORA:
+        per_token += quantised_inputs_bytes_per_token_layer(workload.architecture)
     block = positions * per_token * scale / asm.GB
     kept = CHECKPOINT_BYTES_PER_TOKEN_HIDDEN * positions * facts.hidden * scale / asm.GB
     if activation_offload:

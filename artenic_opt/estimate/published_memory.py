@@ -24,6 +24,9 @@ Decisions:
   ``PlanMemory.allocated_gb``; ``reserved`` with ``needed_gb`` (fragmentation included);
   ``device`` (NVML used) with ``needed_gb`` plus the CUDA context the source itself measured
   (``context_mib``), else ``memory.CUDA_CONTEXT_GB``.
+* Library versions matter where they changed memory: LitGPT's QLoRA rows ran bitsandbytes
+  before 0.43.2 (``bnb_keeps_inputs``), whose 4-bit layers kept their inputs for the backward
+  pass (``estimate.activation_shape``); the advisor itself assumes current versions.
 * Skipped, with the reason: rows without a transformer shape (the UNet, T5's PEFT rows) and rows
   whose source does not state the micro-batch and sequence length.
 * LoRA adapters are sized from the rank on every linear layer (the estimator's rule) whatever
@@ -184,6 +187,7 @@ def check_row(row: Measurement) -> MemoryCheck:
         lora_dropout_targets=config.get("lora_targets") if dropout > 0 else None,
         activation_offload=_flag(config, "activation_offload", False),
         autocast=_flag(config, "amp", False),
+        quantised_inputs_kept=_flag(config, "bnb_keeps_inputs", False),
     )
     memory = plan_memory(
         workload,
