@@ -32,6 +32,19 @@ mean 1.982 with both); with ``--goal balanced`` they do not (2.600 shipped, 2.93
 rows 1.111 and 1.262 shipped, 2.112 and 3.358 refit), so the balanced-goal heuristic figure on
 Scout is flattered by the join calibration.
 
+**Hybrid on Scout** (measured 2026-12-04, cost goal): hybrid (2.167 mean) is worse than both
+the heuristic (1.982) and ltr (1.544) because the two disagree and a 50/50 blend of min-max
+scores picks configurations neither ranks first (e.g. terasort bigdata: heuristic m4.large x4,
+ltr c4.large x6, hybrid c4.xlarge x4, a run that failed). The heuristic's scores are nearly
+the same for every Scout workload (several declare the same nominal input), so it cannot tell
+them apart. Tried, leave-one-workload-out: ltr weight 0.6 gives hybrid 1.869 (10% target met),
+0.7 and above 1.760; rank blend 2.137, z-score blend 2.161, reciprocal-rank fusion 2.086-2.221;
+a per-candidate credibility weight rising with the number of similar workloads measured on the
+configuration (n / (n + c) of the rest) 1.760 (c = 3) and 1.826 (c = 10). Every variant that
+meets the target on Scout loses simulator seed 4 on NDCG@5 (``bench_feedback_loop.py``, top 10:
+heuristic 0.7467, hybrid 0.7554 at 0.5, 0.7398 at 0.6, 0.7299 at 0.7; ltr alone 0.7166), so the
+blend is unchanged.
+
 A data set whose files are neither in ``ARTENIC_REPLAY_DATA`` (default
 ``/work/shared/replay-data``) nor downloadable is skipped with a message.
 

@@ -265,3 +265,21 @@ def test_a_failed_run_is_neither_the_best_measured_nor_the_optimum() -> None:
     assert next_to_measure(failed).best_measured_row == 0
     with pytest.raises(InvalidInputError, match="success flag"):
         posterior(prior, configs, [0, 2], values, [True])
+
+
+def test_second_and_third_runs_are_the_predicted_cheapest_then_expected_improvement() -> None:
+    # Row 0 measured. Row 1 is predicted a little dearer with little doubt; row 2 dearer still
+    # with a wide spread, so expected improvement would rather explore it. With fewer than
+    # MIN_RUNS_BEFORE_STOP configurations measured the spread means little: row 1 is next.
+    mean = np.array([0.0, 0.1, 0.3, 0.4])
+    std = np.array([0.05, 0.05, 2.0, 0.05])
+    one = np.array([True, False, False, False])
+    ei = expected_improvement(Posterior(mean, std, one))
+    assert int(np.argmax(ei)) == 2
+    early = next_to_measure(Posterior(mean, std, one))
+    assert early.row == 1 and not early.stop and "predicted cheapest" in early.reason
+    assert early.expected_improvement == pytest.approx(float(ei[1]))
+    # Three configurations measured: expected improvement decides again.
+    three = np.array([True, False, False, True, True])
+    later = next_to_measure(Posterior(np.append(mean, 0.5), np.append(std, 0.05), three))
+    assert later.row == 2 and "expected to lower" in later.reason

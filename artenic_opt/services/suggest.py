@@ -5,7 +5,9 @@ each candidate's whole-job cost is the estimator's; the workload's own stored ou
 outcome recorded against a recommendation of the same query id, DESIGN §2) re-anchor and
 reshape it through ``training_advisor.measured`` (neighbouring workloads re-weighted by how well
 their stored runs match, then a Gaussian process over configuration features). The next run is
-the candidate of highest expected improvement of the best measured whole-job cost; the stopping
+chosen by ``measured.next_to_measure``: the predicted optimum first, the predicted cheapest
+unmeasured candidate while fewer than three are measured, then the candidate of highest expected
+improvement of the best measured whole-job cost; the stopping
 rule says when the best measured run is within ``tolerance`` of the predicted optimum.
 
 Decisions:
