@@ -51,6 +51,8 @@ DATA = Path(os.environ.get("ARTENIC_REPLAY_DATA", "/work/shared/replay-data"))
 MIRROR = Path(
     os.environ.get("ARTENIC_REPLAY_MIRROR", "/work/.mirror/marialcasimiro+Lynceus-ICDCS/repo")
 )
+if (MIRROR / "repo").is_dir():  # the mirror's folder given instead of its git directory
+    MIRROR = MIRROR / "repo"
 _MIRROR_SCOUT = "data/scout/osr_multiple_nodes_original"
 _RAW = "https://raw.githubusercontent.com"
 _SCOUT_APPS = (
