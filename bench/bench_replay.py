@@ -6,7 +6,8 @@ the cost of each method's pick over the cheapest measured run (1.00 = optimal; "
 that ratio), then the issue-14 targets:
 
 * zero runs of the target: mean regret of the learned pick (k=0) and of hybrid at or below the
-  cheapest-hourly-price baseline, at most 1.2, hybrid at least 10% better than the heuristic;
+  cheapest-hourly-price baseline, at most 1.2, hybrid at least 10% better than the heuristic
+  (judged on the issue's regret, cost of the pick / cheapest run: hybrid <= 0.9 x heuristic);
 * three runs chosen by ``suggest``'s rule (k=3): median regret at most 1.10.
 
 The heuristic ranks with the ``cost`` goal preset by default (``--goal``): the regret measured is
@@ -37,13 +38,15 @@ the heuristic (1.982) and ltr (1.544) because the two disagree and a 50/50 blend
 scores picks configurations neither ranks first (e.g. terasort bigdata: heuristic m4.large x4,
 ltr c4.large x6, hybrid c4.xlarge x4, a run that failed). The heuristic's scores are nearly
 the same for every Scout workload (several declare the same nominal input), so it cannot tell
-them apart. Tried, leave-one-workload-out: ltr weight 0.6 gives hybrid 1.869 (10% target met),
-0.7 and above 1.760; rank blend 2.137, z-score blend 2.161, reciprocal-rank fusion 2.086-2.221;
+them apart. Tried, leave-one-workload-out: ltr weight 0.6 gives hybrid 1.869 (6% below the
+heuristic; 12% on the excess over the optimum), 0.7 and above 1.760 (11%); rank blend 2.137,
+z-score blend 2.161, reciprocal-rank fusion 2.086-2.221;
 a per-candidate credibility weight rising with the number of similar workloads measured on the
-configuration (n / (n + c) of the rest) 1.760 (c = 3) and 1.826 (c = 10). Every variant that
-meets the target on Scout loses simulator seed 4 on NDCG@5 (``bench_feedback_loop.py``, top 10:
-heuristic 0.7467, hybrid 0.7554 at 0.5, 0.7398 at 0.6, 0.7299 at 0.7; ltr alone 0.7166), so the
-blend is unchanged.
+configuration (n / (n + c) of the rest) 1.760 (c = 3) and 1.826 (c = 10); the heuristic's own
+score in [0, 1] instead of its min-max (a flat heuristic then defers to ltr) 1.826, seed 4 NDCG@5
+0.7180. Every variant that beats the heuristic on Scout loses simulator seed 4 on NDCG@5
+(``bench_feedback_loop.py``, top 10: heuristic 0.7467, hybrid 0.7554 at 0.5, 0.7398 at 0.6,
+0.7299 at 0.7; ltr alone 0.7166), so the blend is unchanged.
 
 A data set whose files are neither in ``ARTENIC_REPLAY_DATA`` (default
 ``/work/shared/replay-data``) nor downloadable is skipped with a message.
@@ -211,9 +214,10 @@ def main() -> int:
         print(
             f"target zero-shot hybrid <= cheapest price ({hybrid:.3f}): "
             f"{_verdict(hybrid <= price)}; <= 1.2: {_verdict(hybrid <= 1.2)}; "
-            f"hybrid regret over the optimum at least 10% below the heuristic's "
-            f"({hybrid - 1:.3f} vs {heuristic - 1:.3f}): "
-            f"{_verdict(hybrid - 1 <= 0.9 * (heuristic - 1))}"
+            f"hybrid at least 10% better than the heuristic ({hybrid:.3f} <= 0.9 x "
+            f"{heuristic:.3f}, the issue's regret: cost of the pick / cheapest run): "
+            f"{_verdict(hybrid <= 0.9 * heuristic)} (excess over the optimum "
+            f"{hybrid - 1:.3f} vs {heuristic - 1:.3f})"
         )
         bound, groups = hindsight_bound(runs)
         print(
