@@ -164,3 +164,37 @@ def test_catalog_import_reader_loads_on_first_use() -> None:
     assert catalog.parse_offerings_file is parse_offerings_file
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         _ = catalog.nope  # type: ignore[attr-defined]
+
+
+def test_value_converters_are_built_only_for_values_given() -> None:
+    """Typer's pydantic adapters are built for the values a command line gives, not the rest."""
+    from typer.core import _TyperParameter
+
+    from artenic_opt.cli.errors import DeferredRuntimeParam, defer_value_converters
+
+    def recommend() -> Any:
+        group = typer.main.get_command(build_app(["training"], command="recommend"))
+        return group, group.commands["recommend"]  # type: ignore[attr-defined]
+
+    args = ["--top", "3", "--provider", "aws", "--workload", str(EXAMPLES / "llm-lora-7b.toml")]
+    group, deferred = recommend()
+    defer_value_converters(group)
+    params = [p for p in deferred.params if isinstance(p, _TyperParameter)]
+    assert len(params) > 40
+    assert all(isinstance(p._runtime_param, DeferredRuntimeParam) for p in params)
+    values = deferred.make_context("recommend", list(args)).params
+    assert values == recommend()[1].make_context("recommend", list(args)).params  # as Typer's
+    assert values["top"] == 3 and values["provider"] == ["aws"] and values["budget"] is None
+    built = {p.name for p in params if not isinstance(p._runtime_param, DeferredRuntimeParam)}
+    # Given on the command line, or a default that is not None (--rank 1).
+    assert built == {"top", "provider", "workload_file", "dispatch_rank"}
+
+
+def test_a_bad_value_of_a_deferred_parameter_is_still_a_usage_error(tmp_path: Path) -> None:
+    app = build_app(["training"], command="recommend")
+    args = ["--state", str(tmp_path / "s.db"), "recommend", "--top", "many", "--json"]
+    result = CliRunner().invoke(app, args, prog_name="artenic-opt")
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)["error"]
+    assert error["code"] == "usage_error"
+    assert "--top" in error["message"]
