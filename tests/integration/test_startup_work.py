@@ -58,6 +58,78 @@ def _modules_after_command(args: list[str]) -> set[str]:
     return set(json.loads(err.strip().splitlines()[-1]))
 
 
+def _command_process(args: list[str], extra_env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``main()`` (the console script) on ARGS; what its process loaded and set, at exit."""
+    code = (
+        "import atexit, json, os, sys\n"
+        "def report():\n"
+        "    loader = sys.modules.get('pydantic.plugin._loader')\n"
+        "    doc = {'modules': sorted(sys.modules), 'env': dict(os.environ),\n"
+        "           'loader_file': getattr(loader, '__file__', None)}\n"
+        "    print(json.dumps(doc), file=sys.stderr)\n"
+        "atexit.register(report)\n"
+        f"sys.argv = ['artenic-opt', *{args!r}]\n"
+        "from artenic_opt.cli.main import main\n"
+        "main()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COVERAGE_", "COV_CORE_"))}
+    for name in ("PYDANTIC_DISABLE_PLUGINS", "OPENBLAS_NUM_THREADS"):
+        env.pop(name, None)
+    env.update(extra_env or {})
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    doc: dict[str, Any] = json.loads(done.stderr.strip().splitlines()[-1])
+    return doc
+
+
+def _recommend_args(tmp_path: Path) -> list[str]:
+    args = ["--state", str(tmp_path / "s.db"), "recommend"]
+    return [*args, "--workload", str(EXAMPLES / "llm-lora-7b.toml"), "--json"]
+
+
+def test_a_command_looks_for_no_pydantic_plugin_and_starts_no_blas_thread(tmp_path: Path) -> None:
+    doc = _command_process(_recommend_args(tmp_path))
+    assert "pydantic" in doc["modules"]  # validators were built
+    assert doc["loader_file"] is None  # the stand-in, not pydantic's module
+    for name in ("importlib.metadata", "email"):
+        assert name not in doc["modules"], f"recommend imported {name}"
+    assert doc["env"]["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
+    assert doc["env"]["OPENBLAS_NUM_THREADS"] == "1"
+
+
+def test_plugins_and_blas_threads_the_user_asks_for_are_kept(tmp_path: Path) -> None:
+    env = {"PYDANTIC_DISABLE_PLUGINS": "", "OPENBLAS_NUM_THREADS": "2"}
+    doc = _command_process(_recommend_args(tmp_path), env)
+    assert doc["loader_file"] is not None and doc["loader_file"].endswith("_loader.py")
+    assert doc["env"]["PYDANTIC_DISABLE_PLUGINS"] == ""
+    assert doc["env"]["OPENBLAS_NUM_THREADS"] == "2"
+
+
+def test_pydantic_needs_only_get_plugins_of_its_plugin_loader(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The stand-in for ``pydantic.plugin._loader`` has what pydantic imports from it."""
+    import ast
+    import importlib
+
+    import pydantic
+    import pydantic.plugin._loader as real_loader
+
+    from artenic_opt.cli.main import NO_PYDANTIC_PLUGINS, _no_pydantic_plugins
+
+    imported: set[str] = set()
+    for path in Path(pydantic.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").endswith("_loader"):
+                imported |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.Attribute) and node.attr == "_loader":
+                imported.add("<the module itself>")
+    assert imported == {"get_plugins"}
+    for value in NO_PYDANTIC_PLUGINS:
+        monkeypatch.setenv("PYDANTIC_DISABLE_PLUGINS", value)
+        assert tuple(importlib.reload(real_loader).get_plugins()) == _no_pydantic_plugins()
+
+
 def test_recommend_builds_no_storage_or_result_schemas(tmp_path: Path) -> None:
     args = ["--state", str(tmp_path / "s.db"), "recommend"]
     args += ["--workload", str(EXAMPLES / "llm-lora-7b.toml"), "--json"]
