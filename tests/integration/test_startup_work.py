@@ -93,6 +93,9 @@ def test_a_command_looks_for_no_pydantic_plugin_and_starts_no_blas_thread(tmp_pa
     assert doc["loader_file"] is None  # the stand-in, not pydantic's module
     for name in ("importlib.metadata", "email"):
         assert name not in doc["modules"], f"recommend imported {name}"
+    # Shipped data files are read through their package's loader (``_internal.files``).
+    for name in ("importlib.resources", "zipfile", "tempfile"):
+        assert name not in doc["modules"], f"recommend imported {name}"
     assert doc["env"]["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
     assert doc["env"]["OPENBLAS_NUM_THREADS"] == "1"
 
