@@ -147,6 +147,10 @@ def test_recommend_builds_no_storage_or_result_schemas(tmp_path: Path) -> None:
         "platformdirs",
         "numpy.char",
         "artenic_opt.cli.tables",  # --json draws no table
+        "artenic_opt.state.platform_records",  # nor the platform mirror's records and queries
+        "artenic_opt.state.budgets",
+        "artenic_opt.state.datasets",
+        "artenic_opt.state.sync_runs",
     )
     for name in lazy:
         assert name not in loaded, f"recommend imported {name}"
