@@ -1,8 +1,9 @@
 """The SQLite state store (DESIGN §3): open it with ``open_state``, read and write it through the
 typed repository functions re-exported here. Nothing else in artenic-opt touches the file.
 
-The platform mirror's functions and records (jobs, datasets, budgets, sync runs) load on first
-access to one of their names, like the storage and cost models of ``artenic_opt.schemas``.
+The history records and the platform mirror's functions and records (jobs, datasets, budgets,
+sync runs) load on first access to one of their names, like the storage and cost models of
+``artenic_opt.schemas``.
 """
 
 from __future__ import annotations
@@ -71,14 +72,10 @@ from artenic_opt.state.recommendations import (
     set_dispatch,
 )
 from artenic_opt.state.records import (
-    DispatchLink,
     OverlayOffering,
     OverlayOrigin,
     OverlayStoragePrice,
     ProviderOutcomeCounts,
-    RecommendationSummary,
-    StoredCandidate,
-    StoredOutcome,
 )
 from artenic_opt.state.store import APPLICATION_ID, StateStore, open_state
 
@@ -103,6 +100,12 @@ if TYPE_CHECKING:
         replace_dataset_files,
         upsert_dataset,
         upsert_datasets,
+    )
+    from artenic_opt.state.history_records import (
+        DispatchLink,
+        RecommendationSummary,
+        StoredCandidate,
+        StoredOutcome,
     )
     from artenic_opt.state.platform_data import (
         count_platform_jobs,
@@ -130,9 +133,14 @@ if TYPE_CHECKING:
         start_sync_run,
     )
 
-#: Names of the platform mirror (jobs, datasets, budgets, sync runs), by defining module: loaded
-#: on first use (PEP 562), so that ``recommend`` builds neither these records nor their queries.
+#: Names of the recommendation history and of the platform mirror (jobs, datasets, budgets, sync
+#: runs), by defining module: loaded on first use (PEP 562), so that ``recommend`` builds neither
+#: these records nor the mirror's queries.
 _LAZY: dict[str, str] = {
+    "DispatchLink": "history_records",
+    "RecommendationSummary": "history_records",
+    "StoredCandidate": "history_records",
+    "StoredOutcome": "history_records",
     "list_budget_spending": "budgets",
     "list_budgets": "budgets",
     "replace_budget_spending": "budgets",

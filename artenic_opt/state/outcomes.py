@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -36,9 +36,12 @@ from artenic_opt.state._codec import (
     encode_datetime,
     encode_json,
 )
-from artenic_opt.state.records import ProviderOutcomeCounts, StoredOutcome
+from artenic_opt.state.records import ProviderOutcomeCounts
 from artenic_opt.state.store import StateStore
 from artenic_opt.types import JobStatus
+
+if TYPE_CHECKING:
+    from artenic_opt.state.history_records import StoredOutcome
 
 #: ``JobOutcome.recommendation_id`` of an outcome that belongs to no stored recommendation.
 UNLINKED = ""
@@ -131,6 +134,8 @@ def _check_candidate(store: StateStore, rec_id: str, rank: int) -> None:
 
 
 def _outcome(row: dict[str, Any]) -> StoredOutcome:
+    from artenic_opt.state.history_records import StoredOutcome
+
     outcome = JobOutcome(
         recommendation_id=row["recommendation_id"] or UNLINKED,
         rank=row["rank"],

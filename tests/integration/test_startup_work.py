@@ -148,6 +148,7 @@ def test_recommend_builds_no_storage_or_result_schemas(tmp_path: Path) -> None:
         "platformdirs",
         "numpy.char",
         "artenic_opt.cli.tables",  # --json draws no table
+        "artenic_opt.state.history_records",  # recommend reads no history back
         "artenic_opt.state.platform_records",  # nor the platform mirror's records and queries
         "artenic_opt.state.budgets",
         "artenic_opt.state.datasets",
