@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from artenic_opt.errors import InvalidInputError, NotFoundError
-from artenic_opt.schemas import JobOutcome, OutcomeEntry, TrainingSample
 from artenic_opt.state._codec import (
     decode_bool,
     decode_datetime,
@@ -41,6 +40,7 @@ from artenic_opt.state.store import StateStore
 from artenic_opt.types import JobStatus
 
 if TYPE_CHECKING:
+    from artenic_opt.schemas import JobOutcome, OutcomeEntry, TrainingSample
     from artenic_opt.state.history_records import StoredOutcome
 
 #: ``JobOutcome.recommendation_id`` of an outcome that belongs to no stored recommendation.
@@ -134,6 +134,7 @@ def _check_candidate(store: StateStore, rec_id: str, rank: int) -> None:
 
 
 def _outcome(row: dict[str, Any]) -> StoredOutcome:
+    from artenic_opt.schemas import JobOutcome
     from artenic_opt.state.history_records import StoredOutcome
 
     outcome = JobOutcome(
@@ -249,6 +250,8 @@ def _finite(value: Any) -> float | None:
 
 
 def _entry(row: dict[str, Any]) -> OutcomeEntry:
+    from artenic_opt.schemas import OutcomeEntry
+
     problem: str | None = None
     try:
         _outcome(row)
@@ -374,6 +377,8 @@ def add_training_samples(
 
 
 def _sample(row: dict[str, Any]) -> TrainingSample:
+    from artenic_opt.schemas import TrainingSample
+
     return TrainingSample(
         query_id=row["query_id"],
         recommendation_id=row["recommendation_id"],

@@ -142,6 +142,9 @@ def test_recommend_builds_no_storage_or_result_schemas(tmp_path: Path) -> None:
     lazy = (
         "artenic_opt.schemas.results",
         "artenic_opt.schemas.storage",
+        "artenic_opt.schemas.feedback",  # outcomes and model versions: none is read or built
+        "artenic_opt.schemas.status",
+        "artenic_opt.schemas.catalog",
         "artenic_opt.estimate.architectures",  # the workload names no model
         "artenic_opt.catalog.importer",
         "artenic_opt.catalog.queries",  # catalog list/gpus only
