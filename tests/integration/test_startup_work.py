@@ -15,7 +15,12 @@ cheaper set-up of our own modules, so a later import cannot bring the cost back 
   function of a module into a Click command before running one), with the same ``--help``;
 * the Typer command functions carry evaluated annotations, not strings: Typer reads every
   signature three times while building the tree, and re-evaluates string annotations (every
-  ``Annotated[..., typer.Option(...)]``) each time.
+  ``Annotated[..., typer.Option(...)]``) each time;
+* ``recommend --json`` (on an existing state) builds Typer's pydantic adapters only for the
+  values given, and loads neither the table code, the history, feedback, status or
+  catalog-upkeep models, the platform mirror's records, the catalog listing helpers,
+  ``importlib.resources``/``zipfile`` nor, through pydantic's plugin loader,
+  ``importlib.metadata``/``email``; its process starts no OpenBLAS worker thread.
 """
 
 from __future__ import annotations
