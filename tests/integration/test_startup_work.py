@@ -289,3 +289,55 @@ def test_a_bad_value_of_a_deferred_parameter_is_still_a_usage_error(tmp_path: Pa
     error = json.loads(result.stdout)["error"]
     assert error["code"] == "usage_error"
     assert "--top" in error["message"]
+
+
+def test_the_plugin_loader_stand_in_is_installed_only_when_plugins_are_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import types
+
+    from artenic_opt.cli import main as cli
+
+    monkeypatch.delitem(sys.modules, cli.PYDANTIC_PLUGIN_LOADER, raising=False)
+    monkeypatch.setenv("PYDANTIC_DISABLE_PLUGINS", "")  # the user switched plugins on
+    cli._skip_pydantic_plugin_loader()
+    assert cli.PYDANTIC_PLUGIN_LOADER not in sys.modules
+    real = types.ModuleType(cli.PYDANTIC_PLUGIN_LOADER)
+    monkeypatch.setitem(sys.modules, cli.PYDANTIC_PLUGIN_LOADER, real)
+    monkeypatch.setenv("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    cli._skip_pydantic_plugin_loader()
+    assert sys.modules[cli.PYDANTIC_PLUGIN_LOADER] is real  # a loaded module is kept
+    monkeypatch.delitem(sys.modules, cli.PYDANTIC_PLUGIN_LOADER)
+    cli._skip_pydantic_plugin_loader()
+    stand_in = sys.modules[cli.PYDANTIC_PLUGIN_LOADER]
+    assert stand_in is not real and tuple(stand_in.get_plugins()) == ()
+
+
+def test_a_deferred_converter_converts_like_typers_own() -> None:
+    from typer.core import _TyperParameter
+
+    from artenic_opt.cli.errors import DeferredRuntimeParam, defer_value_converters
+
+    group = typer.main.get_command(build_app(["training"], command="recommend"))
+    defer_value_converters(group)
+    recommend = group.commands["recommend"]  # type: ignore[attr-defined]
+    top = next(p for p in recommend.params if p.name == "top")
+    assert isinstance(top, _TyperParameter)
+    deferred = top._runtime_param
+    assert isinstance(deferred, DeferredRuntimeParam)
+    ctx = recommend.make_context("recommend", [])
+    assert deferred._coerce_value("7", top, ctx) == 7
+    assert not isinstance(top._runtime_param, DeferredRuntimeParam)  # Typer's own from now on
+
+
+def test_every_lazy_state_name_resolves_and_is_listed() -> None:
+    import importlib
+
+    import artenic_opt.state as state
+
+    for name, module in state._LAZY.items():
+        defining = importlib.import_module(f"artenic_opt.state.{module}")
+        assert getattr(state, name) is getattr(defining, name)
+        assert name in dir(state) and name in state.__all__
+    with pytest.raises(AttributeError, match="no_such_function"):
+        _ = state.no_such_function
