@@ -57,3 +57,13 @@ def test_atomic_write_failure_keeps_the_old_file(tmp_path: Path) -> None:
         atomic_write_text(target, "\udcff")
     assert target.read_text() == "old"
     assert [p.name for p in target.parent.iterdir()] == ["out.txt"]
+
+
+def test_read_package_data_reads_the_shipped_file() -> None:
+    from artenic_opt._internal.files import read_package_data
+
+    text = read_package_data("artenic_opt.catalog", "offerings.csv")
+    shipped = Path(__file__).parents[1] / "artenic_opt" / "catalog" / "data" / "offerings.csv"
+    assert text == shipped.read_text(encoding="utf-8")
+    with pytest.raises(FileNotFoundError):
+        read_package_data("artenic_opt.estimate", "no-such-file.csv")

@@ -189,9 +189,16 @@ def test_storage_and_cost_models_load_on_first_use() -> None:
 
 def test_every_lazy_name_resolves_and_is_listed() -> None:
     import artenic_opt.schemas as schemas
-    from artenic_opt.schemas import cost, results, storage
+    from artenic_opt.schemas import catalog, cost, feedback, results, status, storage
 
-    modules = {"storage": storage, "cost": cost, "results": results}
+    modules = {
+        "storage": storage,
+        "cost": cost,
+        "results": results,
+        "feedback": feedback,
+        "status": status,
+        "catalog": catalog,
+    }
     for name, module in schemas._LAZY.items():
         assert getattr(schemas, name) is getattr(modules[module], name)
         assert name in dir(schemas)

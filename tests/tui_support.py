@@ -25,8 +25,8 @@ from artenic_opt.schemas import (
 from artenic_opt.state.datasets import add_access_events, replace_dataset_files, upsert_datasets
 from artenic_opt.state.model_versions import record_model_version
 from artenic_opt.state.outcomes import insert_outcome
+from artenic_opt.state.platform_records import AccessEvent, DatasetFileRecord, DatasetRecord
 from artenic_opt.state.recommendations import save_recommendation
-from artenic_opt.state.records import AccessEvent, DatasetFileRecord, DatasetRecord
 from artenic_opt.state.store import open_state
 from artenic_opt.tui.data import StateDashboardData
 from artenic_opt.types import FineTuning, JobStatus, ModelFramework, OptimizerMode, OutcomeSource

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from artenic_opt.catalog.gpu_names import (
@@ -25,10 +26,10 @@ from artenic_opt.catalog.loader import (
     load_catalog,
     load_node_networks,
 )
-from artenic_opt.catalog.queries import GpuPriceRow, filter_offerings, gpu_price_summary
 
 if TYPE_CHECKING:
     from artenic_opt.catalog.importer import parse_offerings_file
+    from artenic_opt.catalog.queries import GpuPriceRow, filter_offerings, gpu_price_summary
 
 __all__ = [
     "CANONICAL_GPU_TYPES",
@@ -49,10 +50,24 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # ``catalog import`` files are read by one command: the reader loads when it is asked for.
-    if name == "parse_offerings_file":
-        from artenic_opt.catalog.importer import parse_offerings_file
+#: Names loaded when first asked for: ``catalog import`` files are read by one command, and the
+#: listing helpers (with their ``GpuPriceRow`` model) serve ``catalog list``/``gpus`` only.
+_LAZY: dict[str, str] = {
+    "parse_offerings_file": "importer",
+    "GpuPriceRow": "queries",
+    "filter_offerings": "queries",
+    "gpu_price_summary": "queries",
+}
 
-        return parse_offerings_file
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -47,7 +47,6 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
-from importlib import resources
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +54,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from artenic_opt._internal.arrays import FloatArray, IntArray, StrArray
+from artenic_opt._internal.files import read_package_data
 from artenic_opt.catalog.gpu_names import normalize_gpu_type_or_none
 from artenic_opt.errors import InvalidInputError
 from artenic_opt.schemas import GpuSpec, Offering, StoragePrice, parse_model
@@ -359,9 +359,7 @@ def load_node_networks() -> tuple[NodeNetwork, ...]:
 
 
 def _read_rows(name: str) -> list[tuple[int, dict[str, str]]]:
-    text = (
-        resources.files(_DATA_PACKAGE).joinpath("data").joinpath(name).read_text(encoding="utf-8")
-    )
+    text = read_package_data(_DATA_PACKAGE, name)
     reader = csv.DictReader(text.splitlines())
     # Line numbers count the header as line 1; the embedded files have one record per line.
     return [(index + 2, row) for index, row in enumerate(reader)]

@@ -11,7 +11,9 @@
   Typer never builds its pydantic adapters, and pydantic (about 40 modules, a third of the
   ``--help`` start-up) loads only when a command runs.
 * Tables are drawn by ``cli.tables`` (columns by priority, ``--wide``); values are formatted by
-  ``presentation.format``, which the dashboard shares.
+  ``presentation.format``, which the dashboard shares. ``--wide`` is defined here, beside
+  ``--json``, so that a command module imports ``cli.tables`` only where it draws a table: a
+  ``--json`` run never loads it.
 """
 
 import os
@@ -66,6 +68,31 @@ def json_mode() -> bool:
 
 def reset_json_mode() -> None:
     _json_mode.set(False)
+
+
+_wide_mode: ContextVar[bool] = ContextVar("artenic_opt_wide_mode", default=False)
+
+
+def _set_wide(value: bool) -> bool:
+    # Set on every invocation (Click runs the callback for the default too), so a --wide run
+    # never leaks into the next command run in the same process.
+    _wide_mode.set(bool(value))
+    return value
+
+
+def wide_mode() -> bool:
+    return _wide_mode.get()
+
+
+WideOpt = Annotated[
+    bool,
+    typer.Option(
+        "--wide",
+        help="Show every table column, however wide the terminal (default: columns that do not "
+        "fit are hidden, least important first).",
+        callback=_set_wide,
+    ),
+]
 
 
 JsonOpt = Annotated[

@@ -4,13 +4,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from artenic_opt.cli.output import JsonOpt, emit, info, json_mode, warn
+from artenic_opt.cli.output import JsonOpt, WideOpt, emit, info, json_mode, warn
 from artenic_opt.cli.runtime import StateOpt, get_workspace
-from artenic_opt.cli.tables import Col, WideOpt, draw, line
 from artenic_opt.errors import PlatformError
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from artenic_opt.cli.tables import Col
 
 PlatformProviderOpt = Annotated[
     str | None,
@@ -22,15 +23,18 @@ PlatformProviderOpt = Annotated[
 ]
 
 
-_SYNC_COLUMNS: "list[Col[tuple[str, Any]]]" = [
-    Col("part", lambda item: item[0]),
-    Col("fetched", lambda item: item[1].fetched, justify="right"),
-    Col("added", lambda item: item[1].added, justify="right"),
-    Col("updated", lambda item: item[1].updated, justify="right"),
-    Col("error", lambda item: item[1].error or "", min_width=20),
-    Col("unchanged", lambda item: item[1].unchanged, priority=1, justify="right"),
-    Col("removed", lambda item: item[1].removed, priority=1, justify="right"),
-]
+def _sync_columns() -> "list[Col[tuple[str, Any]]]":
+    from artenic_opt.cli.tables import Col
+
+    return [
+        Col("part", lambda item: item[0]),
+        Col("fetched", lambda item: item[1].fetched, justify="right"),
+        Col("added", lambda item: item[1].added, justify="right"),
+        Col("updated", lambda item: item[1].updated, justify="right"),
+        Col("error", lambda item: item[1].error or "", min_width=20),
+        Col("unchanged", lambda item: item[1].unchanged, priority=1, justify="right"),
+        Col("removed", lambda item: item[1].removed, priority=1, justify="right"),
+    ]
 
 
 def sync_command(
@@ -51,6 +55,7 @@ def sync_command(
     keeps nothing partial; the parts that completed are kept. Exits 3 when the platform is
     unreachable or refuses the key, and when any part failed.
     """
+    from artenic_opt.cli.tables import draw
     from artenic_opt.services.platform import run_sync
 
     runtime = get_workspace(ctx, state)
@@ -73,7 +78,7 @@ def sync_command(
         draw(
             out,
             f"sync {report.status.value}",
-            _SYNC_COLUMNS,
+            _sync_columns(),
             list(report.parts.items()),
             caption=f"outcomes derived {report.outcomes_derived}, recorded "
             f"{report.outcomes_recorded}",
@@ -100,6 +105,7 @@ def dispatch_command(
 
     The job's config carries the recommendation and query ids, so `sync` links its outcome back.
     """
+    from artenic_opt.cli.tables import line
     from artenic_opt.services.platform import dispatch_recommendation
 
     runtime = get_workspace(ctx, state)

@@ -19,48 +19,25 @@ Decisions:
 * Cells, titles and captions are drawn as Rich ``Text`` after ``presentation.format.clean``: text
   from users and files (workload, dataset and instance names) is never read as markup, and its
   control characters are shown as escapes instead of reaching the terminal.
-* ``--wide`` is defined once here (like ``--json`` in ``output``) and read through ``wide_mode``.
+* ``--wide`` is defined once, in ``output`` beside ``--json`` (re-exported here), and read
+  through ``wide_mode``; command modules import this module only where they draw a table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Generic, Literal, TypeVar
 
 import typer
 
+from artenic_opt.cli.output import WideOpt as WideOpt, wide_mode
 from artenic_opt.presentation.format import clean
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 R = TypeVar("R")
-
-_wide_mode: ContextVar[bool] = ContextVar("artenic_opt_wide_mode", default=False)
-
-
-def _set_wide(value: bool) -> bool:
-    # Set on every invocation (Click runs the callback for the default too), so a --wide run
-    # never leaks into the next command run in the same process.
-    _wide_mode.set(bool(value))
-    return value
-
-
-def wide_mode() -> bool:
-    return _wide_mode.get()
-
-
-WideOpt = Annotated[
-    bool,
-    typer.Option(
-        "--wide",
-        help="Show every table column, however wide the terminal (default: columns that do not "
-        "fit are hidden, least important first).",
-        callback=_set_wide,
-    ),
-]
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from artenic_opt.cli.output import JsonOpt, emit, info, warn
+from artenic_opt.cli.output import JsonOpt, WideOpt, emit, info, warn
 from artenic_opt.cli.platform import PlatformProviderOpt
 from artenic_opt.cli.runtime import StateOpt, get_workspace
-from artenic_opt.cli.tables import Col, WideOpt, draw, draw_pairs, line
 from artenic_opt.cli.workload_input import WorkloadFlags, workload_options
 from artenic_opt.presentation import format as fmt
 from artenic_opt.types import JobStatus, OptimizationGoal, OptimizerMode
@@ -16,90 +15,11 @@ from artenic_opt.types import JobStatus, OptimizationGoal, OptimizerMode
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from artenic_opt.schemas import (
-        InstanceRecommendation,
-        OutcomeEntry,
-        RecommendationSummary,
-        TrainingAdvice,
-    )
 
 feedback_app = typer.Typer(
     help="Record what really happened when a recommendation was run (the learning loop).",
     no_args_is_help=True,
 )
-
-
-def _advice_columns(cur: str) -> "list[Col[InstanceRecommendation]]":
-    """The ``recommend`` table; a new column is one more spec here (priority picks its place)."""
-    return [
-        Col("#", lambda r: r.rank, justify="right"),
-        Col("provider", lambda r: r.offering.provider, min_width=8),
-        Col("instance", lambda r: r.offering.instance_type, min_width=16),
-        Col(
-            "GPUs",
-            lambda r: fmt.gpus(
-                r.offering.gpu_count, r.offering.gpu_type, r.offering.gpu_memory_gb, r.nodes
-            ),
-            min_width=12,
-        ),
-        Col("time", lambda r: fmt.hours(r.estimated_hours), justify="right"),
-        Col("job cost", lambda r: fmt.money(r.estimated_cost, cur), justify="right"),
-        Col("spot", lambda r: "yes" if r.spot else "no"),
-        Col(
-            "plan",
-            lambda r: r.plan.summary if r.plan is not None else fmt.DASH,
-            priority=1,
-            min_width=10,
-        ),
-        Col("region", lambda r: r.offering.region, priority=2, min_width=8),
-        Col("per hour", lambda r: fmt.money(r.price_per_hour, cur), priority=3, justify="right"),
-        Col(
-            "mem GB",
-            lambda r: f"{r.memory_needed_gb:.1f}/{r.memory_available_gb:.0f}",
-            priority=5,
-            justify="right",
-        ),
-        Col("score", lambda r: fmt.ratio(r.score), priority=4, justify="right"),
-    ]
-
-
-def render_advice(out: "Console", advice: "TrainingAdvice", *, explain: bool) -> None:
-    cur = advice.display_currency
-    title = (
-        f"{advice.workload.name}: {advice.candidates_feasible} of "
-        f"{advice.candidates_considered} candidates feasible ({advice.mode.value} ranking)"
-    )
-    draw(
-        out,
-        title,
-        _advice_columns(cur),
-        advice.recommendations,
-        caption=f"recommendation {advice.recommendation_id[:12]}  query {advice.query_id}",
-    )
-    for alt in advice.alternatives:
-        line(
-            out,
-            f"alternative {alt.fine_tuning.value}: {alt.offering_id} "
-            f"({alt.plan.summary}), {fmt.hours(alt.estimated_hours)}, "
-            f"{fmt.money(alt.estimated_cost, alt.currency)}; {alt.note}",
-            style="bold",
-        )
-    for rec in advice.recommendations[: 3 if not explain else len(advice.recommendations)]:
-        line(out, f"#{rec.rank} " + "; ".join(rec.reasons))
-        for message in rec.warnings:
-            line(out, f"   ! {message}", style="yellow")
-        if explain:
-            factors = ", ".join(
-                f"{f.name} {f.value:.2f} x {f.weight:.2f} = {f.contribution:.3f}"
-                for f in rec.factors
-            )
-            extra = f"; ltr score {rec.ltr_score:.3f}" if rec.ltr_score is not None else ""
-            line(
-                out,
-                f"   factors: {factors}; heuristic {rec.heuristic_score:.3f}{extra}; "
-                f"on-demand {fmt.money(rec.estimated_cost_on_demand, cur)}, spot "
-                f"{fmt.money(rec.estimated_cost_spot, cur)}",
-            )
 
 
 @workload_options
@@ -185,6 +105,9 @@ def recommend_command(
         )
 
     def render(out: "Console") -> None:
+        from artenic_opt.cli.tables import line
+        from artenic_opt.cli.training_tables import render_advice
+
         render_advice(out, advice, explain=explain)
         if dispatched is not None:
             line(
@@ -194,28 +117,6 @@ def recommend_command(
             )
 
     emit(advice if dispatched is None else {"advice": advice, "dispatch": dispatched}, render)
-
-
-def _top_pick(r: "RecommendationSummary") -> str:
-    if not r.top_provider:
-        return fmt.DASH
-    return f"{r.top_provider}/{r.top_instance_type}" + (" spot" if r.top_spot else "")
-
-
-_HISTORY_COLUMNS: "list[Col[RecommendationSummary]]" = [
-    Col("id", lambda r: r.recommendation_id[:12]),
-    Col("workload", lambda r: r.workload_name, min_width=10),
-    Col("top pick", _top_pick, min_width=12),
-    Col(
-        "est. cost",
-        lambda r: fmt.money(r.top_estimated_cost, r.top_currency or r.display_currency),
-        justify="right",
-    ),
-    Col("outcome", lambda r: r.outcome_status.value if r.outcome_status else fmt.DASH),
-    Col("created", lambda r: fmt.when(r.created_at), priority=1),
-    Col("mode", lambda r: r.mode.value, priority=2),
-    Col("job", lambda r: r.job_id or fmt.DASH, priority=3, min_width=8),
-]
 
 
 def history_command(
@@ -232,6 +133,8 @@ def history_command(
     wide: WideOpt = False,
 ) -> None:
     """List stored recommendations with their top pick and outcome, or show one in full."""
+    from artenic_opt.cli.tables import draw, line
+    from artenic_opt.cli.training_tables import history_columns, render_advice
     from artenic_opt.services.training import stored_advice
     from artenic_opt.state import list_recommendations
 
@@ -247,7 +150,7 @@ def history_command(
         if not rows:
             line(out, "No recommendations yet: run `recommend`.")
             return
-        draw(out, f"{len(rows)} most recent recommendations", _HISTORY_COLUMNS, rows)
+        draw(out, f"{len(rows)} most recent recommendations", history_columns(), rows)
 
     emit(rows, render)
 
@@ -282,6 +185,7 @@ def feedback_record_command(
     json: JsonOpt = False,
 ) -> None:
     """Record the outcome of a recommended job; it becomes a labelled training sample."""
+    from artenic_opt.cli.tables import line
     from artenic_opt.schemas import JobOutcome, parse_model
     from artenic_opt.services.training import record_outcome
 
@@ -343,21 +247,6 @@ def feedback_import_command(
     emit(result, render)
 
 
-_OUTCOME_COLUMNS: "list[Col[OutcomeEntry]]" = [
-    Col("id", lambda e: e.outcome_id, justify="right"),
-    Col("instance", lambda e: f"{e.provider} {e.instance_type}", min_width=12),
-    Col("status", lambda e: e.status),
-    Col("hours", lambda e: fmt.hours(e.hours), justify="right"),
-    Col("cost", lambda e: fmt.money(e.cost, e.currency), justify="right"),
-    Col("check", lambda e: "ok" if e.valid else f"left out: {e.problem}", min_width=8),
-    Col("recommendation", lambda e: (e.recommendation_id or fmt.DASH)[:12], priority=1),
-    Col("recorded", lambda e: fmt.when(e.recorded_at), priority=2),
-    Col("label", lambda e: fmt.DASH if e.label is None else e.label, priority=3),
-    Col("spot", lambda e: "yes" if e.spot else "no", priority=4),
-    Col("source", lambda e: e.source or fmt.DASH, priority=5, min_width=8),
-]
-
-
 @feedback_app.command("list")
 def feedback_list_command(
     ctx: typer.Context,
@@ -379,6 +268,8 @@ def feedback_list_command(
     wide: WideOpt = False,
 ) -> None:
     """List recorded outcomes with their ids (to check a record or delete a bad one)."""
+    from artenic_opt.cli.tables import draw, line
+    from artenic_opt.cli.training_tables import outcome_columns
     from artenic_opt.state import outcome_entries
 
     runtime = get_workspace(ctx, state)
@@ -393,7 +284,7 @@ def feedback_list_command(
         if not entries:
             line(out, "No outcomes match: record one with `feedback record` or `feedback import`.")
             return
-        draw(out, f"{len(entries)} most recent outcomes", _OUTCOME_COLUMNS, entries)
+        draw(out, f"{len(entries)} most recent outcomes", outcome_columns(), entries)
         if any(not e.valid for e in entries):
             line(out, "Rows marked 'left out' are skipped by every analysis: `feedback delete ID`.")
 
@@ -433,6 +324,7 @@ def retrain_command(
     json: JsonOpt = False,
 ) -> None:
     """Train a new LightGBM LambdaMART ranking model from the stored training samples."""
+    from artenic_opt.cli.tables import line
     from artenic_opt.services.training import retrain
 
     runtime = get_workspace(ctx, state)
@@ -459,6 +351,7 @@ def metrics_command(
     json: JsonOpt = False,
 ) -> None:
     """Ranking quality of the active model on held-out workloads (NDCG@5, NDCG@10, MRR)."""
+    from artenic_opt.cli.tables import draw_pairs
     from artenic_opt.services.training import learning_metrics
 
     runtime = get_workspace(ctx, state)
@@ -484,57 +377,6 @@ def metrics_command(
     emit(result, render)
 
 
-_METHOD_COLUMNS: "list[Col[Any]]" = [
-    Col("method", lambda m: m.method, min_width=10),
-    Col("mean regret", lambda m: fmt.percent(m.mean_regret, decimals=1), justify="right"),
-    Col("top-1 within 5%", lambda m: fmt.percent(m.within_5pct_share), justify="right"),
-    Col("workloads", lambda m: m.workloads, priority=1, justify="right"),
-    Col(
-        "median regret",
-        lambda m: fmt.percent(m.median_regret, decimals=1),
-        priority=2,
-        justify="right",
-    ),
-]
-
-
-def _per_workload_columns(methods: list[str]) -> "list[Col[Any]]":
-    def regret_of(method: str) -> Any:
-        def cell(w: Any) -> str:
-            for pick in w.picks:
-                if pick.method == method and pick.config is not None:
-                    return fmt.percent(pick.regret)
-            return fmt.DASH
-
-        return cell
-
-    return [
-        Col("workload", lambda w: w.name, min_width=10),
-        Col("best cost", lambda w: f"{w.best_cost:,.2f}", justify="right"),
-        *(
-            Col(name, regret_of(name), priority=1 + n, justify="right")
-            for n, name in enumerate(methods)
-        ),
-        Col("runs", lambda w: w.runs, priority=len(methods) + 1, justify="right"),
-    ]
-
-
-_EVALUATE_COLUMNS: "list[Col[Any]]" = [
-    Col("mode", lambda m: m.mode.value),
-    Col("mean regret", lambda m: fmt.percent(m.mean_regret, decimals=1), justify="right"),
-    Col("top-1 within 5%", lambda m: fmt.percent(m.within_5pct_share), justify="right"),
-    Col("NDCG@5", lambda m: fmt.ratio(m.ndcg_at_5), justify="right"),
-    Col("workloads", lambda m: m.workloads, priority=1, justify="right"),
-    Col("MRR", lambda m: fmt.ratio(m.mrr), priority=2, justify="right"),
-    Col(
-        "median regret",
-        lambda m: fmt.percent(m.median_regret, decimals=1),
-        priority=3,
-        justify="right",
-    ),
-]
-
-
 def evaluate_command(
     ctx: typer.Context,
     replay: Annotated[
@@ -558,6 +400,12 @@ def evaluate_command(
     pick after 0, 1, 3, 6 runs of the workload chosen as `suggest` would) come with it, and
     each workload's picks with their regret.
     """
+    from artenic_opt.cli.tables import draw
+    from artenic_opt.cli.training_tables import (
+        evaluate_columns,
+        method_columns,
+        per_workload_columns,
+    )
     from artenic_opt.services.training import backtest_runs, runs_from_history
 
     runtime = get_workspace(ctx, state)
@@ -570,12 +418,12 @@ def evaluate_command(
     report = backtest_runs(runs, runtime.catalog(), runtime.settings, runtime.rates())
 
     def render(out: "Console") -> None:
-        draw(out, report.table().splitlines()[0], _EVALUATE_COLUMNS, report.modes)
+        draw(out, report.table().splitlines()[0], evaluate_columns(), report.modes)
         if report.baselines or report.kshot:
             draw(
                 out,
                 "baselines on the same runs, and k-shot (k runs of the workload revealed)",
-                _METHOD_COLUMNS,
+                method_columns(),
                 [*report.baselines, *report.kshot],
             )
         if report.per_workload:
@@ -583,7 +431,7 @@ def evaluate_command(
             draw(
                 out,
                 f"per workload: regret of each pick (best run's cost in {report.currency})",
-                _per_workload_columns(methods),
+                per_workload_columns(methods),
                 report.per_workload,
             )
 

@@ -35,10 +35,10 @@ import difflib
 import functools
 import json
 from dataclasses import dataclass, replace
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
+from artenic_opt._internal.files import read_package_data
 from artenic_opt.errors import ArtenicOptError, InvalidInputError
 
 if TYPE_CHECKING:
@@ -331,12 +331,7 @@ def _row_to_architecture(row: dict[str, str], line: int) -> Architecture:
 @functools.cache
 def load_architectures() -> dict[str, Architecture]:
     """Every named architecture by key (parsed once per process)."""
-    text = (
-        resources.files("artenic_opt.estimate")
-        .joinpath("data")
-        .joinpath(ARCHITECTURES_FILE)
-        .read_text(encoding="utf-8")
-    )
+    text = read_package_data("artenic_opt.estimate", ARCHITECTURES_FILE)
     table: dict[str, Architecture] = {}
     for index, row in enumerate(csv.DictReader(text.splitlines())):
         arch = _row_to_architecture(row, index + 2)

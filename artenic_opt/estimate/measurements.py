@@ -52,9 +52,9 @@ from __future__ import annotations
 import csv
 import functools
 from dataclasses import dataclass
-from importlib import resources
 from typing import Literal, get_args
 
+from artenic_opt._internal.files import read_package_data
 from artenic_opt.errors import ArtenicOptError
 
 MEASUREMENTS_FILE = "measurements.csv"
@@ -303,12 +303,7 @@ def parse_measurements(text: str) -> tuple[Measurement, ...]:
 @functools.cache
 def load_measurements() -> tuple[Measurement, ...]:
     """Every shipped measurement, in file order (parsed once per process)."""
-    text = (
-        resources.files("artenic_opt.estimate")
-        .joinpath("data")
-        .joinpath(MEASUREMENTS_FILE)
-        .read_text(encoding="utf-8")
-    )
+    text = read_package_data("artenic_opt.estimate", MEASUREMENTS_FILE)
     return parse_measurements(text)
 
 

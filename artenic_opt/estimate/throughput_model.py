@@ -78,13 +78,13 @@ import functools
 import json
 import math
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
 from artenic_opt._internal.arrays import FloatArray
+from artenic_opt._internal.files import read_package_data
 from artenic_opt.estimate import assumptions as asm
 
 FIT_FILE: Final = "throughput_fit.json"
@@ -232,7 +232,7 @@ class Coefficients:
 @functools.cache
 def fitted_coefficients() -> Coefficients:
     """The shipped fit (``estimate/data/throughput_fit.json``), parsed once per process."""
-    text = resources.files("artenic_opt.estimate").joinpath("data").joinpath(FIT_FILE).read_text()
+    text = read_package_data("artenic_opt.estimate", FIT_FILE)
     return Coefficients.from_json(json.loads(text))
 
 

@@ -83,16 +83,16 @@ from artenic_opt.state import (
     recommendations as state_recommendations,
     sync_runs as state_sync_runs,
 )
-from artenic_opt.state.records import (
+from artenic_opt.state.platform_records import (
     BudgetRecord,
     BudgetSpendingRecord,
     DatasetFileRecord,
     DatasetOrigin,
     DatasetRecord,
-    OverlayOrigin,
     PlatformJob as StoredJob,
     SyncStatus,
 )
+from artenic_opt.state.records import OverlayOrigin
 from artenic_opt.state.store import StateStore
 from artenic_opt.types import JobStatus
 

@@ -30,14 +30,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from artenic_opt.errors import InvalidInputError
 from artenic_opt.types import (  # training-plan block
     CheckpointMode,
-    FailureReason,
     FineTuning,
-    JobStatus,
     ModelFramework,
     OptimizationGoal,
     OptimizerKind,
     OptimizerMode,
-    OutcomeSource,
     Precision,
     ShardingMode,
 )
@@ -545,112 +542,6 @@ class TrainingAdvice(_Frozen):
 
 
 # --------------------------------------------------------------------------------------------
-# Feedback and learning
-# --------------------------------------------------------------------------------------------
-
-
-class JobOutcome(_Frozen):
-    """What really happened when a recommended candidate was run."""
-
-    recommendation_id: str
-    rank: int = Field(ge=1)
-    status: JobStatus
-    hours: Hours
-    cost: Money
-    currency: CurrencyCode = "USD"
-    preemptions: int = Field(default=0, ge=0, le=100_000)
-    metric_before: Metric | None = None
-    metric_after: Metric | None = None
-    metric_higher_is_better: bool = True
-    failure_reason: FailureReason | None = None
-    source: OutcomeSource = OutcomeSource.MANUAL
-    job_id: str | None = None
-    recorded_at: datetime = Field(default_factory=utc_now)
-
-    @model_validator(mode="after")
-    def _check_status(self) -> Self:
-        if not self.status.is_final:
-            raise ValueError(
-                f"status: an outcome needs a final status (completed, failed, cancelled, "
-                f"preempted), not {self.status.value}"
-            )
-        if (self.metric_before is None) != (self.metric_after is None):
-            raise ValueError("metric_after: give both metric_before and metric_after, or neither")
-        return self
-
-
-class TrainingSample(_Frozen):
-    """A labelled feature row for learning to rank, grouped by query id."""
-
-    query_id: str
-    recommendation_id: str
-    rank: int = Field(ge=1)
-    candidate_id: str
-    features: tuple[float, ...]
-    feature_schema_version: int
-    label: int = Field(ge=0, le=4)
-    source: OutcomeSource = OutcomeSource.MANUAL
-    created_at: datetime = Field(default_factory=utc_now)
-
-
-class RankingMetrics(_Frozen):
-    ndcg_at_5: float
-    ndcg_at_10: float
-    mrr: float
-    groups: int = Field(ge=0)
-
-
-class ModelInfo(_Frozen):
-    """A trained LTR model version as recorded in the state."""
-
-    version: int = Field(ge=1)
-    path: str
-    trained_at: datetime
-    sample_count: int = Field(ge=0)
-    query_count: int = Field(ge=0)
-    feature_schema_version: int
-    metrics: RankingMetrics | None = None
-    sha256: str
-    active: bool = True
-
-
-# --------------------------------------------------------------------------------------------
-# Status
-# --------------------------------------------------------------------------------------------
-
-
-class OptimizerStatus(_Frozen):
-    """What ``status`` reports: where state lives, what is in it, and what the advisor will do."""
-
-    version: str
-    state_path: str
-    schema_version: int
-    mode: OptimizerMode
-    effective_mode: OptimizerMode
-    display_currency: CurrencyCode
-    catalog_offerings: int
-    catalog_providers: int
-    catalog_gpu_types: int
-    catalog_price_date_oldest: date | None
-    catalog_price_date_newest: date | None
-    recommendations: int = 0
-    outcomes: int = 0
-    training_samples: int = 0
-    model: ModelInfo | None = None
-    platform_url: str
-    platform_configured: bool
-    platform_reachable: bool | None = None
-    last_sync_at: datetime | None = None
-    data_age_hours: float | None = Field(default=None, description="Hours since the last sync")
-    platform_jobs: int = 0
-    datasets: int = 0
-    budgets: int = 0
-    warnings: tuple[str, ...] = ()
-    # --- serve (issue 15): a retrain holds the state's retrain lock (any process) ---
-    retrain_running: bool = False
-
-
-# --------------------------------------------------------------------------------------------
 # Suggest: what configuration to measure next (issue 14)
 # --------------------------------------------------------------------------------------------
 
@@ -804,6 +695,25 @@ if TYPE_CHECKING:
         RetrainResult as RetrainResult,
     )
 
+# start-up (issue 16): feedback/learning, status and catalog-upkeep documents load on first use.
+if TYPE_CHECKING:
+    from artenic_opt.schemas.catalog import (
+        CatalogImportRecord as CatalogImportRecord,
+        CatalogImportResult as CatalogImportResult,
+        CatalogRemoval as CatalogRemoval,
+    )
+    from artenic_opt.schemas.feedback import (
+        JobOutcome as JobOutcome,
+        ModelInfo as ModelInfo,
+        OutcomeDeleted as OutcomeDeleted,
+        OutcomeEntry as OutcomeEntry,
+        RankingMetrics as RankingMetrics,
+        TrainingSample as TrainingSample,
+    )
+    from artenic_opt.schemas.status import (
+        OptimizerStatus as OptimizerStatus,
+    )
+
 _LAZY: dict[str, str] = {
     "BYTES_PER_MB": "storage",
     "BYTES_PER_GB": "storage",
@@ -871,6 +781,18 @@ _LAZY: dict[str, str] = {
     "AccessImport": "results",
     "DispatchResult": "results",
     "SavingsReport": "cost",
+    # start-up (issue 16): feedback/learning, status and catalog-upkeep documents, which
+    # ``recommend`` does not build.
+    "JobOutcome": "feedback",
+    "TrainingSample": "feedback",
+    "RankingMetrics": "feedback",
+    "ModelInfo": "feedback",
+    "OutcomeDeleted": "feedback",
+    "OutcomeEntry": "feedback",
+    "OptimizerStatus": "status",
+    "CatalogImportResult": "catalog",
+    "CatalogImportRecord": "catalog",
+    "CatalogRemoval": "catalog",
 }
 
 
@@ -885,73 +807,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *_LAZY})
-
-
-# --------------------------------------------------------------------------------------------
-# Removing records (issue 13, hardening)
-# --------------------------------------------------------------------------------------------
-
-
-class OutcomeDeleted(_Frozen):
-    """``feedback delete``: the outcome removed and the training samples removed with it."""
-
-    outcome_id: int
-    training_samples_deleted: int = Field(ge=0)
-
-
-class OutcomeEntry(_Frozen):
-    """``feedback list``: one stored outcome, so that its id can be found and deleted.
-
-    A row written before today's bounds existed (``hours = 1e308``) is listed with
-    ``valid = false`` and ``problem`` naming the field; analyses leave it out until it is deleted.
-    A value that is not a finite number is listed as null.
-    """
-
-    outcome_id: int
-    recorded_at: datetime | None = None
-    recommendation_id: str | None = Field(default=None, description="None for a platform job")
-    rank: int | None = None
-    provider: str
-    region: str
-    instance_type: str
-    spot: bool
-    status: str
-    hours: float | None = None
-    cost: float | None = None
-    currency: str
-    label: int | None = None
-    source: str | None = None
-    job_id: str | None = None
-    valid: bool = True
-    problem: str | None = None
-
-
-class CatalogImportResult(_Frozen):
-    """``catalog import``: rows read, rows written, rows already stored unchanged."""
-
-    file: str
-    offerings: int = Field(ge=0)
-    changed: int = Field(ge=0, description="New or changed rows written")
-    already_present: int = Field(ge=0, description="Rows stored before, unchanged (skipped)")
-    spot_prices_kept: int = Field(
-        ge=0, description="Rows without a spot price that kept the one their key already had"
-    )
-
-
-class CatalogImportRecord(_Frozen):
-    """One row of ``catalog imports``."""
-
-    file: str
-    name: str
-    sha256: str
-    rows: int = Field(ge=0, description="Offerings in the file when it was imported")
-    offerings_held: int = Field(ge=0, description="Of those, still held by this import")
-    imported_at: datetime
-
-
-class CatalogRemoval(_Frozen):
-    """``catalog remove``: what was removed."""
-
-    file: str | None = None
-    key: str | None = None
-    offerings_removed: int = Field(ge=0)

@@ -48,7 +48,7 @@ from artenic_opt.schemas import (
 from artenic_opt.serve import API_PREFIX
 from artenic_opt.serve.context import ServerContext
 from artenic_opt.serve.retrain import RetrainJob
-from artenic_opt.state.records import RecommendationSummary
+from artenic_opt.state.history_records import RecommendationSummary
 from artenic_opt.types import JobStatus, OptimizationGoal, OptimizerMode
 
 router = APIRouter()

@@ -34,7 +34,7 @@ from artenic_opt.errors import InfeasibleError, InvalidInputError
 from artenic_opt.schemas import DemoSummary, ReplayWritten
 from artenic_opt.services.training import make_advisor, recommend_and_store, record_outcome, retrain
 from artenic_opt.simulate import World, generate_workloads, simulate_replay, write_replay_file
-from artenic_opt.state import active_model, count_training_samples, records
+from artenic_opt.state import active_model, count_training_samples, platform_records
 from artenic_opt.state.datasets import add_access_events, replace_dataset_files, upsert_dataset
 from artenic_opt.state.store import StateStore
 from artenic_opt.types import OptimizerMode
@@ -56,7 +56,7 @@ def _demo_datasets(store: StateStore, rng: np.random.Generator, now: datetime) -
         ("features", "parquet", 75.0, 12.0),
         ("transcripts", "jsonl", 310.0, 2.0),
     ]
-    events: list[records.AccessEvent] = []
+    events: list[platform_records.AccessEvent] = []
     with store.transaction():
         for name, fmt, size_gb, reads_per_month in specs:
             dataset_id = f"demo-{name}_v1"
@@ -64,7 +64,7 @@ def _demo_datasets(store: StateStore, rng: np.random.Generator, now: datetime) -
             size_bytes = int(size_gb * 2**30)
             upsert_dataset(
                 store,
-                records.DatasetRecord(
+                platform_records.DatasetRecord(
                     id=dataset_id,
                     name=f"demo-{name}",
                     version=1,
@@ -72,7 +72,7 @@ def _demo_datasets(store: StateStore, rng: np.random.Generator, now: datetime) -
                     status="active",
                     total_size_bytes=size_bytes,
                     created_at=created,
-                    origin=records.DatasetOrigin.PLATFORM,
+                    origin=platform_records.DatasetOrigin.PLATFORM,
                     metadata={"demo": True},
                 ),
             )
@@ -81,7 +81,7 @@ def _demo_datasets(store: StateStore, rng: np.random.Generator, now: datetime) -
                 store,
                 dataset_id,
                 [
-                    records.DatasetFileRecord(
+                    platform_records.DatasetFileRecord(
                         dataset_id=dataset_id,
                         path=f"part-{i:04d}.{fmt}",
                         size_bytes=size_bytes // files,
@@ -95,7 +95,7 @@ def _demo_datasets(store: StateStore, rng: np.random.Generator, now: datetime) -
             for _ in range(count):
                 age = float(rng.uniform(quiet_days, horizon_days))
                 events.append(
-                    records.AccessEvent(
+                    platform_records.AccessEvent(
                         dataset_id=dataset_id,
                         timestamp=now - timedelta(days=age),
                         operation="read" if rng.random() < 0.8 else "download",

@@ -28,7 +28,7 @@ from artenic_opt.schemas import (
     StorageAdvice,
     StorageAnalysis,
 )
-from artenic_opt.state import records
+from artenic_opt.state import platform_records
 from artenic_opt.state.datasets import (
     add_access_events,
     find_dataset,
@@ -64,7 +64,7 @@ def make_optimizer(
     )
 
 
-def _to_schema_event(event: records.AccessEvent) -> AccessEvent:
+def _to_schema_event(event: platform_records.AccessEvent) -> AccessEvent:
     return AccessEvent(
         dataset_id=event.dataset_id,
         timestamp=event.timestamp,
@@ -74,8 +74,8 @@ def _to_schema_event(event: records.AccessEvent) -> AccessEvent:
     )
 
 
-def _to_record_event(event: AccessEvent) -> records.AccessEvent:
-    return records.AccessEvent(
+def _to_record_event(event: AccessEvent) -> platform_records.AccessEvent:
+    return platform_records.AccessEvent(
         dataset_id=event.dataset_id,
         timestamp=event.timestamp,
         operation=event.operation.value,
@@ -85,7 +85,7 @@ def _to_record_event(event: AccessEvent) -> records.AccessEvent:
 
 
 def _remember_local(store: StateStore, dataset: DatasetInfo, events: Sequence[AccessEvent]) -> None:
-    record = records.DatasetRecord(
+    record = platform_records.DatasetRecord(
         id=dataset.id,
         name=dataset.name,
         version=dataset.version,
@@ -93,11 +93,11 @@ def _remember_local(store: StateStore, dataset: DatasetInfo, events: Sequence[Ac
         status=dataset.status,
         total_size_bytes=dataset.total_size_bytes,
         created_at=dataset.created_at,
-        origin=records.DatasetOrigin.LOCAL,
+        origin=platform_records.DatasetOrigin.LOCAL,
         local_path=dataset.local_path,
     )
     files = [
-        records.DatasetFileRecord(
+        platform_records.DatasetFileRecord(
             dataset_id=dataset.id,
             path=f.path,
             size_bytes=f.size_bytes,
@@ -112,7 +112,7 @@ def _remember_local(store: StateStore, dataset: DatasetInfo, events: Sequence[Ac
         add_access_events(store, [_to_record_event(e) for e in events])
 
 
-def _dataset_from_state(store: StateStore, record: records.DatasetRecord) -> DatasetInfo:
+def _dataset_from_state(store: StateStore, record: platform_records.DatasetRecord) -> DatasetInfo:
     files = tuple(
         DatasetFileInfo(
             path=f.path,
@@ -141,10 +141,10 @@ def _events_for(store: StateStore, dataset_id: str) -> list[AccessEvent]:
 
 
 def _load(
-    store: StateStore, record: records.DatasetRecord, on_progress: ProgressCallback | None
+    store: StateStore, record: platform_records.DatasetRecord, on_progress: ProgressCallback | None
 ) -> tuple[DatasetInfo, list[AccessEvent], tuple[FileProblem, ...]]:
     """A stored dataset; a local one is re-scanned when its folder is still there."""
-    local = record.origin is records.DatasetOrigin.LOCAL and record.local_path
+    local = record.origin is platform_records.DatasetOrigin.LOCAL and record.local_path
     if local and record.local_path and Path(record.local_path).exists():
         scan = scan_path(record.local_path, on_progress=on_progress)
         if store.readonly:

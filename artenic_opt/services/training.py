@@ -35,14 +35,7 @@ from artenic_opt._internal.money import ExchangeRates
 from artenic_opt.catalog import Catalog
 from artenic_opt.config import Settings
 from artenic_opt.errors import InvalidInputError, ModelFileError, NotFoundError
-from artenic_opt.schemas import (
-    JobOutcome,
-    ModelInfo,
-    OutcomeDeleted,
-    TrainingAdvice,
-    WorkloadProfile,
-    format_validation_error,
-)
+from artenic_opt.schemas import TrainingAdvice, WorkloadProfile, format_validation_error
 from artenic_opt.state import (
     active_model,
     add_training_sample,
@@ -64,6 +57,9 @@ from artenic_opt.training_advisor.feature_extractor import FEATURE_NAMES, FEATUR
 from artenic_opt.types import OptimizationGoal, OptimizerMode
 
 if TYPE_CHECKING:
+    # Outcomes and model versions load where they are read or built (``schemas.feedback``).
+    from artenic_opt.schemas import JobOutcome, ModelInfo, OutcomeDeleted
+
     # The result documents of feedback and retrain live in ``schemas.results``, which also
     # builds the storage schemas: imported where they are built, not on ``recommend``'s path.
     from artenic_opt.schemas.results import (
@@ -269,6 +265,7 @@ def import_outcomes(
     A line stored by an earlier import (same content hash) is skipped and counted as already
     present. A file with no usable line at all is bad input (``InvalidInputError``).
     """
+    from artenic_opt.schemas import JobOutcome
     from artenic_opt.schemas.results import ImportLineError, OutcomeImport
 
     lines = read_text_file(path, what="outcomes file").splitlines()
@@ -328,6 +325,7 @@ def outcome_import_key(data: dict[str, Any]) -> str:
 
 def delete_outcome(store: StateStore, outcome_id: int) -> OutcomeDeleted:
     """Remove one outcome and its training samples (``feedback delete``)."""
+    from artenic_opt.schemas import OutcomeDeleted
     from artenic_opt.state import delete_outcome as delete_stored_outcome
 
     samples = delete_stored_outcome(store, outcome_id)

@@ -1,17 +1,16 @@
 """The SQLite state store (DESIGN §3): open it with ``open_state``, read and write it through the
 typed repository functions re-exported here. Nothing else in artenic-opt touches the file.
+
+The history records and the platform mirror's functions and records (jobs, datasets, budgets,
+sync runs) load on first access to one of their names, like the storage and cost models of
+``artenic_opt.schemas``.
 """
 
 from __future__ import annotations
 
-from artenic_opt.state.budgets import (
-    list_budget_spending,
-    list_budgets,
-    replace_budget_spending,
-    replace_budgets,
-    upsert_budget,
-    upsert_budget_spending,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from artenic_opt.state.catalog import (
     count_offerings,
     delete_offerings,
@@ -24,19 +23,6 @@ from artenic_opt.state.catalog import (
     replace_storage_prices,
     upsert_offerings,
     upsert_storage_prices,
-)
-from artenic_opt.state.datasets import (
-    add_access_events,
-    count_access_events,
-    delete_dataset,
-    find_dataset,
-    get_dataset,
-    list_access_events,
-    list_dataset_files,
-    list_datasets,
-    replace_dataset_files,
-    upsert_dataset,
-    upsert_datasets,
 )
 from artenic_opt.state.meta import (
     all_meta,
@@ -73,13 +59,6 @@ from artenic_opt.state.outcomes import (
     outcome_entries,
     outcome_for_job,
 )
-from artenic_opt.state.platform_data import (
-    count_platform_jobs,
-    get_platform_job,
-    list_platform_jobs,
-    upsert_platform_job,
-    upsert_platform_jobs,
-)
 from artenic_opt.state.recommendations import (
     MIN_PREFIX_LENGTH,
     candidate_features,
@@ -93,32 +72,126 @@ from artenic_opt.state.recommendations import (
     set_dispatch,
 )
 from artenic_opt.state.records import (
-    AccessEvent,
-    BudgetRecord,
-    BudgetSpendingRecord,
-    DatasetFileRecord,
-    DatasetOrigin,
-    DatasetRecord,
-    DispatchLink,
     OverlayOffering,
     OverlayOrigin,
     OverlayStoragePrice,
-    PlatformJob,
     ProviderOutcomeCounts,
-    RecommendationSummary,
-    StoredCandidate,
-    StoredOutcome,
-    SyncRun,
-    SyncStatus,
 )
 from artenic_opt.state.store import APPLICATION_ID, StateStore, open_state
-from artenic_opt.state.sync_runs import (
-    finish_sync_run,
-    get_sync_run,
-    last_sync_run,
-    list_sync_runs,
-    start_sync_run,
-)
+
+if TYPE_CHECKING:
+    from artenic_opt.state.budgets import (
+        list_budget_spending,
+        list_budgets,
+        replace_budget_spending,
+        replace_budgets,
+        upsert_budget,
+        upsert_budget_spending,
+    )
+    from artenic_opt.state.datasets import (
+        add_access_events,
+        count_access_events,
+        delete_dataset,
+        find_dataset,
+        get_dataset,
+        list_access_events,
+        list_dataset_files,
+        list_datasets,
+        replace_dataset_files,
+        upsert_dataset,
+        upsert_datasets,
+    )
+    from artenic_opt.state.history_records import (
+        DispatchLink,
+        RecommendationSummary,
+        StoredCandidate,
+        StoredOutcome,
+    )
+    from artenic_opt.state.platform_data import (
+        count_platform_jobs,
+        get_platform_job,
+        list_platform_jobs,
+        upsert_platform_job,
+        upsert_platform_jobs,
+    )
+    from artenic_opt.state.platform_records import (
+        AccessEvent,
+        BudgetRecord,
+        BudgetSpendingRecord,
+        DatasetFileRecord,
+        DatasetOrigin,
+        DatasetRecord,
+        PlatformJob,
+        SyncRun,
+        SyncStatus,
+    )
+    from artenic_opt.state.sync_runs import (
+        finish_sync_run,
+        get_sync_run,
+        last_sync_run,
+        list_sync_runs,
+        start_sync_run,
+    )
+
+#: Names of the recommendation history and of the platform mirror (jobs, datasets, budgets, sync
+#: runs), by defining module: loaded on first use (PEP 562), so that ``recommend`` builds neither
+#: these records nor the mirror's queries.
+_LAZY: dict[str, str] = {
+    "DispatchLink": "history_records",
+    "RecommendationSummary": "history_records",
+    "StoredCandidate": "history_records",
+    "StoredOutcome": "history_records",
+    "list_budget_spending": "budgets",
+    "list_budgets": "budgets",
+    "replace_budget_spending": "budgets",
+    "replace_budgets": "budgets",
+    "upsert_budget": "budgets",
+    "upsert_budget_spending": "budgets",
+    "add_access_events": "datasets",
+    "count_access_events": "datasets",
+    "delete_dataset": "datasets",
+    "find_dataset": "datasets",
+    "get_dataset": "datasets",
+    "list_access_events": "datasets",
+    "list_dataset_files": "datasets",
+    "list_datasets": "datasets",
+    "replace_dataset_files": "datasets",
+    "upsert_dataset": "datasets",
+    "upsert_datasets": "datasets",
+    "count_platform_jobs": "platform_data",
+    "get_platform_job": "platform_data",
+    "list_platform_jobs": "platform_data",
+    "upsert_platform_job": "platform_data",
+    "upsert_platform_jobs": "platform_data",
+    "AccessEvent": "platform_records",
+    "BudgetRecord": "platform_records",
+    "BudgetSpendingRecord": "platform_records",
+    "DatasetFileRecord": "platform_records",
+    "DatasetOrigin": "platform_records",
+    "DatasetRecord": "platform_records",
+    "PlatformJob": "platform_records",
+    "SyncRun": "platform_records",
+    "SyncStatus": "platform_records",
+    "finish_sync_run": "sync_runs",
+    "get_sync_run": "sync_runs",
+    "last_sync_run": "sync_runs",
+    "list_sync_runs": "sync_runs",
+    "start_sync_run": "sync_runs",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "APPLICATION_ID",

@@ -26,7 +26,7 @@ from artenic_opt.state._codec import (
     utc_now,
 )
 from artenic_opt.state._rows import replace_rows, upsert_changed
-from artenic_opt.state.records import BudgetRecord, BudgetSpendingRecord
+from artenic_opt.state.platform_records import BudgetRecord, BudgetSpendingRecord
 from artenic_opt.state.store import StateStore
 
 _BUDGET_KEY = ("id",)

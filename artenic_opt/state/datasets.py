@@ -32,7 +32,12 @@ from artenic_opt.state._codec import (
     utc_now,
 )
 from artenic_opt.state._rows import replace_rows, upsert_changed
-from artenic_opt.state.records import AccessEvent, DatasetFileRecord, DatasetOrigin, DatasetRecord
+from artenic_opt.state.platform_records import (
+    AccessEvent,
+    DatasetFileRecord,
+    DatasetOrigin,
+    DatasetRecord,
+)
 from artenic_opt.state.store import StateStore
 
 _BOOKKEEPING = ("synced_at",)

@@ -8,12 +8,14 @@ recording or activating one deactivates the others in the same transaction.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from artenic_opt.errors import InvalidInputError, NotFoundError
-from artenic_opt.schemas import ModelInfo, RankingMetrics
 from artenic_opt.state._codec import decode_bool, decode_datetime, encode_bool, encode_datetime
 from artenic_opt.state.store import StateStore
+
+if TYPE_CHECKING:
+    from artenic_opt.schemas import ModelInfo
 
 
 def next_model_version(store: StateStore) -> int:
@@ -58,6 +60,8 @@ def deactivate_models(store: StateStore) -> None:
 
 
 def _model(row: dict[str, Any]) -> ModelInfo:
+    from artenic_opt.schemas import ModelInfo, RankingMetrics  # loaded when a version is read
+
     metrics = row["metrics_json"]
     return ModelInfo(
         version=row["version"],

@@ -22,12 +22,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from artenic_opt.errors import InvalidInputError, NotFoundError
-from artenic_opt.schemas import JobOutcome, OutcomeEntry, TrainingSample
 from artenic_opt.state._codec import (
     decode_bool,
     decode_datetime,
@@ -36,9 +35,13 @@ from artenic_opt.state._codec import (
     encode_datetime,
     encode_json,
 )
-from artenic_opt.state.records import ProviderOutcomeCounts, StoredOutcome
+from artenic_opt.state.records import ProviderOutcomeCounts
 from artenic_opt.state.store import StateStore
 from artenic_opt.types import JobStatus
+
+if TYPE_CHECKING:
+    from artenic_opt.schemas import JobOutcome, OutcomeEntry, TrainingSample
+    from artenic_opt.state.history_records import StoredOutcome
 
 #: ``JobOutcome.recommendation_id`` of an outcome that belongs to no stored recommendation.
 UNLINKED = ""
@@ -131,6 +134,9 @@ def _check_candidate(store: StateStore, rec_id: str, rank: int) -> None:
 
 
 def _outcome(row: dict[str, Any]) -> StoredOutcome:
+    from artenic_opt.schemas import JobOutcome
+    from artenic_opt.state.history_records import StoredOutcome
+
     outcome = JobOutcome(
         recommendation_id=row["recommendation_id"] or UNLINKED,
         rank=row["rank"],
@@ -244,6 +250,8 @@ def _finite(value: Any) -> float | None:
 
 
 def _entry(row: dict[str, Any]) -> OutcomeEntry:
+    from artenic_opt.schemas import OutcomeEntry
+
     problem: str | None = None
     try:
         _outcome(row)
@@ -369,6 +377,8 @@ def add_training_samples(
 
 
 def _sample(row: dict[str, Any]) -> TrainingSample:
+    from artenic_opt.schemas import TrainingSample
+
     return TrainingSample(
         query_id=row["query_id"],
         recommendation_id=row["recommendation_id"],

@@ -24,7 +24,7 @@ from artenic_opt.state._codec import (
     utc_now,
 )
 from artenic_opt.state._rows import upsert_changed
-from artenic_opt.state.records import PlatformJob
+from artenic_opt.state.platform_records import PlatformJob
 from artenic_opt.state.store import StateStore
 from artenic_opt.types import JobStatus
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from artenic_opt.errors import InvalidInputError, NotFoundError
 from artenic_opt.schemas import TrainingAdvice
@@ -31,9 +31,15 @@ from artenic_opt.state._codec import (
     encode_json,
     utc_now,
 )
-from artenic_opt.state.records import DispatchLink, RecommendationSummary, StoredCandidate
 from artenic_opt.state.store import StateStore
 from artenic_opt.types import JobStatus
+
+if TYPE_CHECKING:
+    from artenic_opt.state.history_records import (
+        DispatchLink,
+        RecommendationSummary,
+        StoredCandidate,
+    )
 
 MIN_PREFIX_LENGTH = 6
 
@@ -179,6 +185,8 @@ def list_recommendations(
 
 
 def _summary(row: dict[str, Any]) -> RecommendationSummary:
+    from artenic_opt.state.history_records import RecommendationSummary
+
     workload = json.loads(row["workload_json"])
     has_top = row["provider"] is not None
     return RecommendationSummary(
@@ -217,6 +225,8 @@ WHERE c.recommendation_id = ?
 
 
 def _candidate(row: dict[str, Any]) -> StoredCandidate:
+    from artenic_opt.state.history_records import StoredCandidate
+
     features = decode_json(row["features_json"])
     return StoredCandidate(
         recommendation_id=row["recommendation_id"],
@@ -293,6 +303,8 @@ def set_dispatch(
 
 def find_recommendation_by_job(store: StateStore, job_id: str) -> DispatchLink | None:
     """The recommendation a platform job was dispatched from, or ``None``."""
+    from artenic_opt.state.history_records import DispatchLink
+
     row = store.query_one(
         "SELECT id, query_id, dispatched_rank, job_id, dispatched_at FROM recommendations "
         "WHERE job_id = ?",

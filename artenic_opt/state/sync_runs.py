@@ -21,7 +21,7 @@ from artenic_opt.state._codec import (
     encode_optional_json,
     utc_now,
 )
-from artenic_opt.state.records import SyncRun, SyncStatus
+from artenic_opt.state.platform_records import SyncRun, SyncStatus
 from artenic_opt.state.store import StateStore
 
 

@@ -46,7 +46,7 @@ from artenic_opt.tui.view_models import (
 from artenic_opt.types import Period
 
 if TYPE_CHECKING:
-    from artenic_opt.state.records import RecommendationSummary, StoredOutcome
+    from artenic_opt.state.history_records import RecommendationSummary, StoredOutcome
 
 
 def gpu_label(gpu_type: str | None, gpu_count: int | None, nodes: int | None = None) -> str:

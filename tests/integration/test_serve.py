@@ -40,7 +40,7 @@ from artenic_opt.schemas import (
 from artenic_opt.serve import ROUTES
 from artenic_opt.serve.retrain import RetrainJob
 from artenic_opt.services.storage import StorageAnalysis
-from artenic_opt.state.records import RecommendationSummary
+from artenic_opt.state.history_records import RecommendationSummary
 from tests.integration.serve_support import API, KEY, Server, server_env, start_server
 
 pytest.importorskip("fastapi")
