@@ -209,6 +209,16 @@ def _no_pydantic_plugins() -> tuple[()]:
     return ()
 
 
+def _real_loader_attribute(name: str) -> object:
+    """A name of the loader the stand-in does not have (a newer pydantic may ask for one):
+    load pydantic's real loader in its place and answer from it, so that the stand-in can
+    only save work, never break a pydantic release."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    sys.modules.pop(PYDANTIC_PLUGIN_LOADER, None)
+    return getattr(importlib.import_module(PYDANTIC_PLUGIN_LOADER), name)
+
+
 def _skip_pydantic_plugin_loader() -> None:
     """With pydantic plugins off, stand in for the module that would look for them.
 
@@ -217,8 +227,9 @@ def _skip_pydantic_plugin_loader() -> None:
     only to find entry points, which it does not look at once plugins are disabled: its
     ``get_plugins`` then returns nothing. This module has that ``get_plugins`` and nothing to
     import (``recommend`` runs about 2.5% fewer instructions). Pydantic imports no other name of
-    the loader (a test reads its source to check). Plugins switched on by the user (any other
-    ``PYDANTIC_DISABLE_PLUGINS``) keep the real loader.
+    the loader (a test reads its source to check); should a later release ask for one, the
+    stand-in loads the real loader and answers from it. Plugins switched on by the user (any
+    other ``PYDANTIC_DISABLE_PLUGINS``) keep the real loader.
     """
     if os.environ.get("PYDANTIC_DISABLE_PLUGINS") not in NO_PYDANTIC_PLUGINS:
         return
@@ -226,6 +237,7 @@ def _skip_pydantic_plugin_loader() -> None:
         return
     loader = types.ModuleType(PYDANTIC_PLUGIN_LOADER, _skip_pydantic_plugin_loader.__doc__)
     vars(loader)["get_plugins"] = _no_pydantic_plugins
+    vars(loader)["__getattr__"] = _real_loader_attribute
     sys.modules[PYDANTIC_PLUGIN_LOADER] = loader
 
 

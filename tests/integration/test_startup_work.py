@@ -139,6 +139,30 @@ def test_pydantic_needs_only_get_plugins_of_its_plugin_loader(
         assert tuple(importlib.reload(real_loader).get_plugins()) == _no_pydantic_plugins()
 
 
+def test_the_plugin_loader_stand_in_defers_unknown_names_to_the_real_loader() -> None:
+    # A later pydantic that asks the loader for another name gets the real module's answer.
+    code = (
+        "import os, sys\n"
+        "os.environ['PYDANTIC_DISABLE_PLUGINS'] = '__all__'\n"
+        "from artenic_opt.cli.main import PYDANTIC_PLUGIN_LOADER, _skip_pydantic_plugin_loader\n"
+        "_skip_pydantic_plugin_loader()\n"
+        "stand_in = sys.modules[PYDANTIC_PLUGIN_LOADER]\n"
+        "assert getattr(stand_in, '__file__', None) is None\n"
+        "from pydantic.plugin._loader import PYDANTIC_ENTRY_POINT_GROUP\n"
+        "real = sys.modules[PYDANTIC_PLUGIN_LOADER]\n"
+        "assert real is not stand_in and real.__file__.endswith('_loader.py')\n"
+        "assert PYDANTIC_ENTRY_POINT_GROUP == real.PYDANTIC_ENTRY_POINT_GROUP\n"
+        "import pydantic\n"
+        "class M(pydantic.BaseModel):\n"
+        "    x: int\n"
+        "assert M(x='3').x == 3\n"
+        "print('ok')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COVERAGE_", "COV_CORE_"))}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
 def test_recommend_builds_no_storage_or_result_schemas(tmp_path: Path) -> None:
     args = ["--state", str(tmp_path / "s.db"), "recommend"]
     args += ["--workload", str(EXAMPLES / "llm-lora-7b.toml"), "--json"]
