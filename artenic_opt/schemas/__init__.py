@@ -20,13 +20,13 @@ load on the first access to one of their names (PEP 562 module ``__getattr__``).
 """
 
 import hashlib
-import importlib
 import json
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from artenic_opt._internal.lazy import lazy_attribute, lazy_dir
 from artenic_opt.errors import InvalidInputError
 from artenic_opt.types import (  # training-plan block
     CheckpointMode,
@@ -797,13 +797,8 @@ _LAZY: dict[str, str] = {
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+    return lazy_attribute(__name__, _LAZY, globals(), name)
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+    return lazy_dir(_LAZY, globals())
