@@ -103,6 +103,9 @@ def test_learning_is_deterministic_and_can_be_switched_off() -> None:
     assert off.metadata is not None and off.metadata.blend_ndcg == ()
     too_few = train(feedback(2, informative_rank=False), blend_folds=3)
     assert too_few.blend_weight == DEFAULT_BLEND_WEIGHT
+    flat = train([s.model_copy(update={"label": 2}) for s in samples])  # nothing to rank
+    assert flat.blend_weight == DEFAULT_BLEND_WEIGHT
+    assert flat.metadata is not None and flat.metadata.blend_ndcg == ()
     with pytest.raises(InvalidInputError, match="blend_folds"):
         LTRRanker(blend_folds=1)
     assert LTRRanker().blend_weight == DEFAULT_BLEND_WEIGHT  # untrained
