@@ -243,3 +243,65 @@ def test_suggest_stores_its_suggestion_as_a_recommendation(workspace: Workspace)
     assert result.recommendation_id is not None
     stored = get_recommendation(store, result.recommendation_id)
     assert stored.recommendations[0].candidate_id == result.next.candidate_id
+
+
+def test_retrain_reads_the_heuristics_rank_of_a_hybrid_recommendation(
+    workspace: Workspace,
+) -> None:
+    import numpy as np
+    import numpy.typing as npt
+
+    from artenic_opt.services.training import heuristic_ranked
+    from artenic_opt.state import list_training_samples
+    from artenic_opt.training_advisor import FEATURE_NAMES, FEATURE_SCHEMA_VERSION
+    from artenic_opt.training_advisor.advisor import TrainingAdvisor
+    from artenic_opt.types import OptimizerMode
+
+    class DearestFirst:
+        """A stand-in model that reverses the heuristic's cost preference."""
+
+        feature_schema_version = FEATURE_SCHEMA_VERSION
+        blend_weight = 1.0
+
+        def predict(self, features: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+            scores: npt.NDArray[np.float64] = features[
+                :, FEATURE_NAMES.index("log_estimated_cost_usd")
+            ]
+            return scores
+
+    store = workspace.store()
+    advisor = TrainingAdvisor(
+        workspace.catalog(), ltr_model=DearestFirst(), mode=OptimizerMode.HYBRID
+    )
+    workload = build_workload(str(EXAMPLES / "llm-lora-7b.toml"), {})
+    advice = recommend_and_store(store, advisor, workload, top=5, goal=None).advice
+    heuristic_order = sorted(advice.recommendations, key=lambda r: (-r.heuristic_score, r.rank))
+    expected = {r.rank: k for k, r in enumerate(heuristic_order, start=1)}
+    assert any(shown != ranked for shown, ranked in expected.items())  # the blend reordered
+    for rec in advice.recommendations:
+        record_outcome(
+            store,
+            workspace.settings,
+            JobOutcome(
+                recommendation_id=advice.recommendation_id,
+                rank=rec.rank,
+                status=JobStatus.COMPLETED,
+                hours=rec.estimated_hours,
+                cost=rec.estimated_cost,
+                currency=advice.display_currency,
+                source=OutcomeSource.MANUAL,
+            ),
+            rates=workspace.rates(),
+            auto_retrain=False,
+        )
+    samples = list_training_samples(store)
+    ranked = heuristic_ranked(store, samples)
+    assert [s.rank for s in ranked] == [expected[s.rank] for s in samples]
+    # A heuristic-mode recommendation, or an unknown one, keeps its ranks.
+    plain = _recommend(workspace)
+    stray = samples[0].model_copy(update={"recommendation_id": "0123456789abcdef"})
+    kept = [s.model_copy(update={"recommendation_id": plain}) for s in samples[:2]]
+    assert [s.rank for s in heuristic_ranked(store, [stray, *kept])] == [
+        stray.rank,
+        *(s.rank for s in kept),
+    ]

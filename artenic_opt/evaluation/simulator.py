@@ -22,8 +22,9 @@ the services that call it.
    set it is judged on: by default (``eval_top=10``) the heuristic's top 10, the neighbourhood
    the loop explores; ``widen=True`` adds the candidates the model's outcome support covers (the
    set ``recommend`` lets the model rank); ``eval_top=None`` ranks every candidate the hard
-   filters keep. Features, the ``order_by_score`` tie-break and the hybrid
-   weights are those of ``TrainingAdvisor.recommend`` (min-max over the set ranked); a test pins
+   filters keep. Features, the ``order_by_score`` tie-break and the hybrid weights (the model's
+   learned ``blend_weight``) are those of ``TrainingAdvisor.recommend`` (min-max over the set
+   ranked); a test pins
    that, with ``top=LTR_SHORTLIST`` and ``widen``, the orders equal ``recommend``'s. Ground truth is
    ``true_cost_table`` over that set: top-1 regret (``TrueCostTable.regret``: expected cost over
    the cheapest eligible candidate's in the set, an ineligible pick at least 1.0), within-5%
@@ -69,6 +70,7 @@ from artenic_opt.estimate.candidates import CandidateArrays, CandidateEstimates,
 from artenic_opt.schemas import RankingMetrics, TrainingSample, WorkloadProfile
 from artenic_opt.simulate import RunSpec, World, generate_workloads, true_cost_table
 from artenic_opt.training_advisor.advisor import TrainingAdvisor
+from artenic_opt.training_advisor.blend import blend_weight_of
 from artenic_opt.training_advisor.evaluation import (
     EVALUATED_MODES,
     EVALUATION_LTR_PARAMS,
@@ -277,7 +279,9 @@ def mode_orders(
     orders = {
         OptimizerMode.HEURISTIC: heuristic_order,
         OptimizerMode.LTR: order_by_score(ltr, subset, estimates),
-        OptimizerMode.HYBRID: order_by_score(hybrid_scores(ltr, heuristic), subset, estimates),
+        OptimizerMode.HYBRID: order_by_score(
+            hybrid_scores(ltr, heuristic, blend_weight_of(model)), subset, estimates
+        ),
     }
     return ModeOrders(candidates=subset, estimates=estimates, orders=orders)
 

@@ -58,7 +58,7 @@ from artenic_opt.types import OptimizationGoal, OptimizerMode
 
 if TYPE_CHECKING:
     # Outcomes and model versions load where they are read or built (``schemas.feedback``).
-    from artenic_opt.schemas import JobOutcome, ModelInfo, OutcomeDeleted
+    from artenic_opt.schemas import JobOutcome, ModelInfo, OutcomeDeleted, TrainingSample
 
     # The result documents of feedback and retrain live in ``schemas.results``, which also
     # builds the storage schemas: imported where they are built, not on ``recommend``'s path.
@@ -389,7 +389,7 @@ def _retrain_now(store: StateStore, settings: Settings, *, force: bool) -> Retra
         min_samples=min_samples,
         params=RETRAIN_LTR_PARAMS,
     )
-    ranker.train(samples)
+    ranker.train(heuristic_ranked(store, samples))
     version = next_model_version(store)
     folder = paths.models_dir(Path(store.path)) / f"v{version}"
     metadata = ranker.save(folder)
@@ -403,6 +403,32 @@ def _retrain_now(store: StateStore, settings: Settings, *, force: bool) -> Retra
         model=active_model(store),
         samples=len(samples),
     )
+
+
+def heuristic_ranked(store: StateStore, samples: list[TrainingSample]) -> list[TrainingSample]:
+    """The samples with ``rank`` set to the heuristic's rank of their candidate among their
+    recommendation's (by the stored heuristic scores), so the blend weight's inner validation
+    (``ltr_ranker``) compares the model with the heuristic even for recommendations made in ltr
+    or hybrid mode. A sample of a heuristic-mode recommendation, or of one no longer stored,
+    keeps its rank."""
+    orders: dict[str, dict[int, int] | None] = {}
+    out: list[TrainingSample] = []
+    for sample in samples:
+        rec_id = sample.recommendation_id
+        if rec_id not in orders:
+            orders[rec_id] = None
+            try:
+                advice = get_recommendation(store, rec_id)
+            except (NotFoundError, InvalidInputError):
+                advice = None
+            if advice is not None and advice.mode is not OptimizerMode.HEURISTIC:
+                recs = sorted(advice.recommendations, key=lambda r: (-r.heuristic_score, r.rank))
+                orders[rec_id] = {r.rank: k for k, r in enumerate(recs, start=1)}
+        order = orders[rec_id]
+        if order is not None and sample.rank in order:
+            sample = sample.model_copy(update={"rank": order[sample.rank]})
+        out.append(sample)
+    return out
 
 
 def retrain_due(store: StateStore, settings: Settings) -> bool:

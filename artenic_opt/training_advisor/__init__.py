@@ -18,11 +18,11 @@ from artenic_opt.estimate.candidates import (
     estimate_candidates,
 )
 from artenic_opt.training_advisor.advisor import (
-    HYBRID_LTR_WEIGHT,
     AdviceResult,
     RankingScorer,
     TrainingAdvisor,
 )
+from artenic_opt.training_advisor.blend import HYBRID_LTR_WEIGHT
 from artenic_opt.training_advisor.feature_extractor import (
     FEATURE_NAMES,
     FEATURE_SCHEMA_VERSION,

@@ -76,6 +76,7 @@ from artenic_opt.training_advisor.alternatives import (
     describe_alternatives,
     parameter_efficient_alternatives,
 )
+from artenic_opt.training_advisor.blend import blend_weight_of, hybrid_blend
 from artenic_opt.training_advisor.feature_extractor import (
     FEATURE_NAMES,
     FEATURE_SCHEMA_VERSION,
@@ -92,11 +93,6 @@ from artenic_opt.training_advisor.heuristic_ranker import (
 from artenic_opt.training_advisor.outcome_support import learned_shortlist
 from artenic_opt.types import OptimizationGoal, OptimizerMode, ShardingMode
 
-#: Share of the LTR score in hybrid mode; the heuristic score has the rest. 0.5 rather than 0.7:
-#: on the simulator's closed loop (300 jobs, 80 held-out workloads) hybrid then beats the
-#: heuristic on NDCG@5 and mean regret for seeds 0-4, where 0.7 lost seed 0 on NDCG@5 and seed 3
-#: on regret (issue 14; bench/bench_feedback_loop.py).
-HYBRID_LTR_WEIGHT = 0.5
 #: How many of the heuristic's best candidates the learned model ranks at least (ltr and hybrid);
 #: candidates with outcome support join them (``learned_shortlist``).
 LTR_SHORTLIST = 10
@@ -296,9 +292,9 @@ class TrainingAdvisor:
                 # values that differ only below float resolution.
                 short_order = order_by_score(short_raw, short_candidates, short_estimates)
             else:
-                final[shortlist] = HYBRID_LTR_WEIGHT * min_max_normalize(short_raw) + (
-                    1.0 - HYBRID_LTR_WEIGHT
-                ) * min_max_normalize(heuristic[shortlist])
+                final[shortlist] = hybrid_blend(
+                    short_raw, heuristic[shortlist], blend_weight_of(model)
+                )
                 short_order = order_by_score(final[shortlist], short_candidates, short_estimates)
             # The model's order meets the ranking rule again as the pipeline's last step.
             order = enforce_dominance(

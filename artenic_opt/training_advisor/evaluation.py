@@ -19,10 +19,12 @@ workload's own runs are ranked by each mode and scored against what was measured
   workload's own offerings (``CatalogArrays.from_offerings`` with the given GPU spec table, then
   ``build_candidates`` and ``rank_candidates``): heuristic = the advisor's heuristic score;
   ltr = the model's score of the run's feature row (features computed over the workload's
-  feasible candidates, as the advisor does); hybrid = 0.5 x min-max(ltr) + 0.5 x min-max(heuristic)
-  over the feasible runs. A run the advisor's hard filters reject (or that is no candidate at all,
-  e.g. spot on a workload that refuses spot) ranks after every feasible run in every mode: the
-  advisor would never have recommended it.
+  feasible candidates, as the advisor does); hybrid = w x min-max(ltr) + (1 - w) x
+  min-max(heuristic) over the feasible runs, w the fold's model's learned ``blend_weight``. The
+  fold's training samples carry the heuristic's rank of each run (``rank``), as a recommendation
+  would have stored it: the blend weight's inner validation reads it. A run the advisor's hard
+  filters reject (or that is no candidate at all, e.g. spot on a workload that refuses spot) ranks
+  after every feasible run in every mode: the advisor would never have recommended it.
 * **Top-1 regret**: measured cost of the mode's top-1 run / the reference - 1. A failed or
   late top-1 was paid for and the job then had to run elsewhere, so it counts its measured cost
   against the reference and at least ``INELIGIBLE_REGRET`` (1.0), as the simulator's ground
@@ -64,7 +66,7 @@ from artenic_opt.estimate.candidates import (
     estimate_candidates,
 )
 from artenic_opt.schemas import GpuSpec, Offering, TrainingSample, WorkloadProfile
-from artenic_opt.training_advisor.advisor import HYBRID_LTR_WEIGHT
+from artenic_opt.training_advisor.blend import HYBRID_LTR_WEIGHT, hybrid_blend
 from artenic_opt.training_advisor.feature_extractor import (
     FEATURE_NAMES,
     FEATURE_SCHEMA_VERSION,
@@ -324,11 +326,11 @@ def summarise(mode: OptimizerMode, scores: Sequence[Score]) -> ModeMetrics:
     )
 
 
-def hybrid_scores(ltr: FloatArray, heuristic: FloatArray) -> FloatArray:
-    mixed: FloatArray = HYBRID_LTR_WEIGHT * min_max_normalize(ltr) + (
-        1.0 - HYBRID_LTR_WEIGHT
-    ) * min_max_normalize(heuristic)
-    return mixed
+def hybrid_scores(
+    ltr: FloatArray, heuristic: FloatArray, weight: float = HYBRID_LTR_WEIGHT
+) -> FloatArray:
+    """The hybrid score as ``recommend`` computes it (``weight``: the model's ``blend_weight``)."""
+    return hybrid_blend(ltr, heuristic, weight)
 
 
 def new_ranker(params: LTRParams | None, *, holdout_share: float) -> LTRRanker:
@@ -597,12 +599,14 @@ def _score_runs(group: _Group, mode_scores: FloatArray) -> Score:
     )
 
 
-def _mode_scores(group: _Group, ltr: FloatArray) -> dict[OptimizerMode, FloatArray]:
+def _mode_scores(
+    group: _Group, ltr: FloatArray, weight: float = HYBRID_LTR_WEIGHT
+) -> dict[OptimizerMode, FloatArray]:
     feasible = group.feasible
     heuristic = np.where(feasible, group.heuristic, 0.0)
     hybrid = np.zeros(len(ltr), dtype=np.float64)
     if feasible.any():
-        hybrid[feasible] = hybrid_scores(ltr[feasible], heuristic[feasible])
+        hybrid[feasible] = hybrid_scores(ltr[feasible], heuristic[feasible], weight)
     if (~feasible).any():
         # Infeasible runs have no heuristic score; among themselves they keep the model's order.
         hybrid[~feasible] = min_max_normalize(ltr[~feasible])
@@ -614,11 +618,14 @@ def _mode_scores(group: _Group, ltr: FloatArray) -> dict[OptimizerMode, FloatArr
 
 
 def _samples_of(group: _Group) -> list[TrainingSample]:
+    # ``rank``: the heuristic's rank of the run, what a recommendation would have stored (the
+    # blend weight's inner validation reads it as the heuristic's stand-in).
+    ranks = _heuristic_ranks(group)
     return [
         TrainingSample(
             query_id=group.query_id,
             recommendation_id=f"backtest-{group.query_id}",
-            rank=k + 1,
+            rank=int(ranks[k]),
             candidate_id=f"run-{position}",
             features=tuple(float(x) for x in group.features[k]),
             feature_schema_version=FEATURE_SCHEMA_VERSION,
@@ -690,7 +697,7 @@ def backtest(
         ranker.train(training, seed=seed)
         ltr = np.asarray(ranker.predict(group.features), dtype=np.float64)
         picks: list[Pick] = []
-        for mode, mode_scores in _mode_scores(group, ltr).items():
+        for mode, mode_scores in _mode_scores(group, ltr, ranker.blend_weight).items():
             scores[mode].append(_score_runs(group, mode_scores))
             picks.append(_mode_pick(group, mode.value, mode_scores))
         picks.extend(_baseline_picks(group))

@@ -33,6 +33,28 @@ Decisions:
   model was trained on are stored in its metadata, so ``recommend`` knows which candidates beyond
   the heuristic's shortlist the model may rank (``outcome_support.supported``). Metadata written
   before the field existed loads with no support: the model then re-ranks the shortlist only.
+* Hybrid blend weight (issue 14): ``train`` also learns the ltr share ``w`` of the hybrid score
+  ``w x min-max(ltr) + (1 - w) x min-max(heuristic)`` by inner validation over queries:
+  ``blend_folds`` (3) group folds of the query ids (``sha256(seed:blend:query_id)`` order, dealt
+  round-robin), a model fitted on the other folds scores each fold, and every informative held-out
+  group scores NDCG@5 of each weight in ``BLEND_WEIGHT_GRID`` against the samples' labels. The
+  heuristic's score is not stored in a sample, so its stand-in is ``-rank`` (the rank the sample's
+  candidate had when it was recommended: the heuristic's rank while no model is active, and in
+  the backtest; once a model is active, the rank the blend itself gave). 0.5 (the former fixed
+  weight, ``DEFAULT_BLEND_WEIGHT``) stays unless another weight's mean beats it by more than
+  ``DEFAULT_BLEND_MIN_GAIN`` (0.04 NDCG@5); then the best mean wins (ties: nearest 0.5). Without
+  that margin (best mean wins) the simulator's closed loop lost 11 of its 30 seed x setting
+  checks (``bench_feedback_loop.py`` seeds 0-9, top 10 / widened / all feasible; measured
+  2026-12-04): its inner curves are flat (a few hundred noisy labels, groups of 4 runs) and the
+  noise picked 0 on seeds 1, 2 and 8 and 1.0 on seed 4, with gains over 0.5 of at most 0.022.
+  On the Scout replay (``bench_replay.py``, groups of ~69 measured runs) the gains of 0.75 and
+  1.0 over 0.5 are 0.03-0.10, so the margin keeps the simulator at 0.5 (its tables unchanged)
+  and lets Scout move. Every margin from 0.025 to 0.06 passes both benches (Scout hybrid mean
+  regret 1.544 at 0.025-0.03, 1.718 at 0.04, 1.744 at 0.06, 2.078 at 0.08; target 1.784): 0.04
+  sits in the middle of that window, about twice the simulator's largest noise gain. The
+  weight and the curve (``blend_ndcg``) are stored in the metadata; metadata written before the
+  fields existed loads with 0.5. The three extra fits make ``train`` about 2.7 times slower
+  (bench/bench_ltr.py, 10k samples: 1.20 s -> 3.18 s).
 * Activation threshold: ``train`` refuses fewer than ``min_samples`` samples (50 by default)
   with ``NotEnoughSamplesError``. ``should_retrain`` is the auto-retrain rule: retrain once the
   samples recorded since the last training reach the threshold.
@@ -54,7 +76,7 @@ from numpy.typing import ArrayLike, NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from artenic_opt._internal.files import atomic_write_text, read_text_file
-from artenic_opt._internal.math_utils import mean_ndcg_at_k, mrr
+from artenic_opt._internal.math_utils import mean_ndcg_at_k, min_max_normalize, mrr, ndcg_at_k
 from artenic_opt.errors import InvalidInputError, ModelFileError
 from artenic_opt.schemas import ModelInfo, RankingMetrics, TrainingSample, utc_now
 from artenic_opt.training_advisor.outcome_support import SUPPORT_COLUMNS, support_rows
@@ -65,6 +87,16 @@ MODEL_FILE_NAME = "model.txt"
 METADATA_FILE_NAME = "model.json"
 MODEL_FORMAT = "artenic-opt-ltr"
 MODEL_FORMAT_VERSION = 1
+#: The ltr share of the hybrid score when none was learned (the former fixed weight).
+DEFAULT_BLEND_WEIGHT = 0.5
+#: The ltr shares ``train`` compares by inner validation.
+BLEND_WEIGHT_GRID: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+#: Query folds of that inner validation (fewer queries than this: no learning, 0.5).
+DEFAULT_BLEND_FOLDS = 3
+#: Held-out mean NDCG@5 gain over 0.5 a weight needs to replace it (see the module docstring).
+DEFAULT_BLEND_MIN_GAIN = 0.04
+#: Cut-off of the NDCG the blend weight is chosen on (the simulator's and backtest's NDCG@5).
+BLEND_NDCG_K = 5
 #: A LightGBM text model larger than this is not one of ours (ours are a few MB at most).
 MAX_MODEL_BYTES = 256 * 1024 * 1024
 
@@ -163,6 +195,10 @@ class ModelMetadata(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     #: Distinct ``SUPPORT_COLUMNS`` rows of the training samples (``outcome_support``).
     outcome_support: tuple[tuple[float, ...], ...] = ()
+    #: The ltr share of the hybrid score, learned by inner validation (older files: 0.5).
+    blend_weight: float = Field(default=DEFAULT_BLEND_WEIGHT, ge=0, le=1)
+    #: Mean held-out NDCG@5 of each ``BLEND_WEIGHT_GRID`` weight (empty: nothing learned).
+    blend_ndcg: tuple[float, ...] = ()
 
     def to_model_info(self, version: int, path: str, *, active: bool = True) -> ModelInfo:
         """The state's record of this model as version ``version`` stored at ``path``."""
@@ -287,6 +323,65 @@ def ranking_metrics(
     )
 
 
+def _fold_order(group_ids: Sequence[str], seed: int) -> list[str]:
+    distinct = list(dict.fromkeys(group_ids))
+    return sorted(distinct, key=lambda q: hashlib.sha256(f"{seed}:blend:{q}".encode()).hexdigest())
+
+
+def blend_curve(
+    labels: ArrayLike,
+    ltr: ArrayLike,
+    ranks: ArrayLike,
+    query_ids: Sequence[str],
+    grid: Sequence[float] = BLEND_WEIGHT_GRID,
+) -> NDArray[np.float64]:
+    """NDCG@5 of ``w x minmax(ltr) + (1-w) x minmax(-rank)`` per informative group (rows, in
+    order of first appearance) and weight ``w`` of ``grid`` (columns); min-max per group, as in
+    ``recommend``."""
+    label_array = np.asarray(labels, dtype=np.float64).reshape(-1)
+    ltr_array = np.asarray(ltr, dtype=np.float64).reshape(-1)
+    proxy = -np.asarray(ranks, dtype=np.float64).reshape(-1)
+    ids = np.asarray(query_ids, dtype=object).reshape(-1)
+    rows_out: list[list[float]] = []
+    for query in dict.fromkeys(ids.tolist()):
+        rows = ids == query
+        graded = label_array[rows]
+        if graded.min() == graded.max():
+            continue
+        learned = min_max_normalize(ltr_array[rows])
+        heuristic = min_max_normalize(proxy[rows])
+        rows_out.append(
+            [
+                ndcg_at_k(graded, weight * learned + (1.0 - weight) * heuristic, k=BLEND_NDCG_K)
+                for weight in grid
+            ]
+        )
+    return np.array(rows_out, dtype=np.float64).reshape(len(rows_out), len(grid))
+
+
+def choose_blend_weight(
+    per_group: ArrayLike,
+    grid: Sequence[float] = BLEND_WEIGHT_GRID,
+    *,
+    min_gain: float = DEFAULT_BLEND_MIN_GAIN,
+) -> float:
+    """The weight of ``grid`` with the best mean NDCG over the groups (rows of ``per_group``),
+    among ``DEFAULT_BLEND_WEIGHT`` and the weights whose mean gain over it exceeds ``min_gain``;
+    ties go to the one nearest ``DEFAULT_BLEND_WEIGHT``. No groups: ``DEFAULT_BLEND_WEIGHT``."""
+    table = np.asarray(per_group, dtype=np.float64)
+    if table.ndim != 2 or table.shape[0] == 0 or table.shape[1] != len(grid):
+        return DEFAULT_BLEND_WEIGHT
+    means = table.mean(axis=0)
+    base = [j for j, w in enumerate(grid) if w == DEFAULT_BLEND_WEIGHT]
+    eligible = np.ones(len(grid), dtype=bool)
+    if base:
+        eligible = means > means[base[0]] + min_gain
+        eligible[base[0]] = True
+    best = float(means[eligible].max())
+    tied = [float(w) for j, w in enumerate(grid) if eligible[j] and means[j] >= best - 1e-12]
+    return min(tied, key=lambda w: (abs(w - DEFAULT_BLEND_WEIGHT), w))
+
+
 def should_retrain(samples_since_last: int, threshold: int) -> bool:
     """Auto-retrain rule: the samples recorded since the last training reached ``threshold``."""
     if threshold < 1:
@@ -322,9 +417,14 @@ class LTRRanker:
         min_samples: int = DEFAULT_MIN_SAMPLES,
         holdout_share: float = DEFAULT_HOLDOUT_SHARE,
         params: LTRParams | None = None,
+        blend_folds: int = DEFAULT_BLEND_FOLDS,
     ) -> None:
         """``feature_names`` and ``feature_schema_version`` pin what ``train`` accepts when given
-        (normally ``FEATURE_NAMES`` and ``FEATURE_SCHEMA_VERSION`` of the feature extractor)."""
+        (normally ``FEATURE_NAMES`` and ``FEATURE_SCHEMA_VERSION`` of the feature extractor).
+        ``blend_folds``: query folds of the blend weight's inner validation (0: keep 0.5)."""
+        if blend_folds < 0 or blend_folds == 1:
+            raise InvalidInputError(f"blend_folds: must be 0 or at least 2, got {blend_folds}")
+        self.blend_folds = blend_folds
         if min_samples < 2:
             raise InvalidInputError(f"min_samples: must be at least 2, got {min_samples}")
         if not 0 <= holdout_share < 1:
@@ -361,6 +461,11 @@ class LTRRanker:
             width = len(SUPPORT_COLUMNS)
             self._support = np.array(rows, dtype=np.float64).reshape(len(rows), width)
         return self._support
+
+    @property
+    def blend_weight(self) -> float:
+        """The ltr share of the hybrid score (``DEFAULT_BLEND_WEIGHT`` when none was learned)."""
+        return self._metadata.blend_weight if self._metadata else DEFAULT_BLEND_WEIGHT
 
     @property
     def num_features(self) -> int | None:
@@ -414,6 +519,8 @@ class LTRRanker:
             scores = booster.predict(test_part.features, num_threads=self.params.num_threads)
             metrics = ranking_metrics(test_part.labels, scores, test_part.query_ids)
 
+        ranks = np.array([samples[i].rank for i in data.indices], dtype=np.float64)
+        curve = self._blend_curve(data, ranks, names, seed)
         booster = self._fit(data, names, seed)
         text = booster.model_to_string()
         self._booster = booster
@@ -432,11 +539,33 @@ class LTRRanker:
             outcome_support=tuple(
                 tuple(float(x) for x in row) for row in support_rows(data.features, names)
             ),
+            blend_weight=choose_blend_weight(curve),
+            blend_ndcg=tuple(float(v) for v in curve.mean(axis=0)) if len(curve) else (),
         )
         self._support = None
         self.feature_schema_version = data.feature_schema_version
         self.feature_names = tuple(names)
         return metrics
+
+    def _blend_curve(
+        self, data: GroupedSamples, ranks: NDArray[np.float64], names: Sequence[str], seed: int
+    ) -> NDArray[np.float64]:
+        """Held-out NDCG@5 per informative group (rows) and ``BLEND_WEIGHT_GRID`` weight."""
+        order = _fold_order(data.group_ids, seed)
+        width = len(BLEND_WEIGHT_GRID)
+        parts = [np.zeros((0, width), dtype=np.float64)]
+        if self.blend_folds < 2 or len(order) < self.blend_folds:
+            return parts[0]
+        for fold in range(self.blend_folds):
+            held = set(order[fold :: self.blend_folds])
+            test = data.select(held)
+            if int(np.ptp(test.labels)) == 0:
+                continue  # nothing to rank in this fold
+            booster = self._fit(data.select(set(order) - held), names, seed)
+            scores = booster.predict(test.features, num_threads=self.params.num_threads)
+            fold_ranks = ranks[np.isin(data.indices, test.indices)]
+            parts.append(blend_curve(test.labels, scores, fold_ranks, test.query_ids))
+        return np.concatenate(parts)
 
     # -- scoring ---------------------------------------------------------------------------------
 
@@ -593,6 +722,9 @@ class LTRRanker:
 
 
 __all__ = [
+    "BLEND_WEIGHT_GRID",
+    "DEFAULT_BLEND_FOLDS",
+    "DEFAULT_BLEND_WEIGHT",
     "DEFAULT_HOLDOUT_SHARE",
     "DEFAULT_MIN_SAMPLES",
     "METADATA_FILE_NAME",
@@ -602,6 +734,8 @@ __all__ = [
     "LTRRanker",
     "ModelMetadata",
     "NotEnoughSamplesError",
+    "blend_curve",
+    "choose_blend_weight",
     "group_samples",
     "holdout_groups",
     "ranking_metrics",
