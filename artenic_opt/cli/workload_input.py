@@ -125,9 +125,9 @@ class WorkloadFlags:
             show_default=False,
         ),
     ] = None
-    gpus_per_node: Annotated[int | None, typer.Option("--gpus", help="GPUs wanted per node.")] = (
-        None
-    )
+    gpus_per_node: Annotated[
+        int | None, typer.Option("--gpus", help="At least this many GPUs per node (a hard filter).")
+    ] = None
     max_nodes: Annotated[
         int | None, typer.Option("--max-nodes", help="Allow distribution over up to N nodes.")
     ] = None

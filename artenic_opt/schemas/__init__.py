@@ -174,7 +174,9 @@ class WorkloadProfile(_Frozen):
     #: A training-plan pin (see the plan block below); None lets the advisor choose.
     gradient_checkpointing: CheckpointMode | None = None
     gpu_required: bool = True
-    num_workers: int = Field(default=1, ge=1, le=1024, description="GPUs wanted per node")
+    num_workers: int = Field(
+        default=1, ge=1, le=1024, description="At least this many GPUs per node (a hard filter)"
+    )
     distributed: bool = False
     max_nodes: int = Field(default=1, ge=1, le=512)
     checkpointing: bool = True
