@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from artenic_opt._internal.money import ExchangeRates
-from artenic_opt.cost_analyzer._common import NOTHING_RECORDED
+from artenic_opt.cost_analyzer._common import MIN_RATE_HOURS, NOTHING_RECORDED, hourly_rate
 from artenic_opt.cost_analyzer.anomalies import (
     ANOMALY_Z_THRESHOLD,
     detect_anomalies,
@@ -470,3 +471,16 @@ def test_no_anomaly_within_a_quarter_of_the_median(base: float, share: float) ->
     records = [rec(i, cost=base) for i in range(5)] + [rec(5, cost=base * (1 + share))]
     costs = {r.record_id: r.cost for r in records}
     assert detect_anomalies(records, costs=costs, currency="USD") == []
+
+
+@given(
+    cost=st.floats(min_value=0.0, max_value=1e12),
+    hours=st.floats(min_value=0.0, max_value=87_600.0),
+)
+def test_an_hourly_rate_is_finite_or_absent(cost: float, hours: float) -> None:
+    # A run shorter than one second has no rate: cost / 5e-324 h would be infinite.
+    rate = hourly_rate(cost, hours)
+    if hours < MIN_RATE_HOURS:
+        assert rate is None
+    else:
+        assert rate is not None and math.isfinite(rate) and rate == cost / hours

@@ -19,6 +19,16 @@ if TYPE_CHECKING:
     from artenic_opt.schemas import SpendRecord
 
 NOTHING_RECORDED = "nothing recorded yet: the history holds no finished jobs"
+#: The shortest run time a rate (cost per hour) is computed over: one second. A recorded run
+#: may last less (or 0 h: it failed at once), but a rate over it is noise that overflows to
+#: infinity for a run of 1e-300 h.
+MIN_RATE_HOURS = 1.0 / 3600.0
+
+
+def hourly_rate(cost: float, hours: float) -> float | None:
+    """``cost / hours``, or None when ``hours`` is below one second (``MIN_RATE_HOURS``)."""
+    return cost / hours if hours >= MIN_RATE_HOURS else None
+
 
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)

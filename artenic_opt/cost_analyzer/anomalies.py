@@ -36,7 +36,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from artenic_opt.cost_analyzer._common import fmt_amount, group_by, workload_label
+from artenic_opt.cost_analyzer._common import fmt_amount, group_by, hourly_rate, workload_label
 from artenic_opt.errors import InvalidInputError
 from artenic_opt.schemas import (
     CostAnomaly,
@@ -127,7 +127,7 @@ _CHECKS: tuple[_Check, ...] = (
         metric="cost_per_hour",
         label="cost per hour",
         unit_is_money=True,
-        value=lambda r, cost: cost / r.hours if r.hours > 0 else None,
+        value=lambda r, cost: hourly_rate(cost, r.hours),
         key=lambda r: ("cph", r.provider, r.region, r.instance_type, r.nodes, r.spot),
         comparison=lambda r: (
             f"{r.provider}/{r.region}/{r.instance_type}, {_nodes(r)}, {_pricing(r)}"

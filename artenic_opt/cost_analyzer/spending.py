@@ -18,7 +18,13 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from artenic_opt.cost_analyzer._common import NOTHING_RECORDED, Converter, group_by, workload_label
+from artenic_opt.cost_analyzer._common import (
+    NOTHING_RECORDED,
+    Converter,
+    group_by,
+    hourly_rate,
+    workload_label,
+)
 from artenic_opt.cost_analyzer.anomalies import (
     ANOMALY_Z_THRESHOLD,
     DEFAULT_MIN_COMPARABLE_RUNS,
@@ -79,7 +85,7 @@ def _spend_groups(
                 hours=hours,
                 cost=cost,
                 share=min(cost / total_cost, 1.0) if total_cost > 0 else 0.0,
-                cost_per_hour=cost / hours if hours > 0 else None,
+                cost_per_hour=hourly_rate(cost, hours),
                 failed_jobs=len(failed),
                 failed_cost=sum(costs[r.record_id] for r in failed),
             )

@@ -69,7 +69,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from artenic_opt.cost_analyzer._common import Converter, fmt_amount, fmt_pct, group_by
+from artenic_opt.cost_analyzer._common import (
+    Converter,
+    fmt_amount,
+    fmt_pct,
+    group_by,
+    hourly_rate,
+)
 from artenic_opt.errors import InvalidInputError
 from artenic_opt.estimate import preemption_rate_for, validate_preemption_rates
 from artenic_opt.estimate.assumptions import RESTART_OVERHEAD_HOURS
@@ -230,8 +236,7 @@ class _GroupPrices:
                     record.cost, record.currency, what=f"record {record.record_id}"
                 )
                 node_hours += record.hours * record.nodes
-            if node_hours > 0:
-                self.on_demand = paid / node_hours
+            self.on_demand = hourly_rate(paid, node_hours)
         if self.listed_discount is not None:
             # A "spot" price above on-demand is a catalog defect, not a negative discount.
             self.listed_discount = max(0.0, min(self.listed_discount, 0.999))

@@ -216,6 +216,20 @@ def test_hostile_outcomes_on_the_command_line(
     assert_reads_work(state)
 
 
+def test_a_subsecond_run_that_cost_a_fortune_keeps_reads_working() -> None:
+    # Found by the property above in CI: cost 1e12 over 5e-324 h made the cost per hour
+    # infinite, and ``cost summary --json`` exited 1 (JSON has no infinity).
+    state, rec_id = fresh_state()
+    for job, hours, cost in (("a", "5e-324", "1e12"), ("b", "1", "3"), ("c", "0", "2")):
+        args = ("feedback", "record", rec_id, "--hours", hours, "--cost", cost, "--job-id", job)
+        result = cli(state, *args)
+        assert result.exit_code == 0, result.output
+        assert_reads_work(state)
+    summary = json.loads(cli(state, "cost", "summary").stdout)
+    # One group: 1e12 + 5 USD over 1 h; the sub-second run alone has no rate.
+    assert summary["groups"][0]["cost_per_hour"] == pytest.approx(1e12 + 5)
+
+
 @SETTINGS
 @given(
     lines=st.lists(
