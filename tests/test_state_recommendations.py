@@ -324,7 +324,7 @@ def test_outcome_for_unknown_recommendation_or_rank_stores_nothing(saved: StateS
 
 def test_one_outcome_per_job(saved: StateStore) -> None:
     _record(saved, rec_id=REC, job_id="job-1")
-    with pytest.raises(InvalidInputError, match="an outcome for job job-1 is already recorded"):
+    with pytest.raises(InvalidInputError, match="an outcome for job 'job-1' is already recorded"):
         _record(saved, rec_id=REC, rank=2, job_id="job-1")
     _record(saved, rec_id=REC, rank=2)  # outcomes without a job id do not collide
     _record(saved, rec_id=REC, rank=3)

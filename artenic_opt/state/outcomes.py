@@ -97,7 +97,7 @@ def insert_outcome(
         if linked:
             _check_candidate(store, outcome.recommendation_id, outcome.rank)
         if outcome.job_id is not None and outcome_for_job(store, outcome.job_id) is not None:
-            raise InvalidInputError(f"an outcome for job {outcome.job_id} is already recorded")
+            raise InvalidInputError(f"an outcome for job {outcome.job_id!r} is already recorded")
         return store.insert("outcomes", row)
 
 

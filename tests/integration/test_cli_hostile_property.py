@@ -216,6 +216,17 @@ def test_hostile_outcomes_on_the_command_line(
     assert_reads_work(state)
 
 
+def test_a_duplicate_job_id_with_line_breaks_is_a_one_line_error() -> None:
+    # Found by the property above: the duplicate-job error quoted the id raw, and its line
+    # break split the error over two stderr lines.
+    state, rec_id = fresh_state()
+    args = ("feedback", "record", rec_id, "--hours", "1", "--cost", "1", "--job-id", "\r\n")
+    assert cli(state, *args).exit_code == 0
+    again = cli(state, *args)
+    check(again, args)
+    assert again.exit_code == 2 and "'\\r\\n'" in again.stderr
+
+
 def test_a_subsecond_run_that_cost_a_fortune_keeps_reads_working() -> None:
     # Found by the property above in CI: cost 1e12 over 5e-324 h made the cost per hour
     # infinite, and ``cost summary --json`` exited 1 (JSON has no infinity).
