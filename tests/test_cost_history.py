@@ -484,3 +484,13 @@ def test_an_hourly_rate_is_finite_or_absent(cost: float, hours: float) -> None:
         assert rate is None
     else:
         assert rate is not None and math.isfinite(rate) and rate == cost / hours
+
+
+def test_an_anomaly_against_a_subnormal_median_has_no_infinite_factor() -> None:
+    # Found by the hostile-input property test: runs that cost 5e-324 USD and one that cost
+    # 1e12 made "1e12 / 5e-324 x the median" infinite, and cost summary --json exit 1.
+    records = [rec(i, cost=5e-324) for i in range(5)] + [rec(9, cost=1e12)]
+    costs = {r.record_id: r.cost for r in records}
+    (anomaly,) = detect_anomalies(records, costs=costs, currency="USD")
+    assert anomaly.record_id == "r9" and anomaly.ratio_to_median is None
+    assert math.isfinite(anomaly.robust_z) and "far from the median" in anomaly.reason

@@ -31,6 +31,7 @@ Decisions:
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -233,6 +234,8 @@ def _anomaly(
 ) -> CostAnomaly:
     unit = currency if check.unit_is_money else "h"
     ratio = value / stats.median if stats.median > 0 else None
+    if ratio is not None and not math.isfinite(ratio):
+        ratio = None  # a median of 1e-320: "far from the median", without an infinite factor
     comparison = check.comparison(record)
     if ratio is not None:
         head = f"{check.label} {ratio:.1f}x the median of {comparable} comparable runs"
