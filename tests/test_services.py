@@ -245,6 +245,57 @@ def test_suggest_stores_its_suggestion_as_a_recommendation(workspace: Workspace)
     assert stored.recommendations[0].candidate_id == result.next.candidate_id
 
 
+def test_suggest_learns_its_prior_from_other_workloads_stored_runs(workspace: Workspace) -> None:
+    """With no run of its own, a workload's first suggestion follows what other workloads'
+    measured runs taught (the learned cost prior), not the estimator, when they disagree."""
+    from artenic_opt.services.suggest import suggest
+    from artenic_opt.types import OptimizationGoal, OptimizerMode
+
+    store = workspace.store()
+    advisor = make_advisor(
+        store,
+        workspace.catalog(),
+        workspace.settings,
+        workspace.rates(),
+        mode=OptimizerMode.HEURISTIC,
+    )
+    base = build_workload(str(EXAMPLES / "llm-lora-7b.toml"), {})
+    fresh = suggest(store, advisor, base.model_copy(update={"name": "target"}), workspace.rates())
+    assert fresh.next is not None and fresh.other_workloads == 0
+    estimator_pick = fresh.next.candidate_id
+    # Three other workloads measured on the cost goal's best 12: the 6 the estimator finds
+    # cheapest (its pick among them) cost 10x their estimate, the other 6 a fifth of it.
+    dear: set[str] = set()
+    for name in ("other-a", "other-b", "other-c"):
+        workload = base.model_copy(update={"name": name})
+        advice = recommend_and_store(
+            store, advisor, workload, top=12, goal=OptimizationGoal.COST
+        ).advice
+        by_estimate = sorted(advice.recommendations, key=lambda r: r.estimated_cost)
+        dear |= {r.candidate_id for r in by_estimate[:6]}
+        for rec in advice.recommendations:
+            factor = 10.0 if rec.candidate_id in dear else 0.2
+            record_outcome(
+                store,
+                workspace.settings,
+                JobOutcome(
+                    recommendation_id=advice.recommendation_id,
+                    rank=rec.rank,
+                    status=JobStatus.COMPLETED,
+                    hours=rec.estimated_hours,
+                    cost=rec.estimated_cost * factor,
+                    currency=advice.display_currency,
+                    source=OutcomeSource.MANUAL,
+                ),
+                rates=workspace.rates(),
+                auto_retrain=False,
+            )
+    assert estimator_pick in dear
+    learned = suggest(store, advisor, base.model_copy(update={"name": "target"}), workspace.rates())
+    assert learned.measured_runs == 0 and learned.other_workloads == 3
+    assert learned.next is not None and learned.next.candidate_id not in dear
+
+
 def test_retrain_reads_the_heuristics_rank_of_a_hybrid_recommendation(
     workspace: Workspace,
 ) -> None:

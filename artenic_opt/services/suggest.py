@@ -1,10 +1,14 @@
 """``suggest``: which configuration of a workload to measure next, learning from stored runs.
 
 The candidate set is the advisor's (heuristic order, its best ``MAX_CANDIDATES``). The prior of
-each candidate's whole-job cost is the estimator's; the workload's own stored outcomes (every
-outcome recorded against a recommendation of the same query id, DESIGN §2) re-anchor and
-reshape it through ``training_advisor.measured`` (neighbouring workloads re-weighted by how well
-their stored runs match, then a Gaussian process over configuration features). The next run is
+each candidate's whole-job cost is what the other workloads' stored runs taught
+(``measured.fit_cost_prior``: gradient-boosted relative cost over the feature rows the runs were
+ranked with; the estimator's own relative cost while fewer than two other workloads have two
+runs), at the estimator's level. The workload's own stored outcomes (every outcome recorded
+against a recommendation of the same query id, DESIGN §2) re-anchor and reshape it through
+``training_advisor.measured`` (neighbouring workloads re-weighted by how well their stored runs
+match, then a Gaussian process over configuration features). This is the rule
+``evaluation.backtest``'s k-shot mode replays (bench/bench_replay.py). The next run is
 chosen by ``measured.next_to_measure``: the predicted optimum first, the predicted cheapest
 unmeasured candidate while fewer than three are measured, then the candidate of highest expected
 improvement of the best measured whole-job cost; the stopping
@@ -28,14 +32,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from artenic_opt._internal.arrays import FloatArray
 from artenic_opt._internal.money import ExchangeRates
 from artenic_opt.schemas import InstanceRecommendation, SuggestedConfig, Suggestion, WorkloadProfile
-from artenic_opt.state import get_recommendation, list_outcomes, save_recommendation
+from artenic_opt.state import (
+    candidate_features,
+    get_recommendation,
+    list_outcomes,
+    save_recommendation,
+)
 from artenic_opt.state.store import StateStore
 from artenic_opt.training_advisor.advisor import TrainingAdvisor
 from artenic_opt.training_advisor.measured import (
     DEFAULT_TOLERANCE,
+    CostPrior,
     config_features,
+    fit_cost_prior,
     neighbour_prior,
     next_to_measure,
     posterior,
@@ -53,6 +65,10 @@ class _Measured:
     candidate_id: str
     cost: float  # display currency
     ok: bool
+    #: The feature row the run's candidate was ranked with, and its schema version (None when
+    #: the recommendation kept no feature row).
+    features: tuple[float, ...] | None = None
+    feature_schema_version: int | None = None
 
 
 def _stored_runs(store: StateStore, currency: str, rates: ExchangeRates) -> list[_Measured]:
@@ -69,15 +85,48 @@ def _stored_runs(store: StateStore, currency: str, rates: ExchangeRates) -> list
         query_id, recs = advices[rec_id]
         if not 1 <= outcome.rank <= len(recs):
             continue
+        stored_candidate = candidate_features(store, rec_id, outcome.rank)
         runs.append(
             _Measured(
                 query_id=query_id,
                 candidate_id=recs[outcome.rank - 1].candidate_id,
                 cost=rates.convert(outcome.cost, outcome.currency, currency),
                 ok=outcome.status is JobStatus.COMPLETED,
+                features=stored_candidate.features,
+                feature_schema_version=stored_candidate.feature_schema_version,
             )
         )
     return runs
+
+
+def _learned_prior(
+    stored: list[_Measured], query_id: str, feature_rows: FloatArray, schema_version: int
+) -> CostPrior:
+    """The cost prior other workloads' stored runs teach (``measured.fit_cost_prior``).
+
+    A workload counts with its runs whose feature row has the current schema; the target's own
+    runs are not in it (they enter the posterior).
+    """
+    groups: dict[str, tuple[list[tuple[float, ...]], list[float], list[bool]]] = {}
+    width = feature_rows.shape[1]
+    for m in stored:
+        if (
+            m.query_id == query_id
+            or m.features is None
+            or m.feature_schema_version != schema_version
+            or len(m.features) != width
+        ):
+            continue
+        rows, costs, oks = groups.setdefault(m.query_id, ([], [], []))
+        rows.append(m.features)
+        costs.append(m.cost)
+        oks.append(m.ok)
+    return fit_cost_prior(
+        [
+            (np.asarray(rows, dtype=np.float64), run_log_costs(costs, oks))
+            for rows, costs, oks in groups.values()
+        ]
+    )
 
 
 def _config(
@@ -113,7 +162,11 @@ def suggest(
     own = [m for m in stored if m.query_id == advice.query_id and m.candidate_id in row_of]
     rows = [row_of[m.candidate_id] for m in own]
     values = run_log_costs([m.cost for m in own], [m.ok for m in own]).tolist()
-    prior = np.log(np.maximum([r.estimated_cost for r in recs], 1e-9))
+    estimated = np.log(np.maximum([r.estimated_cost for r in recs], 1e-9))
+    features = np.asarray(result.feature_rows, dtype=np.float64)
+    learned = _learned_prior(stored, advice.query_id, features, result.feature_schema_version)
+    # The learned shape at the estimator's level; measured runs re-anchor the level.
+    prior = float(estimated.mean()) + learned.predict(features)
     others: dict[str, dict[int, float]] = {}
     for m in stored:
         row = row_of.get(m.candidate_id)
