@@ -33,8 +33,9 @@ def suggest_command(
 ) -> None:
     """What configuration to measure next for a workload, learning from its measured runs.
 
-    Expected improvement on whole-job cost over the best run measured so far, from the
-    estimates blended with the stored outcomes of this workload (and of workloads whose runs
+    Expected improvement on whole-job cost over the best run measured so far, from a cost
+    prior learned from other workloads' stored runs (the estimates until two of them have two
+    runs each) blended with the stored outcomes of this workload (and of workloads whose runs
     match). Each suggestion is stored: record its outcome with `feedback record ID --rank 1`,
     then ask again. Stops when the best measured run is within --tolerance of the predicted
     optimum.
