@@ -208,6 +208,11 @@ def main() -> int:
     parser.add_argument(
         "--seed", type=int, default=0, help="Seed of the backtest (default 0: as shipped)."
     )
+    parser.add_argument(
+        "--per-workload",
+        action="store_true",
+        help="Also print each workload's best run and every method's pick with its regret.",
+    )
     args = parser.parse_args()
     goal = OptimizationGoal(args.goal)
     specs = load_catalog().gpu_specs
@@ -267,6 +272,16 @@ def main() -> int:
         )
         k3 = by["k=3"][1]
         print(f"target 3 runs chosen by suggest, median <= 1.10 ({k3:.3f}): {_verdict(k3 <= 1.10)}")
+        if args.per_workload:
+            for workload in report.per_workload:
+                print(
+                    f"  {workload.name}: {workload.runs} runs, best {workload.best_config} "
+                    f"{workload.best_cost:.3f} USD"
+                )
+                for pick in workload.picks:
+                    rank = f" (heuristic rank {pick.heuristic_rank})" if pick.heuristic_rank else ""
+                    config = pick.config or "-"
+                    print(f"    {pick.method:<16} {1 + pick.regret:>7.3f} {config}{rank}")
         if name == "scout":
             print(calibration_check(runs, goal, args.seed))
     return 0
