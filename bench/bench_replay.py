@@ -1,7 +1,7 @@
 """Backtest on public measured runs: zero-shot and k-shot regret against the baselines.
 
 For each data set of ``bench/replay_sources.py`` (Scout Hadoop/Spark analytics jobs; Lynceus
-TensorFlow training jobs; CherryPick Spark/Hadoop analytics jobs, the out-of-sample check),
+TensorFlow training jobs; CherryPick analytics jobs, the out-of-sample check),
 leave-one-workload-out ``backtest`` with k-shot 0, 1, 3, 6 (``--seed``: the backtest's seed,
 default 0, which seeds each fold's LightGBM ranker and k-shot cost prior), and prints
 the cost of each method's pick over the cheapest measured run (1.00 = optimal; "regret" below is

@@ -28,7 +28,8 @@ likewise for the four other CherryPick files.
 * **cherrypick** (analytics, out-of-sample: no rule of the advisor was tuned on it): the
   CherryPick runs (Alipourfard et al., NSDI 2017) as shipped in the same Lynceus-ICDCS
   repository, ``data/cherrypick/CP_{kmeans,spark,terasort,tpcds,tpch}.csv`` (291 runs): five
-  Spark/Hadoop analytics jobs on 2-56 AWS machines of 11 types (c4, m4, r3 .large-.2xlarge;
+  analytics jobs (k-means, "spark" (the file says no more), TeraSort, TPC-DS, TPC-H) on 2-56
+  AWS machines of 11 types (c4, m4, r3 .large-.2xlarge;
   i2 .xlarge, .2xlarge). Same repository, so the same licence status: fetched at run time only.
   Columns: ``exp_name`` (workload), ``num_machines``, ``time`` (seconds: the authors'
   ``CherrypickConfigCostGenerator`` divides it by 60 to get minutes), the VM (``vm_name``,
@@ -43,8 +44,8 @@ likewise for the four other CherryPick files.
   minute, i.e. cost = hours x machines x VM price. Disks add nothing: the authors' generator
   never reads ``disk_cost`` (``CherrypickConfig.java``: "I think this should not be part of the
   configuration"), and the file does not state its unit (0.12 for EBS, 0 for local disks; if it
-  were USD per GB-month, 2 x 500 GB would add about 0.16 USD/h per machine, as much as a
-  c4.large, so the rule matters; we follow the authors). The price table is the one of
+  were USD per GB-month, 2 x 500 GB would add about 0.16 USD/h per machine, more than a
+  c4.large's 0.138, so the rule matters; we follow the authors). The price table is the one of
   ``cherrypickCostPerConfigPerMinute``; every row's ``vm_cost`` must equal it (checked).
 
   *Disk variants*: in these files the disk follows the VM type (``DiskDirectory
@@ -60,13 +61,14 @@ likewise for the four other CherryPick files.
   declares the same nominal 1 GB (Scout's convention for an unstated size, fixed before this
   data set was first run, not tuned on it): zero-shot methods see five identically declared
   jobs. Prices: region and date are not stated by the data set (``region`` "unstated"; price
-  date the paper's conference, 2017-03-27, as an upper bound).
+  date the first day of the paper's conference, NSDI '17, 2017-03-27, as an upper bound).
 
-Prices (USD per instance-hour, AWS us-east-1 on-demand Linux, as used by the Lynceus authors for
-these data sets): ``lynceus/aws/AWSDirectory.java`` ``costPerConfigPerMinute`` (c4/m4/r4) and
-``lynceus/tensorflow/TensorflowConfigCostGenerator.java`` (t2). vCPUs and memory: the same
-``AWSDirectory.java`` (c4/m4/r4) and github.com/AjitTK/aws-emr-configuration ``index.js`` (t2).
-Cost of a run = measured hours x nodes x price.
+Prices of scout and lynceus-tensorflow (USD per instance-hour, AWS us-east-1 on-demand Linux, as
+used by the Lynceus authors for these data sets): ``lynceus/aws/AWSDirectory.java``
+``costPerConfigPerMinute`` (c4/m4/r4) and ``lynceus/tensorflow/TensorflowConfigCostGenerator
+.java`` (t2). vCPUs and memory: the same ``AWSDirectory.java`` (c4/m4/r4) and
+github.com/AjitTK/aws-emr-configuration ``index.js`` (t2). Cost of a run = measured hours x
+nodes x price.
 """
 
 from __future__ import annotations
