@@ -1,7 +1,8 @@
 """Public measured-run data sets as replay runs (bench helper, not part of the package).
 
-Two sources, read from (first that has them) a local folder (``ARTENIC_REPLAY_DATA``, default
-``/work/shared/replay-data``: ``scout/<run>.json`` and ``lynceus-tensorflow/<file>.csv``), a git
+Three sources, read from (first that has them) a local folder (``ARTENIC_REPLAY_DATA``, default
+``/work/shared/replay-data``: ``scout/<run>.json``, ``lynceus-tensorflow/<file>.csv`` and
+``cherrypick/CP_<workload>.csv``), a git
 mirror of github.com/marialcasimiro/Lynceus-ICDCS (``ARTENIC_REPLAY_MIRROR``, default
 ``/work/.mirror/marialcasimiro+Lynceus-ICDCS/repo``; that repository carries a copy of the Scout
 runs under ``data/scout/osr_multiple_nodes_original``, 1,242 reports, and the TensorFlow files
@@ -9,7 +10,9 @@ under ``files/``), or GitHub itself; ``None`` when none works (offline), so that
 the data set instead of failing. The data is never committed (licences); to fill the folder from
 a mirror: ``git --git-dir MIRROR show HEAD:data/scout/osr_multiple_nodes_original/<dir>/<run>/
 report.json > scout/<run>.json`` for every report, ``git --git-dir MIRROR show
-HEAD:files/t2_rnn.csv > lynceus-tensorflow/t2_rnn.csv`` and likewise for the two other files.
+HEAD:files/t2_rnn.csv > lynceus-tensorflow/t2_rnn.csv`` and likewise for the two other files,
+``git --git-dir MIRROR show HEAD:data/cherrypick/CP_tpch.csv > cherrypick/CP_tpch.csv`` and
+likewise for the four other CherryPick files.
 
 * **scout** (analytics): the Scout multi-node data set, github.com/oxhead/scout
   ``dataset/osr_multiple_nodes`` (MIT licence): 18 Hadoop/Spark workloads (9 programs x 2
@@ -22,12 +25,50 @@ HEAD:files/t2_rnn.csv > lynceus-tensorflow/t2_rnn.csv`` and likewise for the two
   github.com/marialcasimiro/Lynceus-ICDCS (ICDCS 2020). Workload = model + learning rate + batch
   size + synchronism (each a different job); nodes = workers + the parameter server. No licence
   file: fetched at run time only, never shipped.
+* **cherrypick** (analytics, out-of-sample: no rule of the advisor was tuned on it): the
+  CherryPick runs (Alipourfard et al., NSDI 2017) as shipped in the same Lynceus-ICDCS
+  repository, ``data/cherrypick/CP_{kmeans,spark,terasort,tpcds,tpch}.csv`` (291 runs): five
+  analytics jobs (k-means, "spark" (the file says no more), TeraSort, TPC-DS, TPC-H) on 2-56
+  AWS machines of 11 types (c4, m4, r3 .large-.2xlarge;
+  i2 .xlarge, .2xlarge). Same repository, so the same licence status: fetched at run time only.
+  Columns: ``exp_name`` (workload), ``num_machines``, ``time`` (seconds: the authors'
+  ``CherrypickConfigCostGenerator`` divides it by 60 to get minutes), the VM (``vm_name``,
+  ``cpu_count``, ``ram`` in GiB, ``vm_cost`` USD/h) and the disks (``disk_name`` ebs/local,
+  ``disk_count`` of ``disk_size`` 500 GB, ``disk_speed``, ``disk_cost``). ``num`` (repetition)
+  is 1 on every row and no configuration repeats, so there are no repeated runs to merge (each
+  row is kept as one replay run). A configuration is what the authors' ``CherrypickConfig``
+  says: VM type and size, machine count, disk type, disk speed and disk count.
 
-Prices (USD per instance-hour, AWS us-east-1 on-demand Linux, as used by the Lynceus authors for
-these data sets): ``lynceus/aws/AWSDirectory.java`` ``costPerConfigPerMinute`` (c4/m4/r4) and
-``lynceus/tensorflow/TensorflowConfigCostGenerator.java`` (t2). vCPUs and memory: the same
-``AWSDirectory.java`` (c4/m4/r4) and github.com/AjitTK/aws-emr-configuration ``index.js`` (t2).
-Cost of a run = measured hours x nodes x price.
+  *Cost rule* (the authors' own): ``CherrypickConfigCostGenerator.java`` cost = (time / 60) x
+  ``AWSDirectory.cherrypickCostPerConfigPerMinute`` = machines x VM price per hour / 60 per
+  minute, i.e. cost = hours x machines x VM price. Disks add nothing: the authors' generator
+  never reads ``disk_cost`` (``CherrypickConfig.java``: "I think this should not be part of the
+  configuration"), and the file does not state its unit (0.12 for EBS, 0 for local disks; if it
+  were USD per GB-month, 2 x 500 GB would add about 0.16 USD/h per machine, more than a
+  c4.large's 0.138, so the rule matters; we follow the authors). The price table is the one of
+  ``cherrypickCostPerConfigPerMinute``; every row's ``vm_cost`` must equal it (checked).
+
+  *Disk variants*: in these files the disk follows the VM type (``DiskDirectory
+  .diskTypeForVMType``: EBS x2 on c4/m4/r3, local disks on i2; i2.2xlarge has 2 local disks in
+  ``CP_kmeans`` and 3 in the others), so offering + machine count already identifies a
+  configuration and ``instance_type`` is the plain VM name; the disk is kept as run attributes
+  (``disk_type``, ``disk_count``). A VM type that a file measured with two disk setups would
+  become one offering per setup (``instance_type`` ``"<vm>+<count>x<disk>"``): the evaluation
+  keys a configuration by offering id + nodes + spot, and run attributes never split it.
+
+  *Workloads*: each file is one job, declared like Scout's (``gpu_required = false``,
+  framework custom, distributed, on-demand). The files do not state input sizes, so every job
+  declares the same nominal 1 GB (Scout's convention for an unstated size, fixed before this
+  data set was first run, not tuned on it): zero-shot methods see five identically declared
+  jobs. Prices: region and date are not stated by the data set (``region`` "unstated"; price
+  date the first day of the paper's conference, NSDI '17, 2017-03-27, as an upper bound).
+
+Prices of scout and lynceus-tensorflow (USD per instance-hour, AWS us-east-1 on-demand Linux, as
+used by the Lynceus authors for these data sets): ``lynceus/aws/AWSDirectory.java``
+``costPerConfigPerMinute`` (c4/m4/r4) and ``lynceus/tensorflow/TensorflowConfigCostGenerator
+.java`` (t2). vCPUs and memory: the same ``AWSDirectory.java`` (c4/m4/r4) and
+github.com/AjitTK/aws-emr-configuration ``index.js`` (t2). Cost of a run = measured hours x
+nodes x price.
 """
 
 from __future__ import annotations
@@ -92,6 +133,28 @@ _T2: dict[str, tuple[float, int, float]] = {
 _PRICE_SOURCE = "AWS us-east-1 on-demand as used by the Lynceus authors (ICDCS 2020)"
 _PRICE_DATE = date(2018, 1, 1)
 _LYNCEUS = "marialcasimiro/Lynceus-ICDCS/c5f83fc8d0a4fe57cc4724c1ebce725d605f0a0a"
+# USD per machine-hour, AWSDirectory.cherrypickCostPerConfigPerMinute (the value x 60) in
+# src/main/java/lynceus/aws/AWSDirectory.java of github.com/marialcasimiro/Lynceus-ICDCS at
+# c5f83fc8d0a4fe57cc4724c1ebce725d605f0a0a: the prices of the CherryPick runs.
+_CHERRYPICK_PRICES: dict[str, float] = {
+    "c4.large": 0.138,
+    "c4.xlarge": 0.276,
+    "c4.2xlarge": 0.552,
+    "m4.large": 0.147,
+    "m4.xlarge": 0.294,
+    "m4.2xlarge": 0.588,
+    "r3.large": 0.195,
+    "r3.xlarge": 0.39,
+    "r3.2xlarge": 0.78,
+    "i2.xlarge": 0.938,
+    "i2.2xlarge": 1.876,
+}
+_CHERRYPICK_WORKLOADS = ("kmeans", "spark", "terasort", "tpcds", "tpch")
+_CHERRYPICK_SOURCE = (
+    "CherryPick runs (NSDI 2017) as priced by the Lynceus authors: AWSDirectory.java "
+    "cherrypickCostPerConfigPerMinute, Lynceus-ICDCS c5f83fc"
+)
+_CHERRYPICK_PRICE_DATE = date(2017, 3, 27)  # NSDI 2017; the data set does not date its prices
 
 
 def _download(url: str) -> bytes | None:
@@ -138,16 +201,25 @@ def _mirror_files(prefix: str, suffix: str) -> dict[str, str] | None:
     return texts
 
 
-def _offering(instance: str, vcpus: int, memory: float, price: float) -> Offering:
+def _offering(
+    instance: str,
+    vcpus: int,
+    memory: float,
+    price: float,
+    *,
+    region: str = "us-east-1",
+    source: str = _PRICE_SOURCE,
+    price_date: date = _PRICE_DATE,
+) -> Offering:
     return Offering(
         provider="AWS",
-        region="us-east-1",
+        region=region,
         instance_type=instance,
         vcpus=vcpus,
         memory_gb=memory * 1.073741824,  # GiB -> GB
         price_per_hour=price,
-        source=_PRICE_SOURCE,
-        price_date=_PRICE_DATE,
+        source=source,
+        price_date=price_date,
     )
 
 
@@ -280,4 +352,89 @@ def tensorflow_runs() -> list[ReplayRun] | None:
     return runs
 
 
-SOURCES = {"scout": scout_runs, "lynceus-tensorflow": tensorflow_runs}
+def parse_cherrypick(workload_name: str, text: str) -> list[ReplayRun]:
+    """One CherryPick file (``CP_<workload>.csv``) as replay runs (rules: module docstring).
+
+    Raises ``ValueError`` on a VM type without an authors' price, a ``vm_cost`` that is not that
+    price, or a file with no runs.
+    """
+    rows = list(csv.DictReader(io.StringIO(text)))
+    if not rows:
+        raise ValueError(f"cherrypick {workload_name}: no runs")
+    setups: dict[str, set[tuple[str, int]]] = {}
+    for row in rows:
+        setups.setdefault(row["vm_name"], set()).add((row["disk_name"], int(row["disk_count"])))
+    workload = WorkloadProfile(
+        name=f"cherrypick-{workload_name}",
+        framework="custom",
+        gpu_required=False,
+        # The files do not state input sizes: Scout's nominal 1 GB (module docstring).
+        dataset_size_gb=1.0,
+        distributed=True,
+        max_nodes=56,  # the largest cluster measured
+        spot_allowed=False,
+    )
+    runs: list[ReplayRun] = []
+    for line, row in enumerate(rows, start=2):
+        vm = row["vm_name"]
+        price = _CHERRYPICK_PRICES.get(vm)
+        if price is None:
+            raise ValueError(f"cherrypick {workload_name} line {line}: no price for {vm!r}")
+        if abs(float(row["vm_cost"]) - price) > 1e-9:
+            raise ValueError(
+                f"cherrypick {workload_name} line {line}: vm_cost {row['vm_cost']} is not the "
+                f"authors' price {price} for {vm}"
+            )
+        disk, disks = row["disk_name"], int(row["disk_count"])
+        instance = vm if len(setups[vm]) == 1 else f"{vm}+{disks}x{disk}"
+        nodes = int(row["num_machines"])
+        hours = float(row["time"]) / 3600.0
+        runs.append(
+            ReplayRun(
+                workload=workload,
+                offering=_offering(
+                    instance,
+                    int(row["cpu_count"]),
+                    float(row["ram"]),
+                    price,
+                    region="unstated",
+                    source=_CHERRYPICK_SOURCE,
+                    price_date=_CHERRYPICK_PRICE_DATE,
+                ),
+                nodes=nodes,
+                outcome=ReplayOutcome(
+                    status=JobStatus.COMPLETED, hours=hours, cost=hours * nodes * price
+                ),
+                attributes={"disk_type": disk, "disk_count": float(disks)},
+            )
+        )
+    return runs
+
+
+def _cherrypick_text(name: str) -> str | None:
+    local = DATA / "cherrypick" / f"CP_{name}.csv"
+    if local.is_file():
+        return local.read_text()
+    mirrored = _mirror_files(f"data/cherrypick/CP_{name}.csv", ".csv")
+    if mirrored:
+        return next(iter(mirrored.values()))
+    raw = _download(f"{_RAW}/{_LYNCEUS}/data/cherrypick/CP_{name}.csv")
+    return None if raw is None else raw.decode()
+
+
+def cherrypick_runs() -> list[ReplayRun] | None:
+    """The CherryPick runs as replay runs, or None when the data cannot be had."""
+    runs: list[ReplayRun] = []
+    for name in _CHERRYPICK_WORKLOADS:
+        text = _cherrypick_text(name)
+        if text is None:
+            return None
+        runs.extend(parse_cherrypick(name, text))
+    return runs
+
+
+SOURCES = {
+    "scout": scout_runs,
+    "lynceus-tensorflow": tensorflow_runs,
+    "cherrypick": cherrypick_runs,
+}
