@@ -158,3 +158,21 @@ def test_the_bench_trains_on_every_other_workload_when_there_are_few(sources: An
         for run in sources.parse_cherrypick(f"w{index}", _HEADER + _row("c4.large", 4, 1.0, 0.138))
     ]
     assert bench.min_train_groups(many) == bench.DEFAULT_MIN_TRAIN_GROUPS
+
+
+def test_the_hindsight_bound_says_when_a_zero_shot_target_is_out_of_reach(sources: Any) -> None:
+    bench = _load("bench_replay")
+    large, xlarge = sources._CHERRYPICK_PRICES["c4.large"], sources._CHERRYPICK_PRICES["c4.xlarge"]
+    # Two identically declared jobs that want opposite machines: each is 2x off on the other's.
+    runs = sources.parse_cherrypick(
+        "a", _HEADER + _row("c4.large", 4, 100.0, large) + _row("c4.xlarge", 4, 100.0, xlarge)
+    ) + sources.parse_cherrypick(
+        "b", _HEADER + _row("c4.large", 4, 200.0, large) + _row("c4.xlarge", 4, 50.0, xlarge)
+    )
+    bound, groups = bench.hindsight_bound(runs)
+    assert groups == 1
+    assert bound == pytest.approx(1.5)
+    (line,) = bench.reachability(bound, heuristic=1.6)
+    assert "<= 1.2 NO" in line and "= 1.440 NO" in line
+    (line,) = bench.reachability(1.1, heuristic=1.6)
+    assert "<= 1.2 yes" in line and "= 1.440 yes" in line
