@@ -52,6 +52,28 @@ def _recommend(workspace: Workspace) -> str:
     return result.advice.recommendation_id
 
 
+def test_an_unknown_same_as_is_warned_about_and_stored_with_the_advice(
+    workspace: Workspace,
+) -> None:
+    store = workspace.store()
+    advisor = make_advisor(store, workspace.catalog(), workspace.settings, workspace.rates())
+    workload = build_workload(str(EXAMPLES / "llm-lora-7b.toml"), {})
+    first = recommend_and_store(store, advisor, workload, top=1, goal=None).advice
+    assert not any("same_as" in w for w in first.warnings)
+    linked = workload.model_copy(update={"name": "renamed", "same_as": first.query_id})
+    known = recommend_and_store(store, advisor, linked, top=1, goal=None).advice
+    assert known.query_id == first.query_id
+    assert not any("same_as" in w for w in known.warnings)
+    typo = workload.model_copy(update={"same_as": "f" * 16})
+    advice = recommend_and_store(store, advisor, typo, top=1, goal=None).advice
+    (warning,) = (w for w in advice.warnings if "same_as" in w)
+    assert warning.startswith(f"same_as {'f' * 16}: no stored workload has this query id")
+    assert warning in stored_advice(store, advice.recommendation_id).warnings
+    # Now stored, the id is known: the next recommendation under it is not warned about.
+    again = recommend_and_store(store, advisor, typo, top=1, goal=None).advice
+    assert not any("same_as" in w for w in again.warnings)
+
+
 def test_training_recommend_store_and_record_an_outcome(workspace: Workspace) -> None:
     rec_id = _recommend(workspace)
     store = workspace.store()

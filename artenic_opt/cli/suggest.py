@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from artenic_opt.cli.output import JsonOpt, emit
+from artenic_opt.cli.output import JsonOpt, emit, warn
 from artenic_opt.cli.runtime import StateOpt, get_workspace
 from artenic_opt.cli.tables import line
 from artenic_opt.cli.workload_input import WorkloadFlags, workload_options
@@ -41,7 +41,7 @@ def suggest_command(
     optimum.
     """
     from artenic_opt.services.suggest import suggest
-    from artenic_opt.services.training import make_advisor
+    from artenic_opt.services.training import make_advisor, same_as_warning
 
     runtime = get_workspace(ctx, state)
     settings = runtime.settings
@@ -50,6 +50,9 @@ def suggest_command(
     advisor = make_advisor(
         store, runtime.catalog(), settings, runtime.rates(), mode=OptimizerMode.HEURISTIC
     )
+    unknown = same_as_warning(store, profile)
+    if unknown is not None:
+        warn(unknown)
     result = suggest(store, advisor, profile, runtime.rates(), tolerance=tolerance)
 
     def describe(config: Any) -> str:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +47,7 @@ from artenic_opt.state import (
     list_training_samples,
     next_model_version,
     outcome_counts_by_provider,
+    query_is_known,
     record_model_version,
     resolve_recommendation_id,
     save_recommendation,
@@ -148,6 +149,18 @@ def make_advisor(
     )
 
 
+def same_as_warning(store: StateStore, workload: WorkloadProfile) -> str | None:
+    """A warning when ``same_as`` names a query this state has never stored (a mistyped id
+    would otherwise start a new learning group without a word); None when it is known or unset.
+    """
+    if workload.same_as is None or query_is_known(store, workload.same_as):
+        return None
+    return (
+        f"same_as {workload.same_as}: no stored workload has this query id, so this starts a "
+        "new one (query ids: `history --json`)"
+    )
+
+
 def recommend_and_store(
     store: StateStore,
     advisor: TrainingAdvisor,
@@ -157,6 +170,12 @@ def recommend_and_store(
     goal: OptimizationGoal | None,
 ) -> AdviceResult:
     result = advisor.recommend(workload, top=top, goal=goal)
+    unknown = same_as_warning(store, workload)
+    if unknown is not None:
+        advice = result.advice
+        result = replace(
+            result, advice=advice.model_copy(update={"warnings": (*advice.warnings, unknown)})
+        )
     with store.transaction():
         save_recommendation(
             store,

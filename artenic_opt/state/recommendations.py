@@ -118,6 +118,12 @@ def _exists(store: StateStore, rec_id: str) -> bool:
     return store.scalar("SELECT 1 FROM recommendations WHERE id = ?", [rec_id]) is not None
 
 
+def query_is_known(store: StateStore, query_id: str) -> bool:
+    """Whether any stored recommendation belongs to the query ``query_id``."""
+    row = store.scalar("SELECT 1 FROM recommendations WHERE query_id = ? LIMIT 1", [query_id])
+    return row is not None
+
+
 def resolve_recommendation_id(store: StateStore, ref: str) -> str:
     """Return the full id that ``ref`` (a full id or a unique prefix) stands for."""
     ref = ref.strip()

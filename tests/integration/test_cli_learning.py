@@ -140,3 +140,12 @@ def test_suggest_feedback_suggest_converges_on_a_seeded_simulated_workload(
     )
     same = json.loads(linked.stdout)
     assert same["query_id"] == document["query_id"] and same["measured_runs"] == len(measured)
+    assert "same_as" not in linked.stderr
+    # A mistyped id would start a new learning group: it is said, and still answered.
+    typo = document["query_id"][:-1] + ("0" if document["query_id"][-1] != "0" else "1")
+    mistyped = invoke(
+        "suggest", "--workload", str(workload_file), "--same-as", typo, "--json", state=state
+    )
+    assert mistyped.exit_code == 0, mistyped.stderr
+    assert f"warning: same_as {typo}: no stored workload has this query id" in mistyped.stderr
+    assert json.loads(mistyped.stdout)["query_id"] == typo
