@@ -67,3 +67,21 @@ def test_read_package_data_reads_the_shipped_file() -> None:
     assert text == shipped.read_text(encoding="utf-8")
     with pytest.raises(FileNotFoundError):
         read_package_data("artenic_opt.estimate", "no-such-file.csv")
+
+
+def test_read_text_file_stops_at_its_limit_where_the_size_says_nothing(tmp_path: Path) -> None:
+    # A device reports size 0 and never ends; the read is bounded all the same.
+    with pytest.raises(InvalidInputError, match=r"/dev/zero: replay file is too large \(more than"):
+        read_text_file(Path("/dev/zero"), what="replay file", max_bytes=1024)
+    fifo = tmp_path / "runs.jsonl"
+    os.mkfifo(fifo)
+    import threading
+
+    def feed() -> None:
+        with fifo.open("wb") as handle:
+            handle.write(b"a\r\nb\rc\n")
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    assert read_text_file(fifo, what="replay file") == "a\nb\nc\n"  # universal newlines
+    writer.join()

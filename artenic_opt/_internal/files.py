@@ -5,6 +5,9 @@ Decisions:
 * ``read_text_file`` turns every way a read can fail (missing, a directory, not UTF-8, too large,
   unreadable) into one exception of the caller's class whose message starts with the path and
   names what the file was meant to be, so the CLI prints one line and the right exit code.
+  It never reads more than its limit (``MAX_TEXT_BYTES`` unless the caller gives one): a
+  device or pipe (``/dev/zero``, a FIFO) has no size to check first, and reading it whole
+  would never end.
 * ``read_package_data`` reads a file shipped under a package's ``data`` folder through the
   package's loader (``get_data``, as ``pkgutil.get_data`` does), so it works from an unpacked
   or a zipped install alike, without ``importlib.resources``: that module loads ``tempfile``,
@@ -21,6 +24,10 @@ from pathlib import Path
 
 from artenic_opt.errors import ArtenicOptError, InvalidInputError
 
+#: Most a user's text file may hold (256 MiB): far above any workload, replay, outcomes or
+#: offerings file (a replay run is a few hundred bytes), and a bound on what a read can cost.
+MAX_TEXT_BYTES = 256 * 1024 * 1024
+
 
 def read_text_file(
     path: Path,
@@ -30,13 +37,20 @@ def read_text_file(
     encoding: str = "utf-8",
     max_bytes: int | None = None,
 ) -> str:
-    """The text of ``path``; any failure raises ``error`` with ``"<path>: <what> ..."``."""
+    """The text of ``path`` (universal newlines, as ``Path.read_text``), at most ``max_bytes``
+    (default ``MAX_TEXT_BYTES``); any failure raises ``error`` with ``"<path>: <what> ..."``."""
+    limit = MAX_TEXT_BYTES if max_bytes is None else max_bytes
     try:
-        if max_bytes is not None:
-            size = path.stat().st_size
-            if size > max_bytes:
-                raise error(f"{path}: {what} is too large ({size} bytes)")
-        return path.read_text(encoding=encoding)
+        size = path.stat().st_size
+        if size > limit:
+            raise error(f"{path}: {what} is too large ({size} bytes)")
+        # Bounded even where the size said nothing (a device or a pipe reports 0).
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+        if len(data) > limit:
+            raise error(f"{path}: {what} is too large (more than {limit} bytes)")
+        text = data.decode(encoding)
+        return text.replace("\r\n", "\n").replace("\r", "\n")
     except FileNotFoundError:
         raise error(f"{path}: {what} not found") from None
     except IsADirectoryError:

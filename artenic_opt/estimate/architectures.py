@@ -480,13 +480,16 @@ def architecture_from_hf_config(data: object, path: Path) -> Architecture:
         raise InvalidInputError(f"{path}: {exc.message.split(': ', 1)[-1]}") from None
 
 
+#: A Hugging Face ``config.json`` is a few kB; 16 MiB bounds what reading one can cost.
+_MAX_HF_CONFIG_BYTES = 16 * 1024 * 1024
+
+
 def read_hf_config(path: str | Path) -> Architecture:
     """Read a Hugging Face ``config.json``; errors name the file and the field (exit 2)."""
+    from artenic_opt._internal.files import read_text_file
+
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(f"{file}: cannot read the config ({exc})") from None
+    text = read_text_file(file, what="Hugging Face config", max_bytes=_MAX_HF_CONFIG_BYTES)
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:

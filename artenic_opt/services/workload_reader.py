@@ -24,7 +24,7 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from artenic_opt._internal.files import read_text_file
+from artenic_opt._internal.files import MAX_TEXT_BYTES, read_text_file
 from artenic_opt.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -119,9 +119,13 @@ def read_workload_file(path: str) -> dict[str, Any]:
         if sys.stdin is None or sys.stdin.closed:
             raise InvalidInputError(f"{name}: stdin is closed; pipe a workload into --workload -")
         try:
-            text = sys.stdin.read()
+            text = sys.stdin.read(MAX_TEXT_BYTES + 1)
         except (OSError, UnicodeDecodeError) as exc:
             raise InvalidInputError(f"{name}: cannot read the workload: {exc}") from None
+        if len(text) > MAX_TEXT_BYTES:
+            raise InvalidInputError(
+                f"{name}: workload is too large (more than {MAX_TEXT_BYTES} characters)"
+            )
         suffix = ".json" if text.lstrip().startswith("{") else ".toml"
     else:
         file = Path(path)
