@@ -193,10 +193,10 @@ def test_oversized_csv_field_is_reported(tmp_path: Path) -> None:
 def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path, "locked.csv", HEADER)
 
-    def refuse(self: Path, encoding: str | None = None) -> str:
+    def refuse(self: Path, *args: object, **kwargs: object) -> object:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(Path, "read_text", refuse)
+    monkeypatch.setattr(Path, "open", refuse)  # as root, chmod 0 would not stop the read
     with pytest.raises(
         InvalidInputError, match=r"locked\.csv: cannot read offerings file \(Permission denied\)"
     ):

@@ -318,11 +318,11 @@ def test_bad_hf_config_names_file_and_field(tmp_path: Path, content: str, messag
 
 
 def test_unreadable_hf_config(tmp_path: Path) -> None:
-    with pytest.raises(InvalidInputError, match="missing.json: Hugging Face config not found"):
+    with pytest.raises(InvalidInputError, match=r"missing\.json: Hugging Face config not found"):
         read_hf_config(tmp_path / "missing.json")
     binary = tmp_path / "bin.json"
     binary.write_bytes(b"\xff\xfe\x00")
-    with pytest.raises(InvalidInputError, match="bin.json: Hugging Face config is not text"):
+    with pytest.raises(InvalidInputError, match=r"bin\.json: Hugging Face config is not text"):
         read_hf_config(binary)
     with pytest.raises(InvalidInputError, match="Hugging Face config is too large"):
         read_hf_config("/dev/zero")  # no size to check first, and no end
