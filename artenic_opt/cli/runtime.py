@@ -68,8 +68,10 @@ def get_workspace(
     """
     from artenic_opt.workspace import Workspace, WorkspaceOptions  # not needed by --help
 
-    root = ctx.find_root()
-    options = root.obj if isinstance(root.obj, WorkspaceOptions) else WorkspaceOptions()
+    # The nearest context holding the global options: the root of ``artenic-opt``, but the
+    # ``optimizer`` group (not the root) under ``artenic``.
+    found = ctx.find_object(WorkspaceOptions)
+    options = found if found is not None else WorkspaceOptions()
     if state is not None:
         options = replace(options, state=state)
     reader = command_name(ctx) in READ_COMMANDS

@@ -172,3 +172,33 @@ def test_end_process_with_a_closed_stdout_exits_1(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
+
+
+def test_artenic_optimizer_takes_the_global_options_before_the_command(tmp_path: Path) -> None:
+    """``artenic optimizer --state X`` (and ``--url``/``--timeout``) reach the command.
+
+    The options live on the ``optimizer`` group's context there, not on the root's: reading
+    them from the root sent every command to the default state and no platform.
+    """
+    state = tmp_path / "chosen.db"
+    env = {**os.environ, "HOME": str(tmp_path / "home"), "XDG_DATA_HOME": str(tmp_path / "xdg")}
+    for name in ("ARTENIC_OPT_STATE", "ARTENIC_URL", "ARTENIC_API_KEY", "ARTENIC_TIMEOUT"):
+        env.pop(name, None)
+    entry = "from artenic_opt.cli.main import artenic_main; artenic_main()"
+
+    def artenic(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", entry, "optimizer", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+
+    status = artenic("--state", str(state), "status", "--json")
+    assert status.returncode == 0, status.stderr
+    assert f'"state_path": "{state}"' in status.stdout
+    # A port nothing listens on: the flag's URL is the one tried (exit 3), not "no platform".
+    sync = artenic("--url", "http://127.0.0.1:9", "--timeout", "0.2", "--state", str(state), "sync")
+    assert sync.returncode == 3, sync.stderr
+    assert "platform http://127.0.0.1:9 unreachable" in sync.stderr
