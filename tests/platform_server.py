@@ -17,6 +17,7 @@ project's own, shaped like the captures of a real gateway.
 
 from __future__ import annotations
 
+import gzip
 import hmac
 import json
 import threading
@@ -199,8 +200,10 @@ class _Response:
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
-    #: ``send``; ``truncate`` (half the body, then hang up); ``drop`` (hang up, no answer).
+    #: ``send``; ``truncate`` (half the body, then hang up); ``drop`` (hang up, no answer);
+    #: ``endless`` (a chunked body that never ends); ``trickle`` (one byte every ``seconds``).
     mode: str = "send"
+    seconds: float = 0.0
 
 
 class FakePlatform:
@@ -512,6 +515,22 @@ class FakePlatform:
         """Promise the full Content-Length, send half of the body, then drop the connection."""
         return self._add_fault(Fault("truncate", path, method, times))
 
+    def endless(self, path: str, *, times: int | None = 1, method: str | None = "GET") -> Fault:
+        """Answer 200 with a chunked body of JSON whitespace that never ends."""
+        return self._add_fault(Fault("endless", path, method, times))
+
+    def trickle(
+        self, path: str, seconds: float, *, times: int | None = 1, method: str | None = "GET"
+    ) -> Fault:
+        """Promise a 1 MB body, then send one byte every ``seconds`` (each read in time)."""
+        return self._add_fault(Fault("trickle", path, method, times, seconds=seconds))
+
+    def gzipped(
+        self, path: str, body: bytes, *, times: int | None = 1, method: str | None = "GET"
+    ) -> Fault:
+        """Answer 200 with ``body`` gzip-compressed (``Content-Encoding: gzip``)."""
+        return self._add_fault(Fault("gzipped", path, method, times, body=body))
+
     def die_after(self, requests: int) -> None:
         """Serve ``requests`` more requests, then drop the next one and shut down for good."""
         with self._lock:
@@ -563,8 +582,9 @@ class FakePlatform:
                 response = self._apply_fault(fault, response, request_id)
         response.headers.setdefault("x-request-id", request_id)
         record.status = response.status
-        if fault is not None and fault.kind == "truncate":
-            response.mode = "truncate"
+        if fault is not None and fault.kind in ("truncate", "endless", "trickle"):
+            response.mode = fault.kind
+            response.seconds = fault.seconds
         return response
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
@@ -587,6 +607,9 @@ class FakePlatform:
                 fault.body if fault.body is not None else response.body[: len(response.body) // 2]
             )
             return _Response(200, body, {"x-request-id": request_id})
+        if fault.kind == "gzipped":
+            packed = gzip.compress(fault.body or b"", compresslevel=9)
+            return _Response(200, packed, {"x-request-id": request_id, "Content-Encoding": "gzip"})
         return response
 
     def _respond(
@@ -1065,6 +1088,9 @@ class _Handler(BaseHTTPRequestHandler):
         if response.mode == "drop":
             self._drop()
             return
+        if response.mode in ("endless", "trickle"):
+            self._stream(response)
+            return
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
@@ -1076,6 +1102,31 @@ class _Handler(BaseHTTPRequestHandler):
             self._drop()
             return
         self.wfile.write(response.body)
+
+    def _stream(self, response: _Response) -> None:
+        """Send a body that never ends (or only at a byte per ``seconds``), until the client
+        hangs up or the fake stops."""
+        fake = self.server.fake
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if response.mode == "endless":
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(10**6))
+        self.end_headers()
+        chunk = b" " * 65536
+        frame = b"%x\r\n" % len(chunk) + chunk + b"\r\n"
+        try:
+            while not fake._stopping.is_set():
+                if response.mode == "endless":
+                    self.wfile.write(frame)
+                else:
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    fake._stopping.wait(response.seconds)
+        except OSError:
+            pass
+        self._drop()
 
     def _drop(self) -> None:
         self.close_connection = True

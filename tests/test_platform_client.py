@@ -438,6 +438,45 @@ def test_timeout_then_success(platform_server: FakePlatform, sleeps: SleepRecord
     assert sleeps.waits == [0.5]
 
 
+def test_a_body_that_never_ends_is_refused_at_the_cap(
+    platform_server: FakePlatform, client: PlatformClient, sleeps: SleepRecorder
+) -> None:
+    platform_server.endless("/api/v1/budgets", times=None)
+    with pytest.raises(PlatformResponseError) as info:
+        client.list_budgets()
+    assert "platform response to GET /api/v1/budgets is larger than 64 MiB" in str(info.value)
+    assert info.value.exit_code is ExitCode.PLATFORM
+    assert sleeps.waits == []  # a server that answers this way is not asked again
+    platform_server.reset_faults()
+    assert client.list_budgets() == []  # the client is still usable
+
+
+def test_a_trickling_body_times_out_as_a_whole(
+    platform_server: FakePlatform, sleeps: SleepRecorder
+) -> None:
+    # Every read arrives within the 0.3 s timeout, but the whole answer never does.
+    platform_server.trickle("/api/v1/budgets", 0.05, times=None)
+    with (
+        PlatformClient(platform_server.url, timeout=0.3, max_retries=1, sleep=sleeps) as client,
+        pytest.raises(PlatformUnreachableError, match="timed out"),
+    ):
+        client.list_budgets()
+    assert sleeps.waits == [0.5]  # retried once, like any timeout
+
+
+def test_a_compressed_body_is_capped_after_decoding(
+    platform_server: FakePlatform, client: PlatformClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import artenic_opt.platform.client as module
+
+    monkeypatch.setattr(module, "MAX_RESPONSE_BYTES", 2**20)
+    platform_server.gzipped("/api/v1/budgets", b"[]" + b" " * 2**20)  # about 1 kB on the wire
+    with pytest.raises(PlatformResponseError, match="larger than 1 MiB"):
+        client.list_budgets()
+    platform_server.gzipped("/api/v1/budgets", b"[]" + b" " * 1000)
+    assert client.list_budgets() == []  # decoded once, parsed as JSON
+
+
 def test_server_dying_mid_run(platform_server: FakePlatform, sleeps: SleepRecorder) -> None:
     platform_server.seed()
     with PlatformClient(platform_server.url, max_retries=1, sleep=sleeps) as client:

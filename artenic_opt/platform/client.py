@@ -28,6 +28,12 @@ One ``httpx.Client`` per ``PlatformClient``. Decisions:
   (a job created while paging shifts the newest-first list by one and repeats an item); a full
   page that brings nothing new means the server ignores ``offset`` and is an error, not a loop.
 * The provider list is called with its trailing slash (§1.9) and redirects are followed anyway.
+* **Bounded responses**: a body is streamed and refused past ``MAX_RESPONSE_BYTES`` (after
+  content decoding, so a compressed bomb is caught too), and a whole exchange must end within
+  ``RESPONSE_DEADLINE_FACTOR`` times its timeout (the timeout alone bounds each read, so a server
+  that trickles bytes or never ends its body would otherwise hold the process, and its memory,
+  for ever). Too large is a ``PlatformResponseError``; too slow counts as a timeout (retried
+  like one).
 """
 
 from __future__ import annotations
@@ -73,6 +79,11 @@ logger = logging.getLogger("artenic_opt.platform")
 
 USER_AGENT = f"artenic-opt/{__version__}"
 PAGE_LIMIT = 500
+#: Largest response body accepted (64 MiB): a page of 500 jobs or the whole catalog is well under
+#: 1 MiB (the recorded gateway responses in the platform captures are at most 84 kB).
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+#: A whole exchange (headers and body) must end within this many times its timeout.
+RESPONSE_DEADLINE_FACTOR = 3.0
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 
 #: Paths on which the platform answers 500 for an unknown id or a rejected input (§1.7).
@@ -433,15 +444,23 @@ class PlatformClient:
         while True:
             request_id = call_id if attempt == 0 else f"{call_id}-r{attempt}"
             started = time.monotonic()
+            limit = timeout if timeout is not None else self.timeout
             try:
-                response = self._http.request(
+                with self._http.stream(
                     method,
                     path,
                     params=params,
                     json=json_body,
                     headers={"X-Request-ID": request_id},
-                    timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-                )
+                    timeout=limit,
+                ) as streamed:
+                    body = _read_body(
+                        streamed,
+                        f"{method} {path}",
+                        request_id,
+                        started + RESPONSE_DEADLINE_FACTOR * limit,
+                    )
+                response = _with_body(streamed, body)
             except httpx.TransportError as exc:
                 reason = _transport_reason(exc)
                 retry = idempotent or isinstance(exc, httpx.ConnectError)
@@ -612,6 +631,41 @@ def _json_kind(value: Any) -> str:
     if isinstance(value, list):
         return "an array"
     return "an object"
+
+
+def _read_body(response: httpx.Response, where: str, request_id: str, deadline: float) -> bytes:
+    """The decoded body, at most ``MAX_RESPONSE_BYTES``, read by ``deadline`` (monotonic)."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
+        raise _too_large(response, where, request_id)
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            raise _too_large(response, where, request_id)
+        chunks.append(chunk)
+        if time.monotonic() > deadline:
+            raise httpx.ReadTimeout("response not complete in time", request=response.request)
+    return b"".join(chunks)
+
+
+def _too_large(response: httpx.Response, where: str, request_id: str) -> PlatformResponseError:
+    return PlatformResponseError(
+        f"platform response to {where} is larger than {MAX_RESPONSE_BYTES // 2**20} MiB "
+        f"(request {request_id})",
+        status_code=response.status_code,
+        request_id=request_id,
+    )
+
+
+def _with_body(streamed: httpx.Response, body: bytes) -> httpx.Response:
+    """A plain response holding the already decoded ``body`` (no encoding headers left)."""
+    dropped = {"content-encoding", "content-length", "transfer-encoding"}
+    headers = [(k, v) for k, v in streamed.headers.multi_items() if k.lower() not in dropped]
+    return httpx.Response(
+        streamed.status_code, headers=headers, content=body, request=streamed.request
+    )
 
 
 def _transport_reason(exc: httpx.TransportError) -> str:
