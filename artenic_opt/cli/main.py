@@ -262,7 +262,15 @@ def _prepare_process() -> None:
     (valgrind callgrind, 1340M -> 1311M). Garbage cycles are still collected, in batches of up
     to that many young objects, which is all a long-running ``serve`` or ``dashboard`` holds
     on top of what it uses.
+
+    Standard output and error write what they cannot encode as escapes (``\\u65e5``) instead of
+    failing: under ``PYTHONIOENCODING=ascii`` or a Latin-1 terminal, a workload named in
+    another script made the table, stored advice already written, end in an internal error.
     """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", "") == "strict":
+            reconfigure(errors="backslashreplace")
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     _skip_pydantic_plugin_loader()
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

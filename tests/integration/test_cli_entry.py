@@ -202,3 +202,18 @@ def test_artenic_optimizer_takes_the_global_options_before_the_command(tmp_path:
     sync = artenic("--url", "http://127.0.0.1:9", "--timeout", "0.2", "--state", str(state), "sync")
     assert sync.returncode == 3, sync.stderr
     assert "platform http://127.0.0.1:9 unreachable" in sync.stderr
+
+
+def test_a_name_the_terminal_cannot_encode_is_escaped_not_fatal(tmp_path: Path) -> None:
+    """Under an ASCII (or Latin-1) stdout, text in another script prints as escapes, exit 0."""
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "ARTENIC_OPT_STATE": str(tmp_path / "s.db")}
+    args = ["--params", "7B", "--dataset-gb", "10", "--top", "1", "--name", "日本語"]
+    run = subprocess.run(
+        [sys.executable, "-m", "artenic_opt", "recommend", *args],
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert b"\\u65e5\\u672c\\u8a9e" in run.stdout
+    assert b"internal error" not in run.stderr
