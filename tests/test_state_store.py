@@ -334,6 +334,52 @@ def test_unusable_file_is_refused_and_left_unchanged(
     assert sorted(folder.iterdir()) == sorted([path, *_side_files(path)])
 
 
+def test_a_main_file_left_mid_checkpoint_opens_with_its_wal(tmp_path: Path) -> None:
+    """A crash (or a full disk) while the WAL was folded back leaves a main file that is only
+    valid with its WAL. It must open, not be called "not a state database" for ever."""
+    live = tmp_path / "live" / "state.db"
+    with open_state(live) as store:
+        for index in range(5):
+            save_recommendation(store, make_advice(f"rec-{index}"))
+    conn = sqlite3.connect(live, isolation_level=None)
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
+    conn.execute("VACUUM")  # rewrites every page, all of them into the WAL
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    # A snapshot while the connection is open: the files a crash would leave behind.
+    for suffix in ("", "-wal"):
+        (crashed / f"state.db{suffix}").write_bytes(Path(f"{live}{suffix}").read_bytes())
+    conn.close()
+    path = crashed / "state.db"
+    page = 4096
+    data = bytearray(path.read_bytes())
+    assert len(data) > 2 * page
+    data[page:] = bytes(len(data) - page)  # every page but the first: half-written junk
+    path.write_bytes(bytes(data))
+    with (
+        closing(sqlite3.connect(path.absolute().as_uri() + "?mode=ro&immutable=1", uri=True)) as c,
+        pytest.raises(sqlite3.DatabaseError),
+    ):
+        c.execute("SELECT count(*) FROM recommendations").fetchone()  # alone, it is broken
+    with open_state(path) as store:
+        assert count_recommendations(store) == 5
+    # The open folded the WAL back: the main file is whole again on its own.
+    with closing(sqlite3.connect(path.absolute().as_uri() + "?mode=ro&immutable=1", uri=True)) as c:
+        assert c.execute("SELECT count(*) FROM recommendations").fetchone()[0] == 5
+
+
+def test_a_broken_main_file_without_a_wal_is_still_refused(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    with open_state(path) as store:
+        save_recommendation(store, make_advice())
+    data = bytearray(path.read_bytes())
+    data[4096:] = bytes(len(data) - 4096)
+    path.write_bytes(bytes(data))
+    Path(f"{path}-wal").write_bytes(b"")  # an empty WAL holds nothing to rescue it
+    with pytest.raises(StateError, match="not an artenic-opt state database"):
+        open_state(path)
+
+
 def test_not_sqlite_files_get_no_side_files(tmp_path: Path) -> None:
     folder = tmp_path / "case"
     folder.mkdir()

@@ -9,6 +9,9 @@ Everything that touches the state database goes through a ``StateStore`` returne
   the ``_migrations`` marker table and the schema version. An empty file, random bytes, another
   application's database or a schema newer than this code raise ``StateError`` naming the path,
   and the file's bytes stay as they were: no journal-mode switch, no migration, no write.
+  The check reads the main file alone; when that fails and a non-empty ``-wal`` file is beside
+  it, it is read again with its WAL, since a crash or a full disk during a checkpoint leaves a
+  main file that is only whole with its WAL (the writable open then folds the WAL back).
   An existing SQLite file with no tables at all holds nothing to lose and is initialised.
 * **Atomic creation.** A new state is built in a temporary file beside the target (created with
   ``os.open(..., 0o600)`` before SQLite sees it), fully migrated and switched to WAL, then
@@ -118,13 +121,29 @@ def _inspect(path: Path, busy_timeout_s: float) -> _Inspection:
     # read-only, cannot remove them on close, so checking a corrupt or newer-schema file would
     # leave them behind. Pages still in another process's WAL are not seen here; the writable
     # open checks the file again under its own connection (``_upgrade``).
-    uri = path.absolute().as_uri() + "?mode=ro&immutable=1"
+    try:
+        return _Inspection(
+            exists=True, schema_version=_classify_uri(path, "immutable=1", busy_timeout_s)
+        )
+    except StateError:
+        wal = path.with_name(f"{path.name}-wal")
+        if not (wal.is_file() and wal.stat().st_size > 0):
+            raise
+    # The main file alone may be mid-checkpoint: a crash, or a full disk, while the WAL was
+    # being folded back leaves pages in it that only make sense with the WAL (which still holds
+    # them all). Read it with its WAL; the ``-wal`` and ``-shm`` files exist already.
+    return _Inspection(exists=True, schema_version=_classify_uri(path, "", busy_timeout_s))
+
+
+def _classify_uri(path: Path, extra: str, busy_timeout_s: float) -> int | None:
+    """``_classify`` over a read-only connection to ``path`` (``extra``: more URI options)."""
+    uri = path.absolute().as_uri() + "?mode=ro" + (f"&{extra}" if extra else "")
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout_s, isolation_level=None)
     except sqlite3.Error as exc:
         raise StateError(f"{path} cannot be opened: {exc}") from None
     try:
-        return _Inspection(exists=True, schema_version=_classify(path, conn))
+        return _classify(path, conn)
     finally:
         conn.close()
 
