@@ -68,7 +68,7 @@ class PlatformSettings(BaseModel):
     def _check_url(cls, value: str) -> str:
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://")):
-            raise ValueError("url: must start with http:// or https://")
+            raise ValueError("must start with http:// or https://")
         return value
 
 

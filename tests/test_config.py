@@ -160,3 +160,15 @@ def test_unreadable_config_path_is_an_error() -> None:
     path.mkdir(parents=True)  # a directory where a file is expected
     with pytest.raises(ConfigError, match="cannot read"):
         load_optimizer_settings()
+
+
+def test_a_url_that_is_not_http_names_its_source_once_and_hides_its_password() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_platform_settings(url="ftp://user:hunter2@host")
+    assert str(info.value) == ("platform settings (flag): url: must start with http:// or https://")
+    path = write_platform_config('[default]\nurl = "ftp://user:hunter2@host"\n')
+    with pytest.raises(ConfigError) as info:
+        load_platform_settings()
+    assert str(info.value) == (
+        f"platform settings ({path} [default]): url: must start with http:// or https://"
+    )
