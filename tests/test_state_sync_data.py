@@ -486,8 +486,8 @@ def test_sync_runs(store: StateStore) -> None:
 # --------------------------------------------------------------------------------------------
 
 _aware = st.datetimes(
-    min_value=datetime(1971, 1, 1),
-    max_value=datetime(9000, 1, 1),
+    min_value=datetime(1, 1, 2),
+    max_value=datetime(9999, 12, 30),
     timezones=st.sampled_from(
         [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(-timedelta(hours=8))]
     ),
@@ -498,3 +498,13 @@ _aware = st.datetimes(
 def test_encoded_timestamps_round_trip_and_sort_like_time(a: datetime, b: datetime) -> None:
     assert decode_datetime(encode_datetime(a)) == a
     assert (encode_datetime(a) < encode_datetime(b)) == (a < b)
+
+
+def test_years_before_1000_are_padded_and_old_unpadded_text_still_reads() -> None:
+    first = datetime(1, 1, 1, tzinfo=UTC)
+    assert encode_datetime(first) == "0001-01-01T00:00:00.000000+00:00"
+    assert encode_datetime(datetime(999, 12, 31, tzinfo=UTC)) < encode_datetime(
+        datetime(1000, 1, 1, tzinfo=UTC)
+    )
+    # What glibc's strftime("%Y") wrote before: "1-01-01...", which fromisoformat refuses.
+    assert decode_datetime("1-01-01T00:00:00.000000+00:00") == first

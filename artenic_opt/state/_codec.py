@@ -14,10 +14,13 @@ Decisions:
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 from typing import Any
 
-_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
+#: Years of fewer than four digits are zero-padded (``isoformat``; ``strftime("%Y")`` is not
+#: on glibc, which wrote year 1 as ``1-01-01...``, text ``fromisoformat`` cannot read back).
+_UNPADDED_YEAR = re.compile(r"^(\d{1,3})-")
 
 
 def to_utc(value: datetime) -> datetime:
@@ -28,7 +31,7 @@ def to_utc(value: datetime) -> datetime:
 
 
 def encode_datetime(value: datetime) -> str:
-    return to_utc(value).strftime(_TIMESTAMP_FORMAT)
+    return to_utc(value).isoformat(timespec="microseconds")
 
 
 def encode_optional_datetime(value: datetime | None) -> str | None:
@@ -36,7 +39,8 @@ def encode_optional_datetime(value: datetime | None) -> str | None:
 
 
 def decode_datetime(value: str) -> datetime:
-    return to_utc(datetime.fromisoformat(value))
+    padded = _UNPADDED_YEAR.sub(lambda m: f"{int(m.group(1)):04d}-", value)
+    return to_utc(datetime.fromisoformat(padded))
 
 
 def decode_optional_datetime(value: str | None) -> datetime | None:
