@@ -105,12 +105,25 @@ def test_timestamps_naive_is_utc_and_offsets_are_converted() -> None:
             parse_platform_timestamp(bad)
 
 
+def test_a_timestamp_out_of_range_in_utc_is_a_value_error() -> None:
+    # Year 1 east of UTC, year 9999 west of it: no UTC datetime exists (OverflowError before).
+    for text in ("0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"):
+        with pytest.raises(ValueError, match="out of range in UTC"):
+            parse_platform_timestamp(text)
+
+
 @given(st.datetimes(timezones=st.timezones()))
 def test_timestamp_round_trip_keeps_the_instant(moment: datetime) -> None:
+    try:
+        expected = moment.astimezone(UTC)
+    except OverflowError:
+        with pytest.raises(ValueError, match="out of range in UTC"):
+            parse_platform_timestamp(moment.isoformat())
+        return
     parsed = parse_platform_timestamp(moment.isoformat())
     assert parsed is not None
     assert parsed.tzinfo is UTC
-    assert parsed == moment.astimezone(UTC)
+    assert parsed == expected
 
 
 @given(st.datetimes())

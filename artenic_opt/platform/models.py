@@ -43,7 +43,10 @@ def parse_platform_timestamp(value: Any) -> datetime | None:
         raise ValueError(f"not an ISO-8601 timestamp: {value!r}")
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC, or year 9999 west of it
+        raise ValueError(f"timestamp out of range in UTC: {value!r}") from None
 
 
 def _null_as(default: Any) -> Callable[[Any], Any]:
