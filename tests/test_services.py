@@ -192,6 +192,40 @@ def test_platform_sync_and_dispatch(tmp_path: Path, monkeypatch: pytest.MonkeyPa
             ws.close()
 
 
+def test_sync_keeps_jobs_with_no_region_and_leaves_out_impossible_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A finished job the platform files under no region or instance (its CPU jobs do) is still
+    money spent that every cost analysis reads; a job with numbers no run can have is named and
+    left out, and the sync goes on."""
+    done = {"status": "completed", "completed_at": "2026-11-20T00:00:00", "duration_seconds": 60}
+    with serve_platform() as fake:
+        fake.add_job(job_id="cpu", region=None, instance_type=None, cost_actual_eur=2.5, **done)
+        fake.add_job(job_id="absurd", region="eu-west", cost_actual_eur=1e308, **done)
+        monkeypatch.setenv("ARTENIC_URL", fake.url)
+        ws = Workspace(WorkspaceOptions(state=tmp_path / "p" / "state.db"))
+        try:
+            report = run_sync(ws.store(), ws.catalog(), ws.settings, ws.rates(), only={"jobs"})
+            assert report.status.value == "partial"
+            assert report.outcomes_recorded == 1
+            (failure,) = report.failures.values()
+            assert "job absurd: not recorded: cost:" in failure
+            (record,) = load_history(ws.store())
+            assert (record.provider, record.region, record.instance_type) == (
+                "mock",
+                "unknown",
+                "unknown",
+            )
+            assert record.cost == pytest.approx(2.5)
+            analyzer = make_analyzer(ws.catalog(), "EUR", ws.rates())
+            now = datetime(2026, 11, 25, tzinfo=UTC)
+            summary = analyzer.spending_summary([record], by="region", now=now)
+            assert not summary.empty
+            assert [group.key for group in summary.groups] == ["mock/unknown"]
+        finally:
+            ws.close()
+
+
 def _check_dispatched(fake: FakePlatform, job_id: str, rec_id: str) -> None:
     job = fake.jobs[job_id]
     assert job["provider"] == "mock"

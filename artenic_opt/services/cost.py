@@ -30,6 +30,11 @@ def make_analyzer(catalog: Catalog, display_currency: str, rates: ExchangeRates)
     return CostAnalyzer(catalog, display_currency=display_currency, rates=rates)
 
 
+#: Where a platform job ran when the platform did not say (its ``region`` or ``instance_type``
+#: is null, as on CPU jobs of the mock provider): still money spent, filed under this label.
+UNKNOWN_MACHINE = "unknown"
+
+
 def load_history(store: StateStore, rates: Mapping[str, float] | None = None) -> list[SpendRecord]:
     """The spending history; with ``rates``, outcomes in a currency they cannot convert are left
     out (a state written before currencies were checked at record time may hold such a row, and
@@ -51,9 +56,9 @@ def load_history(store: StateStore, rates: Mapping[str, float] | None = None) ->
                 outcome,
                 record_id=str(stored.id),
                 advice=advice,
-                provider=None if advice else stored.provider,
-                region=None if advice else stored.region,
-                instance_type=None if advice else stored.instance_type,
+                provider=None if advice else (stored.provider or UNKNOWN_MACHINE),
+                region=None if advice else (stored.region or UNKNOWN_MACHINE),
+                instance_type=None if advice else (stored.instance_type or UNKNOWN_MACHINE),
                 spot=None if advice else stored.spot,
             )
         )

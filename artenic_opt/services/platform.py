@@ -17,12 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
+
 from artenic_opt.catalog import normalize_gpu_type_or_none
 from artenic_opt.errors import InvalidInputError, PlatformNotConfiguredError
 from artenic_opt.platform.models import PlatformJob
 from artenic_opt.platform.sync import SyncReport, sync
 from artenic_opt.platform.translation import DerivedOutcome, dispatch_config, make_gpu_lookup
-from artenic_opt.schemas import DispatchResult, JobOutcome
+from artenic_opt.schemas import DispatchResult, JobOutcome, format_validation_error
 from artenic_opt.services.training import maybe_retrain, record_outcome, stored_advice
 from artenic_opt.state import UNLINKED, insert_outcome, set_dispatch
 from artenic_opt.types import OutcomeSource
@@ -80,6 +82,14 @@ def run_sync(
         )
 
     def on_outcome(derived: DerivedOutcome, _job: PlatformJob) -> None:
+        try:
+            record(derived)
+        except ValidationError as exc:
+            # Numbers no run can have (a cost of 1e308 EUR, a duration of 1e300 s): the job is
+            # left out with a warning, and the sync goes on (``sync`` names the job).
+            raise InvalidInputError(f"not recorded: {format_validation_error(exc)}") from None
+
+    def record(derived: DerivedOutcome) -> None:
         linked = derived.to_job_outcome()
         if linked is not None:
             record_outcome(store, settings, linked, rates=rates, auto_retrain=False)
