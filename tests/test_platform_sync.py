@@ -54,8 +54,10 @@ from artenic_opt.state import (
 from artenic_opt.types import JobStatus, OptimizerMode
 from tests.platform_server import (
     FakePlatform,
+    compute_row,
     platform_server_fixture,  # noqa: F401
     serve_platform,
+    storage_row,
 )
 
 SPECS = {
@@ -470,6 +472,31 @@ def test_storage_price_mapping(
     glacier: StoragePrice = prices[("Scaleway", "Object Storage \u2014 Glacier")]
     assert (glacier.tier, glacier.price_per_gb_month, glacier.currency) == ("cold", 0.0025, "EUR")
     assert glacier.source == "platform:scaleway"
+
+
+def test_rows_in_a_currency_without_a_rate_or_out_of_range_are_left_out(
+    platform_server: FakePlatform, client: PlatformClient, store: StateStore
+) -> None:
+    """One stored row in a currency the rate table lacks made every ranking and cost comparison
+    of the state fail; a storage tier at 1e308 per GB-month aborted the sync (exit 1)."""
+    platform_server.compute_rows = [
+        compute_row("ovh", "in-xyz", 1.0, currency="XYZ"),
+        compute_row("ovh", "in-eur", 1.0),
+    ]
+    platform_server.storage_rows = [
+        storage_row("scaleway", "Object Storage \u2014 Standard", 1e308),
+        storage_row("scaleway", "Object Storage \u2014 Glacier", 0.0025),
+    ]
+    report = run(store, client, only={"catalog"}, currencies={"EUR", "USD"})
+    assert report.status is SyncStatus.OK
+    part = report.parts["catalog"]
+    assert part.details["rows_skipped"] == 1
+    assert part.warnings == [
+        "rows priced in XYZ were left out: no exchange rate for XYZ (add it under "
+        "[exchange_rates] in the optimizer config file)"
+    ]
+    assert [o.offering.instance_type for o in list_offerings(store)] == ["in-eur"]
+    assert [p.price.tier for p in list_storage_prices(store)] == ["cold"]
 
 
 # ------------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ Contract: ``platform-api.md`` §9 (sync recipe). Decisions:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -162,8 +162,10 @@ class _Context:
         now: datetime,
         on_progress: ProgressCallback | None,
         on_outcome: OutcomeCallback | None,
+        currencies: Collection[str] | None = None,
     ) -> None:
         self.store = store
+        self.currencies = None if currencies is None else frozenset(currencies)
         self.client = client
         self.gpu_lookup = gpu_lookup
         self.now = now
@@ -187,10 +189,14 @@ def sync(
     on_progress: ProgressCallback | None = None,
     on_outcome: OutcomeCallback | None = None,
     clock: Callable[[], datetime] | None = None,
+    currencies: Collection[str] | None = None,
 ) -> SyncReport:
     """Pull platform data into ``store``; see the module docstring for the rules.
 
     ``catalog_lookup`` resolves a platform GPU label to our GPU spec (``make_gpu_lookup``).
+    ``currencies`` (the codes the exchange-rate table knows): catalog rows priced in any other
+    currency are left out with a warning, since one stored would make every ranking and cost
+    comparison fail for want of a rate.
     Raises ``InvalidInputError`` for an unknown part name, and ``PlatformUnreachableError`` /
     ``PlatformAuthError`` when nothing could be synced for those reasons.
     """
@@ -203,6 +209,7 @@ def sync(
         now=now,
         on_progress=on_progress,
         on_outcome=on_outcome,
+        currencies=currencies,
     )
     run_id = state_sync_runs.start_sync_run(store, parts, started_at=now)
     reports: dict[str, PartReport] = {}
@@ -329,6 +336,14 @@ def _sync_catalog(ctx: _Context) -> PartReport:
         for price in (catalog_tier_to_storage_price(t, price_date=price_date) for t in tiers)
         if price is not None
     ]
+    unpriced: set[str] = set()
+    if ctx.currencies is not None:
+        known = ctx.currencies
+        unpriced = {o.currency for o in offerings} | {p.currency for p in prices}
+        unpriced -= known
+        skipped += sum(1 for o in offerings if o.currency not in known)
+        offerings = [o for o in offerings if o.currency in known]
+        prices = [p for p in prices if p.currency in known]
     compute_providers = {offering_provider(f.provider_id) for f in flavors}
     storage_providers = {offering_provider(t.provider_id) for t in tiers}
 
@@ -365,6 +380,12 @@ def _sync_catalog(ctx: _Context) -> PartReport:
     kept = {o.offering_id for o in offerings if o.offering_id not in held}
     report.details["held_by_import"] = len({o.offering_id for o in offerings} & held)
     _split_counts(report, before, kept, written)
+    if unpriced:
+        codes = ", ".join(sorted(unpriced))
+        report.warnings.append(
+            f"rows priced in {codes} were left out: no exchange rate for {codes} (add it under "
+            "[exchange_rates] in the optimizer config file)"
+        )
     for provider in missing:
         report.warnings.append(
             f"provider {provider} is missing from the platform catalog (upstream failure?); "

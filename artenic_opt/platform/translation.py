@@ -369,13 +369,17 @@ def catalog_tier_to_storage_price(
     name = tier.name.strip()
     if not name or not re.fullmatch(r"[A-Z]{3}", currency):
         return None
-    return StoragePrice(
-        provider=offering_provider(tier.provider_id),
-        tier_name=name,
-        tier=storage_access_tier(name),
-        price_per_gb_month=price,
-        currency=currency,
-        region=tier.region.strip(),
-        source=f"platform:{tier.provider_id.strip()}",
-        price_date=price_date or datetime.now(UTC).date(),
-    )
+    try:
+        return StoragePrice(
+            provider=offering_provider(tier.provider_id),
+            tier_name=name,
+            tier=storage_access_tier(name),
+            price_per_gb_month=price,
+            currency=currency,
+            region=tier.region.strip(),
+            source=f"platform:{tier.provider_id.strip()}",
+            price_date=price_date or datetime.now(UTC).date(),
+        )
+    except ValidationError:
+        # Out-of-range values (1e308 per GB-month, a 500-character name): unusable, not fatal.
+        return None

@@ -125,6 +125,7 @@ def run_sync(
             catalog_lookup=make_gpu_lookup(normalize_gpu_type_or_none, catalog.gpu_specs),
             on_progress=on_progress,
             on_outcome=on_outcome,
+            currencies=set(rates),
         )
     if report.outcomes_recorded:
         maybe_retrain(store, settings)
