@@ -702,3 +702,25 @@ def test_models_and_sync_do_not_import_httpx() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("model", "field", "row"),
+    [
+        (
+            DatasetFile,
+            "size_bytes",
+            {"id": 1, "dataset_id": "d", "path": "a", "size_bytes": 10**30},
+        ),
+        (DatasetFile, "id", {"id": 2**63, "dataset_id": "d", "path": "a"}),
+        (PlatformDataset, "total_size_bytes", {"id": "d", "name": "d", "total_size_bytes": 10**19}),
+        (DatasetStats, "num_records", {"num_records": -(2**64)}),
+    ],
+)
+def test_integers_beyond_what_sqlite_stores_name_the_field(
+    model: type[Any], field: str, row: dict[str, Any]
+) -> None:
+    # Stored, they failed the write with "Python int too large to convert to SQLite INTEGER".
+    with pytest.raises(ValidationError) as info:
+        model.model_validate(row)
+    assert info.value.errors()[0]["loc"] == (field,)

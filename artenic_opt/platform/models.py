@@ -61,7 +61,10 @@ def _null_as(default: Any) -> Callable[[Any], Any]:
 
 Timestamp = Annotated[datetime | None, BeforeValidator(parse_platform_timestamp)]
 NullStr = Annotated[str, BeforeValidator(_null_as(""))]
-NullInt = Annotated[int, BeforeValidator(_null_as(0))]
+#: Integers as SQLite stores them (signed 64-bit): a count or size of 10**30 would otherwise fail
+#: the write with an ``OverflowError`` (exit 1) instead of naming the field.
+SqlInt = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+NullInt = Annotated[SqlInt, BeforeValidator(_null_as(0))]
 NullFloat = Annotated[float, BeforeValidator(_null_as(0.0))]
 NullBool = Annotated[bool, BeforeValidator(_null_as(False))]
 #: Money amounts kept to a physical range (issue 13): a budget or spend of 1e308 or NaN would
@@ -190,12 +193,12 @@ class PlatformDataset(_Record):
 class DatasetFile(_Record):
     """One file of a dataset (§6.3). Identity is (dataset_id, path, sha256)."""
 
-    id: int
+    id: SqlInt
     dataset_id: str
     path: str
     sha256: NullStr = ""
     size_bytes: NullInt = 0
-    num_records: int | None = None
+    num_records: SqlInt | None = None
     storage_path: NullStr = ""
 
 
@@ -207,7 +210,7 @@ class DatasetStats(_Record):
     format_breakdown: Annotated[dict[str, int], BeforeValidator(_null_as({}))] = Field(
         default_factory=dict
     )
-    num_records: int | None = None
+    num_records: SqlInt | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -218,7 +221,7 @@ class DatasetStats(_Record):
 class Budget(_Record):
     """A spending budget (§7.1). Money is EUR; percentages are on a 0-100 scale."""
 
-    id: int
+    id: SqlInt
     scope: str
     scope_value: NullStr = ""
     period: str
@@ -229,7 +232,7 @@ class Budget(_Record):
 
 
 class BudgetAlert(_Record):
-    id: int
+    id: SqlInt
     alert_type: NullStr = "threshold_exceeded"
     spent_eur: NullEur = 0.0
     limit_eur: NullEur = 0.0
