@@ -57,12 +57,18 @@ def catalog_offerings(
 def gpu_prices(
     catalog: Catalog, rates: ExchangeRates, *, gpu: str | None = None, provider: str | None = None
 ) -> list[GpuPriceRow]:
-    """Cheapest price per GPU-hour by GPU type, count and provider."""
+    """Cheapest price per GPU-hour by GPU type, count and provider; ``InfeasibleError`` names the
+    filters when nothing matches (as ``catalog_offerings`` does)."""
     from artenic_opt.catalog import gpu_price_summary
 
-    return gpu_price_summary(
+    rows = gpu_price_summary(
         catalog,
         gpu=gpu or None,
         provider=provider,
         rates=rates,
     )
+    if not rows:
+        filters = {"--gpu": gpu or None, "--provider": provider}
+        given = ", ".join(f"{k} {v}" for k, v in filters.items() if v is not None)
+        raise InfeasibleError(f"no GPU offering matches {given}" if given else "no GPU offering")
+    return rows

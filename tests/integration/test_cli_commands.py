@@ -384,3 +384,12 @@ def test_discount_setting_lowers_list_prices(tmp_path: Path) -> None:
     assert after.keys() == before.keys()
     for name, price in before.items():
         assert after[name] == pytest.approx(price * 0.8)
+
+
+def test_catalog_gpus_with_no_match_says_so_like_catalog_list() -> None:
+    """An empty GPU price table used to print with exit 0 where `catalog list` says exit 4."""
+    listed = invoke("catalog", "list", "--provider", "nope", "--json")
+    gpus = invoke("catalog", "gpus", "--provider", "nope", "--json")
+    assert listed.exit_code == gpus.exit_code == 4
+    assert json.loads(gpus.stdout)["error"]["message"] == "no GPU offering matches --provider nope"
+    assert ok_json("catalog", "gpus", "--provider", "AWS")  # a match still lists
