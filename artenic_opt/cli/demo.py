@@ -15,7 +15,11 @@ if TYPE_CHECKING:
 
 def demo_command(
     ctx: typer.Context,
-    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Simulated jobs to run.")] = 300,
+    # Bounds as services.demo checks them (MAX_JOBS; a test keeps them equal), so that a value out
+    # of range is refused while parsing, before the progress bar is drawn.
+    jobs: Annotated[
+        int, typer.Option("--jobs", min=1, max=100_000, help="Simulated jobs to run.")
+    ] = 300,
     seed: Annotated[
         int, typer.Option("--seed", min=0, max=2**31 - 1, help="Seed of the simulated world.")
     ] = 0,
@@ -28,7 +32,7 @@ def demo_command(
         ),
     ] = None,
     workloads: Annotated[
-        int, typer.Option("--workloads", min=1, help="Workloads in the replay file.")
+        int, typer.Option("--workloads", min=1, max=100_000, help="Workloads in the replay file.")
     ] = 40,
     state: StateOpt = None,
     json: JsonOpt = False,

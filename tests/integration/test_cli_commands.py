@@ -340,7 +340,16 @@ def test_evaluate_on_history_and_on_a_simulated_replay(demo_state: Path, tmp_pat
 
 
 def test_demo_rejects_bad_arguments(tmp_path: Path) -> None:
+    from artenic_opt.services.demo import MAX_JOBS
+
     assert invoke("demo", "--jobs", "0", state=tmp_path / "s.db").exit_code == 2
+    # Refused while parsing (no progress bar first), at the bound the service checks.
+    for option in ("--jobs", "--workloads"):
+        over = invoke("demo", option, str(MAX_JOBS + 1), state=tmp_path / "s.db")
+        assert over.exit_code == 2
+        assert f"less than or equal to {MAX_JOBS}" in over.stderr
+        assert "simulated jobs" not in over.stderr
+    assert not (tmp_path / "s.db").exists()
 
 
 def test_catalog_json_covers_providers_and_gpu_families() -> None:
