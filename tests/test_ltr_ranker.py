@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -205,6 +206,16 @@ def test_save_and_load_round_trip_gives_identical_predictions(
     folder = tmp_path / "models" / "v1"
     meta = trained.save(folder)
     assert sorted(p.name for p in folder.iterdir()) == [METADATA_FILE_NAME, MODEL_FILE_NAME]
+    # User-only, like the state: the folders it made and the files in them.
+    for path in (tmp_path / "models", folder):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700
+    for path in folder.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o755)
+    trained.save(shared / "v2")
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o755  # a folder that existed keeps its mode
     model_text = (folder / MODEL_FILE_NAME).read_text()
     assert model_text.startswith("tree\nversion=v")
     stored = json.loads((folder / METADATA_FILE_NAME).read_text())

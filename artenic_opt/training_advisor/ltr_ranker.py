@@ -406,6 +406,18 @@ def _default_feature_names(width: int) -> tuple[str, ...]:
     return tuple(f"feature_{i}" for i in range(width))
 
 
+def _make_private_dirs(folder: Path) -> None:
+    """Create ``folder`` and its missing parents user-only (0700), as the state's own folder is;
+    folders that exist already keep their mode."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            continue  # made meanwhile by another process: theirs to set up
+        os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
+
+
 class LTRRanker:
     """A LambdaMART ranking model over the advisor's feature rows."""
 
@@ -678,7 +690,7 @@ class LTRRanker:
         """Write ``model.txt`` (LightGBM text) and then ``model.json`` into ``directory``."""
         model_text, metadata_json = self.to_text()
         folder = Path(directory)
-        folder.mkdir(parents=True, exist_ok=True)
+        _make_private_dirs(folder)
         atomic_write_text(folder / MODEL_FILE_NAME, model_text)
         atomic_write_text(folder / METADATA_FILE_NAME, metadata_json)
         assert self._metadata is not None  # to_text checked it
