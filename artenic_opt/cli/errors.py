@@ -165,10 +165,14 @@ class MappedGroup(TyperGroup):
             if os.environ.get("ARTENIC_OPT_DEBUG"):
                 raise
             name = type(exc).__name__
+            # One line, whatever the exception's text: a pydantic error spans several.
+            detail = " ".join(str(exc).split())
+            if len(detail) > 300:
+                detail = detail[:299] + "\u2026"
             report_error(
                 "internal_error",
                 int(ExitCode.INTERNAL),
-                f"internal error ({name}: {exc}); set ARTENIC_OPT_DEBUG=1 for the traceback",
+                f"internal error ({name}: {detail}); set ARTENIC_OPT_DEBUG=1 for the traceback",
             )
             raise typer.Exit(int(ExitCode.INTERNAL)) from None
         finally:

@@ -152,6 +152,10 @@ def test_exit_1_internal_error_is_one_line() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert_one_line_error(result, 1, "simulated bug")
     assert "ARTENIC_OPT_DEBUG" in result.stderr
+    # An exception whose text spans lines (pydantic's do) is still one line.
+    multi = code.replace("'simulated bug'", "'first line\\n  second line\\n'")
+    result = subprocess.run([sys.executable, "-c", multi], capture_output=True, text=True)
+    assert_one_line_error(result, 1, "first line second line")
 
 
 def test_artenic_optimizer_group_runs_the_same_tree() -> None:
