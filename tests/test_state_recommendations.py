@@ -464,3 +464,45 @@ def test_model_versions(store: StateStore) -> None:
         record_model_version(store, _model(2))
     with pytest.raises(NotFoundError, match="model version 42 not found"):
         activate_model_version(store, 42)
+
+
+def _damage(store: StateStore, sql: str) -> None:
+    with store.transaction():
+        store.execute(sql)
+
+
+def test_damaged_stored_json_is_one_state_error_naming_the_row(store: StateStore) -> None:
+    """A row edited by hand or damaged: exit 2 naming the table and row, not an internal error."""
+    from artenic_opt.errors import ExitCode, StateError
+
+    save_recommendation(store, make_advice(REC), feature_rows(3), 1)
+    save_recommendation(store, make_advice("rec-0002-bbbb"), feature_rows(3), 1)
+    _damage(store, f"UPDATE recommendations SET advice_json = '{{garbage' WHERE id = '{REC}'")
+    with pytest.raises(StateError) as info:
+        get_recommendation(store, REC)
+    message = str(info.value)
+    assert message.startswith(f"stored recommendations row {REC} cannot be read (")
+    assert "Invalid JSON" in message and "\n" not in message
+    assert info.value.exit_code is ExitCode.USAGE
+    assert get_recommendation(store, "rec-0002-bbbb").recommendation_id == "rec-0002-bbbb"
+    _damage(store, f"UPDATE recommendations SET workload_json = '[1,' WHERE id = '{REC}'")
+    with pytest.raises(StateError, match=f"stored recommendations row {REC} cannot be read"):
+        list_recommendations(store)
+    _damage(store, "UPDATE recommendation_candidates SET features_json = 'nope'")
+    with pytest.raises(StateError, match="stored recommendation_candidates row"):
+        list_candidates(store, "rec-0002-bbbb")
+
+
+def test_an_out_of_bounds_outcome_is_still_skipped_but_a_damaged_one_is_an_error(
+    store: StateStore,
+) -> None:
+    from artenic_opt.errors import StateError
+
+    save_recommendation(store, make_advice(REC), feature_rows(3), 1)
+    with store.transaction():
+        _record(store)
+    _damage(store, "UPDATE outcomes SET hours = 1e308")
+    assert list_outcomes(store) == []  # left out of analyses, as before
+    _damage(store, "UPDATE outcomes SET hours = 1, recorded_at = 'last tuesday'")
+    with pytest.raises(StateError, match="stored outcomes row 1 cannot be read"):
+        list_outcomes(store)

@@ -13,10 +13,16 @@ Decisions:
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
+
+from artenic_opt.errors import StateError
+
+R = TypeVar("R")
 
 #: Years of fewer than four digits are zero-padded (``isoformat``; ``strftime("%Y")`` is not
 #: on glibc, which wrote year 1 as ``1-01-01...``, text ``fromisoformat`` cannot read back).
@@ -77,3 +83,49 @@ def decode_json(value: str | None) -> Any:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def reads_row(
+    table: str, *, out_of_bounds_passes: bool = False
+) -> Callable[[Callable[[dict[str, Any]], R]], Callable[[dict[str, Any]], R]]:
+    """Turn a row mapper's failure on damaged stored data into one ``StateError`` (exit 2).
+
+    A row whose JSON or timestamp text cannot be read (the file was edited by hand, or damaged)
+    otherwise surfaced as an internal error of several lines. With ``out_of_bounds_passes``,
+    pydantic's ``ValidationError`` is left to the caller, which skips rows that break today's
+    bounds (``_valid_outcome``, ``_valid_offering``); invalid JSON is damage either way.
+    """
+    from pydantic import ValidationError
+
+    def decorate(func: Callable[[dict[str, Any]], R]) -> Callable[[dict[str, Any]], R]:
+        @functools.wraps(func)
+        def read(row: dict[str, Any]) -> R:
+            try:
+                return func(row)
+            except ValidationError as exc:
+                damaged = any(e["type"] == "json_invalid" for e in exc.errors())
+                if out_of_bounds_passes and not damaged:
+                    raise
+                raise unreadable_row(table, row, exc) from None
+            except (ValueError, TypeError, KeyError, RecursionError) as exc:
+                raise unreadable_row(table, row, exc) from None
+
+        return read
+
+    return decorate
+
+
+def unreadable_row(table: str, row: dict[str, Any], exc: BaseException) -> StateError:
+    """The one-line error of a stored row that cannot be read back."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        text = "; ".join(str(error["msg"]) for error in exc.errors())
+    else:
+        text = str(exc)
+    detail = " ".join(text.split())[:200]
+    key = row.get("id", "?")
+    return StateError(
+        f"stored {table} row {key} cannot be read ({type(exc).__name__}: {detail}): the state "
+        "file is damaged; restore a backup, or remove that row"
+    )

@@ -32,6 +32,7 @@ from artenic_opt.state._codec import (
     decode_optional_datetime,
     encode_date,
     encode_datetime,
+    reads_row,
     utc_now,
 )
 from artenic_opt.state._rows import replace_rows, upsert_changed
@@ -222,6 +223,7 @@ def _valid_offering(row: dict[str, Any]) -> OverlayOffering | None:
         return None
 
 
+@reads_row("offerings", out_of_bounds_passes=True)
 def _offering(row: dict[str, Any]) -> OverlayOffering:
     return OverlayOffering(
         offering=Offering(
@@ -334,6 +336,7 @@ def _valid_storage_price(row: dict[str, Any]) -> OverlayStoragePrice | None:
         return None
 
 
+@reads_row("storage_prices", out_of_bounds_passes=True)
 def _storage_price(row: dict[str, Any]) -> OverlayStoragePrice:
     return OverlayStoragePrice(
         price=StoragePrice(

@@ -29,6 +29,7 @@ from artenic_opt.state._codec import (
     encode_datetime,
     encode_json,
     encode_optional_datetime,
+    reads_row,
     utc_now,
 )
 from artenic_opt.state._rows import replace_rows, upsert_changed
@@ -75,6 +76,7 @@ def upsert_dataset(
     return upsert_datasets(store, [dataset], synced_at=synced_at) > 0
 
 
+@reads_row("datasets")
 def _dataset(row: dict[str, Any]) -> DatasetRecord:
     return DatasetRecord(
         id=row["id"],

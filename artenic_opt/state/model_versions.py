@@ -11,7 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from artenic_opt.errors import InvalidInputError, NotFoundError
-from artenic_opt.state._codec import decode_bool, decode_datetime, encode_bool, encode_datetime
+from artenic_opt.state._codec import (
+    decode_bool,
+    decode_datetime,
+    encode_bool,
+    encode_datetime,
+    reads_row,
+)
 from artenic_opt.state.store import StateStore
 
 if TYPE_CHECKING:
@@ -59,6 +65,7 @@ def deactivate_models(store: StateStore) -> None:
         store.execute("UPDATE model_versions SET active = 0 WHERE active = 1")
 
 
+@reads_row("model_versions")
 def _model(row: dict[str, Any]) -> ModelInfo:
     from artenic_opt.schemas import ModelInfo, RankingMetrics  # loaded when a version is read
 

@@ -34,6 +34,7 @@ from artenic_opt.state._codec import (
     encode_bool,
     encode_datetime,
     encode_json,
+    reads_row,
 )
 from artenic_opt.state.records import ProviderOutcomeCounts
 from artenic_opt.state.store import StateStore
@@ -133,6 +134,7 @@ def _check_candidate(store: StateStore, rec_id: str, rank: int) -> None:
         raise NotFoundError(f"recommendation {rec_id} has no candidate at rank {rank}")
 
 
+@reads_row("outcomes", out_of_bounds_passes=True)
 def _outcome(row: dict[str, Any]) -> StoredOutcome:
     from artenic_opt.schemas import JobOutcome
     from artenic_opt.state.history_records import StoredOutcome
@@ -249,6 +251,7 @@ def _finite(value: Any) -> float | None:
     return None
 
 
+@reads_row("outcomes")
 def _entry(row: dict[str, Any]) -> OutcomeEntry:
     from artenic_opt.schemas import OutcomeEntry
 
@@ -376,6 +379,7 @@ def add_training_samples(
     return len(rows)
 
 
+@reads_row("training_samples")
 def _sample(row: dict[str, Any]) -> TrainingSample:
     from artenic_opt.schemas import TrainingSample
 

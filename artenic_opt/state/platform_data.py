@@ -21,6 +21,7 @@ from artenic_opt.state._codec import (
     encode_json,
     encode_optional_datetime,
     encode_optional_json,
+    reads_row,
     utc_now,
 )
 from artenic_opt.state._rows import upsert_changed
@@ -73,6 +74,7 @@ def upsert_platform_job(
     return upsert_platform_jobs(store, [job], synced_at=synced_at) > 0
 
 
+@reads_row("platform_jobs")
 def _job(row: dict[str, Any]) -> PlatformJob:
     return PlatformJob(
         id=row["id"],

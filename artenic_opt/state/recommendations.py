@@ -29,6 +29,7 @@ from artenic_opt.state._codec import (
     encode_bool,
     encode_datetime,
     encode_json,
+    reads_row,
     utc_now,
 )
 from artenic_opt.state.store import StateStore
@@ -155,7 +156,12 @@ def get_recommendation(store: StateStore, rec_id: str) -> TrainingAdvice:
     """The stored advice of ``rec_id`` (a full id or a unique prefix of >= 6 characters)."""
     full_id = resolve_recommendation_id(store, rec_id)
     advice_json = store.scalar("SELECT advice_json FROM recommendations WHERE id = ?", [full_id])
-    return TrainingAdvice.model_validate_json(advice_json)
+    return _advice({"id": full_id, "advice_json": advice_json})
+
+
+@reads_row("recommendations")
+def _advice(row: dict[str, Any]) -> TrainingAdvice:
+    return TrainingAdvice.model_validate_json(row["advice_json"])
 
 
 def count_recommendations(store: StateStore) -> int:
@@ -190,6 +196,7 @@ def list_recommendations(
     return [_summary(row) for row in store.query(_SUMMARY_SQL, [limit, offset])]
 
 
+@reads_row("recommendations")
 def _summary(row: dict[str, Any]) -> RecommendationSummary:
     from artenic_opt.state.history_records import RecommendationSummary
 
@@ -230,6 +237,7 @@ WHERE c.recommendation_id = ?
 """
 
 
+@reads_row("recommendation_candidates")
 def _candidate(row: dict[str, Any]) -> StoredCandidate:
     from artenic_opt.state.history_records import StoredCandidate
 

@@ -19,6 +19,7 @@ from artenic_opt.state._codec import (
     encode_datetime,
     encode_json,
     encode_optional_json,
+    reads_row,
     utc_now,
 )
 from artenic_opt.state.platform_records import SyncRun, SyncStatus
@@ -70,6 +71,7 @@ def finish_sync_run(
     return get_sync_run(store, run_id)
 
 
+@reads_row("sync_runs")
 def _run(row: dict[str, Any]) -> SyncRun:
     return SyncRun(
         id=row["id"],
