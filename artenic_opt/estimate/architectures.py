@@ -498,28 +498,36 @@ def read_hf_config(path: str | Path) -> Architecture:
 
 
 def to_schema(arch: Architecture) -> ModelArchitecture:
-    """The workload-facing record of ``arch`` (shape plus computed parameter counts)."""
-    from artenic_opt.schemas import ModelArchitecture
+    """The workload-facing record of ``arch`` (shape plus computed parameter counts).
+
+    A config.json may hold whole numbers beyond the schema's bounds (a billion layers): that is
+    bad input naming the file (exit 2), not a validation error escaping as an internal one.
+    """
+    from artenic_opt.schemas import ModelArchitecture, parse_model
 
     source = (
         arch.config_source
         if arch.key == arch.config_source
         else f"{arch.key}: {arch.config_source}"
     )
-    return ModelArchitecture(
-        name=arch.name,
-        family=arch.family,
-        kind=arch.kind,
-        layers=arch.layers,
-        hidden=arch.hidden,
-        heads=arch.heads,
-        kv_heads=arch.kv_heads,
-        head_dim=arch.head_dim,
-        ffn_size=arch.ffn_size,
-        vocab=arch.vocab,
-        experts=arch.experts,
-        experts_per_token=arch.experts_per_token,
-        params_m=arch.params / 1e6,
-        active_params_m=arch.active_params / 1e6,
-        source=source,
+    return parse_model(
+        ModelArchitecture,
+        {
+            "name": arch.name,
+            "family": arch.family,
+            "kind": arch.kind,
+            "layers": arch.layers,
+            "hidden": arch.hidden,
+            "heads": arch.heads,
+            "kv_heads": arch.kv_heads,
+            "head_dim": arch.head_dim,
+            "ffn_size": arch.ffn_size,
+            "vocab": arch.vocab,
+            "experts": arch.experts,
+            "experts_per_token": arch.experts_per_token,
+            "params_m": arch.params / 1e6,
+            "active_params_m": arch.active_params / 1e6,
+            "source": source,
+        },
+        context=arch.config_source,
     )

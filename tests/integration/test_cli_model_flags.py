@@ -73,18 +73,33 @@ def test_bad_model_input_exits_2_in_one_line(
     assert "error" in json.loads(result.stdout)
 
 
+_LLAMA = {
+    "model_type": "llama",
+    "num_hidden_layers": 32,
+    "hidden_size": 4096,
+    "intermediate_size": 11008,
+    "num_attention_heads": 32,
+    "vocab_size": 32000,
+}
+
+
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [
         ("{nope", "not JSON"),
         (json.dumps({"model_type": "llama", "hidden_size": 8}), "field 'num_hidden_layers'"),
         (json.dumps({"model_type": "rwkv"}), "field 'model_type' is 'rwkv'"),
+        # Whole numbers beyond the architecture schema's bounds (a billion layers, a hidden size
+        # of 10^9) were an internal error (exit 1) printing a multi-line pydantic report.
+        (json.dumps({**_LLAMA, "num_hidden_layers": 10**9}), "layers"),
+        (json.dumps({**_LLAMA, "hidden_size": 10**9, "intermediate_size": 10**9}), "hidden"),
     ],
 )
 def test_bad_hf_config_names_file_and_field(tmp_path: Path, content: str, fragment: str) -> None:
     config = tmp_path / "config.json"
     config.write_text(content, encoding="utf-8")
     result = run(tmp_path, "recommend", "--hf-config", str(config), "--dataset-gb", "1")
-    assert result.returncode == 2
+    assert result.returncode == 2, result.stderr
     assert str(config) in result.stderr and fragment in result.stderr
     assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
