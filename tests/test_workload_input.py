@@ -138,3 +138,34 @@ def test_decorator_needs_exactly_one_workloadflags_parameter() -> None:
 
     with pytest.raises(TypeError, match="WorkloadFlags"):
         workload_options(command)
+
+
+@pytest.mark.parametrize(
+    ("content", "suffix", "field"),
+    [
+        ('{"params": "7B", "dataset_size_gb": 1, "batch_size": true}', ".json", "batch_size"),
+        ('{"model_params_m": true, "dataset_size_gb": 1}', ".json", "model_params_m"),
+        ('params = "7B"\ndataset_size_gb = 1\nnum_epochs = true\n', ".toml", "num_epochs"),
+        ('params = "7B"\ndataset_size_gb = false\n', ".toml", "dataset_size_gb"),
+        ('{"params": "7B", "dataset_size_gb": 1, "budget": false}', ".json", "budget"),
+    ],
+)
+def test_a_boolean_where_a_number_goes_is_refused(
+    tmp_path: Path, content: str, suffix: str, field: str
+) -> None:
+    # pydantic's lax mode reads true as 1: `batch_size = true` became a global batch of 1 and
+    # `model_params_m = true` a one-million-parameter model, ranked and stored without a word.
+    path = tmp_path / f"w{suffix}"
+    path.write_text(content)
+    with pytest.raises(InvalidInputError, match=rf"{field}: (true|false) is not a number"):
+        build_workload(str(path), {})
+
+
+def test_booleans_still_read_where_the_schema_takes_them(tmp_path: Path) -> None:
+    path = tmp_path / "w.toml"
+    path.write_text(
+        'params = "7B"\ndataset_size_gb = 1\nspot_allowed = false\ngradient_checkpointing = true\n'
+    )
+    workload = build_workload(str(path), {})
+    assert workload.spot_allowed is False
+    assert workload.gradient_checkpointing is not None

@@ -14,6 +14,8 @@ Decisions (issue 12, the parameter unit):
 * ``model = "llama-3-8b"`` (a name from the embedded architecture table) or ``hf_config =
   "path/config.json"`` (relative to the workload file) set the workload's ``architecture``,
   from which the parameter count derives.
+* A boolean where the schema takes a number (``batch_size = true``) is refused: pydantic's lax
+  mode would read it as 1, a typo turned into a silent, plausible-looking workload.
 """
 
 import json
@@ -22,7 +24,7 @@ import re
 import sys
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from artenic_opt._internal.files import MAX_TEXT_BYTES, read_text_file
 from artenic_opt.errors import InvalidInputError
@@ -191,4 +193,18 @@ def build_workload(file: str | None, overrides: dict[str, Any]) -> "WorkloadProf
             f"{context}: {', '.join(missing)} required "
             f"(give {' and '.join(flags[m] for m in missing)} or --workload FILE)"
         )
+    _refuse_booleans_as_numbers(data, context)
     return parse_model(WorkloadProfile, data, context=context)
+
+
+def _refuse_booleans_as_numbers(data: dict[str, Any], context: str) -> None:
+    """``batch_size = true`` is a typo, not a batch of 1 (pydantic's lax mode reads it as 1)."""
+    from artenic_opt.schemas import WorkloadProfile
+
+    for key, value in data.items():
+        field = WorkloadProfile.model_fields.get(key)
+        if not isinstance(value, bool) or field is None:
+            continue
+        kinds = set(get_args(field.annotation)) or {field.annotation}
+        if kinds & {int, float} and bool not in kinds:
+            raise InvalidInputError(f"{context}: {key}: {str(value).lower()} is not a number")
