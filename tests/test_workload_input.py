@@ -169,3 +169,28 @@ def test_booleans_still_read_where_the_schema_takes_them(tmp_path: Path) -> None
     workload = build_workload(str(path), {})
     assert workload.spot_allowed is False
     assert workload.gradient_checkpointing is not None
+
+
+@pytest.mark.parametrize(
+    ("content", "suffix", "tokens"),
+    [
+        ('params = "7B"\ndataset_size_gb = 1\ntokens = "2T"\n', ".toml", 2e12),
+        ('{"params": "7B", "dataset_size_gb": 1, "tokens": "500M"}', ".json", 5e8),
+        ('{"params": "7B", "dataset_size_gb": 1, "tokens": 3e9}', ".json", 3e9),
+    ],
+)
+def test_tokens_take_a_unit_in_files_as_in_the_flag(
+    tmp_path: Path, content: str, suffix: str, tokens: float
+) -> None:
+    # `--tokens 2T` worked but `tokens = "2T"` in a file was refused ("unable to parse string
+    # as a number"), although the module promises SI suffixes for sizes in both.
+    path = tmp_path / f"w{suffix}"
+    path.write_text(content)
+    assert build_workload(str(path), {}).tokens == pytest.approx(tokens)
+
+
+def test_a_token_count_that_is_not_a_number_names_the_field(tmp_path: Path) -> None:
+    path = tmp_path / "w.json"
+    path.write_text('{"params": "7B", "dataset_size_gb": 1, "tokens": "lots"}')
+    with pytest.raises(InvalidInputError, match="tokens: 'lots' is not a number"):
+        build_workload(str(path), {})

@@ -174,6 +174,9 @@ def build_workload(file: str | None, overrides: dict[str, Any]) -> "WorkloadProf
     data.update(given)
     if given.keys() & _MODEL_KEYS:
         _architecture_fields(data, None, context, _FLAG_KEYS)  # paths relative to the cwd
+    if isinstance(data.get("tokens"), str):
+        # Written as the flag takes it: tokens = "2T" (a --tokens flag arrives parsed).
+        data["tokens"] = parse_quantity(data["tokens"], field=f"{context}: tokens")
     # ``model_params_m`` may be left out where there is no model (the schema says when).
     optional_params = data.get("gpu_required") is False or str(
         data.get("framework", "")
