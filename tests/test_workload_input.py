@@ -194,3 +194,24 @@ def test_a_token_count_that_is_not_a_number_names_the_field(tmp_path: Path) -> N
     path.write_text('{"params": "7B", "dataset_size_gb": 1, "tokens": "lots"}')
     with pytest.raises(InvalidInputError, match="tokens: 'lots' is not a number"):
         build_workload(str(path), {})
+
+
+@pytest.mark.parametrize(
+    ("content", "suffix"),
+    [
+        ('{"params": "7B", "dataset_size_gb": 2}', ".json"),
+        ('params = "7B"\r\ndataset_size_gb = 2\r\n', ".toml"),
+    ],
+)
+def test_a_byte_order_mark_is_ignored(tmp_path: Path, content: str, suffix: str) -> None:
+    # Editors on Windows save UTF-8 with a BOM; JSON files were refused ("Unexpected UTF-8
+    # BOM") and TOML ones got "Invalid statement (at line 1, column 1)". RFC 8259 section 8.1
+    # lets a parser ignore it.
+    path = tmp_path / f"w{suffix}"
+    path.write_bytes(b"\xef\xbb\xbf" + content.encode())
+    assert build_workload(str(path), {}).dataset_size_gb == 2
+
+
+def test_a_byte_order_mark_on_stdin_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO('\ufeff{"params": "7B", "dataset_size_gb": 3}'))
+    assert build_workload("-", {}).dataset_size_gb == 3

@@ -491,7 +491,8 @@ def read_hf_config(path: str | Path) -> Architecture:
     file = Path(path)
     text = read_text_file(file, what="Hugging Face config", max_bytes=_MAX_HF_CONFIG_BYTES)
     try:
-        data = json.loads(text)
+        # A UTF-8 byte order mark may be ignored (RFC 8259 section 8.1).
+        data = json.loads(text.removeprefix("\ufeff"))
     except (json.JSONDecodeError, RecursionError) as exc:
         raise InvalidInputError(f"{file}: not JSON ({exc})") from None
     return architecture_from_hf_config(data, file)

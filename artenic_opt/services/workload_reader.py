@@ -114,6 +114,11 @@ def _architecture_fields(
         data["architecture"] = to_schema(read_hf_config(path))
 
 
+#: A UTF-8 byte order mark, as Windows editors write it; RFC 8259 section 8.1 lets a JSON
+#: parser ignore it, and it is no TOML statement either.
+_BOM = "\ufeff"
+
+
 def read_workload_file(path: str) -> dict[str, Any]:
     """Parse a workload document (JSON or TOML; ``-`` reads stdin and sniffs the format)."""
     if path == "-":
@@ -128,11 +133,12 @@ def read_workload_file(path: str) -> dict[str, Any]:
             raise InvalidInputError(
                 f"{name}: workload is too large (more than {MAX_TEXT_BYTES} characters)"
             )
+        text = text.removeprefix(_BOM)
         suffix = ".json" if text.lstrip().startswith("{") else ".toml"
     else:
         file = Path(path)
         name = str(file)
-        text = read_text_file(file, what="workload file")
+        text = read_text_file(file, what="workload file").removeprefix(_BOM)
         suffix = file.suffix.lower()
     if not text.strip():
         raise InvalidInputError(f"{name}: workload file is empty")

@@ -103,3 +103,13 @@ def test_bad_hf_config_names_file_and_field(tmp_path: Path, content: str, fragme
     assert str(config) in result.stderr and fragment in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_hf_config_with_a_byte_order_mark_reads(tmp_path: Path) -> None:
+    # A config.json saved with a UTF-8 BOM was refused as "not JSON"; RFC 8259 section 8.1
+    # lets a parser ignore it.
+    config = tmp_path / "config.json"
+    config.write_bytes(b"\xef\xbb\xbf" + json.dumps(_LLAMA).encode())
+    result = run(tmp_path, "recommend", "--hf-config", str(config), "--dataset-gb", "1", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["workload"]["architecture"]["layers"] == 32
