@@ -215,3 +215,12 @@ def test_a_byte_order_mark_is_ignored(tmp_path: Path, content: str, suffix: str)
 def test_a_byte_order_mark_on_stdin_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO('\ufeff{"params": "7B", "dataset_size_gb": 3}'))
     assert build_workload("-", {}).dataset_size_gb == 3
+
+
+def test_a_json_key_given_twice_is_refused(tmp_path: Path) -> None:
+    # JSON kept the last value silently (dataset_size_gb 1 then 5 read as 5); TOML refuses a
+    # key given twice, and so does the JSON reader now, naming the key.
+    path = tmp_path / "w.json"
+    path.write_text('{"params": "7B", "dataset_size_gb": 1, "dataset_size_gb": 5}')
+    with pytest.raises(InvalidInputError, match=r"w\.json: key 'dataset_size_gb' is given twice"):
+        build_workload(str(path), {})

@@ -484,6 +484,18 @@ def architecture_from_hf_config(data: object, path: Path) -> Architecture:
 _MAX_HF_CONFIG_BYTES = 16 * 1024 * 1024
 
 
+def _no_duplicate_keys(file: Path) -> Any:
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in result:
+                raise InvalidInputError(f"{file}: key {key!r} is given twice")
+            result[key] = value
+        return result
+
+    return hook
+
+
 def read_hf_config(path: str | Path) -> Architecture:
     """Read a Hugging Face ``config.json``; errors name the file and the field (exit 2)."""
     from artenic_opt._internal.files import read_text_file
@@ -491,8 +503,9 @@ def read_hf_config(path: str | Path) -> Architecture:
     file = Path(path)
     text = read_text_file(file, what="Hugging Face config", max_bytes=_MAX_HF_CONFIG_BYTES)
     try:
-        # A UTF-8 byte order mark may be ignored (RFC 8259 section 8.1).
-        data = json.loads(text.removeprefix("\ufeff"))
+        # A UTF-8 byte order mark may be ignored (RFC 8259 section 8.1); a key given twice is
+        # refused rather than the last one silently winning (hidden_size twice: another model).
+        data = json.loads(text.removeprefix("\ufeff"), object_pairs_hook=_no_duplicate_keys(file))
     except (json.JSONDecodeError, RecursionError) as exc:
         raise InvalidInputError(f"{file}: not JSON ({exc})") from None
     return architecture_from_hf_config(data, file)

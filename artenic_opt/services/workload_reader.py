@@ -119,6 +119,20 @@ def _architecture_fields(
 _BOM = "\ufeff"
 
 
+def _object_without_duplicates(name: str) -> Any:
+    """A ``json`` object hook refusing a key given twice (TOML refuses it; JSON kept the last)."""
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in result:
+                raise InvalidInputError(f"{name}: key {key!r} is given twice")
+            result[key] = value
+        return result
+
+    return hook
+
+
 def read_workload_file(path: str) -> dict[str, Any]:
     """Parse a workload document (JSON or TOML; ``-`` reads stdin and sniffs the format)."""
     if path == "-":
@@ -149,7 +163,7 @@ def read_workload_file(path: str) -> dict[str, Any]:
             raise InvalidInputError(f"{name}: malformed TOML: {exc}") from None
     else:
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_object_without_duplicates(name))
         except json.JSONDecodeError as exc:
             raise InvalidInputError(
                 f"{name}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"

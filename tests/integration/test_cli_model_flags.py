@@ -113,3 +113,14 @@ def test_hf_config_with_a_byte_order_mark_reads(tmp_path: Path) -> None:
     result = run(tmp_path, "recommend", "--hf-config", str(config), "--dataset-gb", "1", "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["workload"]["architecture"]["layers"] == 32
+
+
+def test_hf_config_with_a_key_given_twice_is_refused(tmp_path: Path) -> None:
+    # The last hidden_size won silently: a 7B config read as an 18B model.
+    config = tmp_path / "config.json"
+    body = json.dumps(_LLAMA)[:-1] + ', "hidden_size": 8192}'
+    config.write_text(body, encoding="utf-8")
+    result = run(tmp_path, "recommend", "--hf-config", str(config), "--dataset-gb", "1")
+    assert result.returncode == 2, result.stderr
+    assert f"{config}: key 'hidden_size' is given twice" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
