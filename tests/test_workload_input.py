@@ -224,3 +224,27 @@ def test_a_json_key_given_twice_is_refused(tmp_path: Path) -> None:
     path.write_text('{"params": "7B", "dataset_size_gb": 1, "dataset_size_gb": 5}')
     with pytest.raises(InvalidInputError, match=r"w\.json: key 'dataset_size_gb' is given twice"):
         build_workload(str(path), {})
+
+
+def test_cpu_only_with_a_gpu_count_is_refused(tmp_path: Path) -> None:
+    # `--cpu-only --gpus 4` ranked CPU machines and dropped the GPU filter without a word.
+    with pytest.raises(InvalidInputError, match=r"--cpu-only.*--gpus"):
+        WorkloadFlags(params="7B", dataset_gb=1.0, cpu_only=True, gpus_per_node=4).to_workload(
+            display_currency="USD"
+        )
+    path = tmp_path / "w.toml"
+    path.write_text('params = "7B"\ndataset_size_gb = 1\ncpu_only = true\nnum_workers = 2\n')
+    with pytest.raises(InvalidInputError, match=r"cpu_only.*num_workers"):
+        build_workload(str(path), {})
+    # The default (one GPU per node) and a GPU count without cpu_only still read.
+    assert (
+        WorkloadFlags(params="7B", dataset_gb=1.0, cpu_only=True)
+        .to_workload(display_currency="USD")
+        .cpu_only
+    )
+    assert (
+        WorkloadFlags(params="7B", dataset_gb=1.0, gpus_per_node=4)
+        .to_workload(display_currency="USD")
+        .num_workers
+        == 4
+    )

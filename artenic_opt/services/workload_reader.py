@@ -217,6 +217,13 @@ def build_workload(file: str | None, overrides: dict[str, Any]) -> "WorkloadProf
             f"(give {' and '.join(flags[m] for m in missing)} or --workload FILE)"
         )
     _refuse_booleans_as_numbers(data, context)
+    workers = data.get("num_workers")
+    if data.get("cpu_only") is True and isinstance(workers, int | float) and workers > 1:
+        # The GPU-count filter does not apply to CPU-only offerings: it was dropped silently.
+        raise InvalidInputError(
+            f"{context}: cpu_only (--cpu-only) and num_workers {workers} (--gpus, GPUs per node) "
+            "contradict: a CPU-only job runs on machines without GPUs; drop one of them"
+        )
     return parse_model(WorkloadProfile, data, context=context)
 
 
