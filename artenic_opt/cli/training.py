@@ -140,7 +140,7 @@ def history_command(
 
     runtime = get_workspace(ctx, state)
     store = runtime.store()
-    if show:
+    if show is not None:  # an empty --show is a bad id, not "no --show"
         advice = stored_advice(store, show)
         emit(advice, lambda out: render_advice(out, advice, explain=True))
         return
