@@ -27,3 +27,16 @@ def test_history_show_with_an_empty_id_is_bad_input(tmp_path: Path) -> None:
     assert result.returncode == 2, result.stdout
     assert "must not be empty" in json.loads(result.stdout)["error"]["message"]
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_feedback_record_with_an_empty_currency_is_bad_input(tmp_path: Path) -> None:
+    # `--currency ""` (an unset variable) was read as "no --currency": the cost was stored in
+    # the display currency the user had not named.
+    made = run(tmp_path, "recommend", "--params", "125M", "--dataset-gb", "1", "--json")
+    rec_id = json.loads(made.stdout)["recommendation_id"]
+    args = ("feedback", "record", rec_id, "--cost", "5", "--hours", "1")
+    result = run(tmp_path, *args, "--currency", "", "--json")
+    assert result.returncode == 2, result.stdout
+    assert "currency" in json.loads(result.stdout)["error"]["message"]
+    listed = run(tmp_path, "feedback", "list", "--json")
+    assert json.loads(listed.stdout) == []  # nothing stored
