@@ -121,6 +121,27 @@ def test_budget_below_cheapest_job_raises_infeasible_naming_budget() -> None:
         TrainingAdvisor(CATALOG).recommend(lora_7b(budget=5.0))
 
 
+def test_budget_and_deadline_together_name_both_when_each_alone_could_be_met() -> None:
+    # With a deadline, the budget message quoted the cheapest job *within the deadline* as "the
+    # cheapest feasible job": a user told to raise the budget never learnt that relaxing the
+    # deadline alone would also do (the cheapest job without it fitted the budget).
+    advisor = TrainingAdvisor(CATALOG)
+    free = advisor.recommend(lora_7b(), top=500).advice.recommendations
+    cheapest = min(free, key=lambda r: r.estimated_cost)
+    # A deadline just under the cheapest job's time, a budget just above its cost: each alone
+    # is satisfiable, together they may not be.
+    deadline = cheapest.estimated_hours * 0.99
+    budget = cheapest.estimated_cost * 1.01
+    within = [r for r in free if r.estimated_hours <= deadline]
+    assert within and min(r.estimated_cost for r in within) > budget  # the premise holds
+    with pytest.raises(InfeasibleError) as caught:
+        advisor.recommend(lora_7b(budget=budget, deadline_hours=deadline))
+    message = caught.value.message
+    assert message.startswith(f"budget {budget:g} USD is below the cheapest feasible job")
+    assert f"within the {deadline:g} h deadline" in message
+    assert f"without it, {cheapest.estimated_cost:,.2f} USD" in message  # below 1,000: cents
+
+
 def test_feature_rows_are_the_rows_of_the_returned_candidates() -> None:
     workload = lora_7b()
     result = TrainingAdvisor(CATALOG).recommend(workload, top=4)

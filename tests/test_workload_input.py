@@ -138,3 +138,113 @@ def test_decorator_needs_exactly_one_workloadflags_parameter() -> None:
 
     with pytest.raises(TypeError, match="WorkloadFlags"):
         workload_options(command)
+
+
+@pytest.mark.parametrize(
+    ("content", "suffix", "field"),
+    [
+        ('{"params": "7B", "dataset_size_gb": 1, "batch_size": true}', ".json", "batch_size"),
+        ('{"model_params_m": true, "dataset_size_gb": 1}', ".json", "model_params_m"),
+        ('params = "7B"\ndataset_size_gb = 1\nnum_epochs = true\n', ".toml", "num_epochs"),
+        ('params = "7B"\ndataset_size_gb = false\n', ".toml", "dataset_size_gb"),
+        ('{"params": "7B", "dataset_size_gb": 1, "budget": false}', ".json", "budget"),
+    ],
+)
+def test_a_boolean_where_a_number_goes_is_refused(
+    tmp_path: Path, content: str, suffix: str, field: str
+) -> None:
+    # pydantic's lax mode reads true as 1: `batch_size = true` became a global batch of 1 and
+    # `model_params_m = true` a one-million-parameter model, ranked and stored without a word.
+    path = tmp_path / f"w{suffix}"
+    path.write_text(content)
+    with pytest.raises(InvalidInputError, match=rf"{field}: (true|false) is not a number"):
+        build_workload(str(path), {})
+
+
+def test_booleans_still_read_where_the_schema_takes_them(tmp_path: Path) -> None:
+    path = tmp_path / "w.toml"
+    path.write_text(
+        'params = "7B"\ndataset_size_gb = 1\nspot_allowed = false\ngradient_checkpointing = true\n'
+    )
+    workload = build_workload(str(path), {})
+    assert workload.spot_allowed is False
+    assert workload.gradient_checkpointing is not None
+
+
+@pytest.mark.parametrize(
+    ("content", "suffix", "tokens"),
+    [
+        ('params = "7B"\ndataset_size_gb = 1\ntokens = "2T"\n', ".toml", 2e12),
+        ('{"params": "7B", "dataset_size_gb": 1, "tokens": "500M"}', ".json", 5e8),
+        ('{"params": "7B", "dataset_size_gb": 1, "tokens": 3e9}', ".json", 3e9),
+    ],
+)
+def test_tokens_take_a_unit_in_files_as_in_the_flag(
+    tmp_path: Path, content: str, suffix: str, tokens: float
+) -> None:
+    # `--tokens 2T` worked but `tokens = "2T"` in a file was refused ("unable to parse string
+    # as a number"), although the module promises SI suffixes for sizes in both.
+    path = tmp_path / f"w{suffix}"
+    path.write_text(content)
+    assert build_workload(str(path), {}).tokens == pytest.approx(tokens)
+
+
+def test_a_token_count_that_is_not_a_number_names_the_field(tmp_path: Path) -> None:
+    path = tmp_path / "w.json"
+    path.write_text('{"params": "7B", "dataset_size_gb": 1, "tokens": "lots"}')
+    with pytest.raises(InvalidInputError, match="tokens: 'lots' is not a number"):
+        build_workload(str(path), {})
+
+
+@pytest.mark.parametrize(
+    ("content", "suffix"),
+    [
+        ('{"params": "7B", "dataset_size_gb": 2}', ".json"),
+        ('params = "7B"\r\ndataset_size_gb = 2\r\n', ".toml"),
+    ],
+)
+def test_a_byte_order_mark_is_ignored(tmp_path: Path, content: str, suffix: str) -> None:
+    # Editors on Windows save UTF-8 with a BOM; JSON files were refused ("Unexpected UTF-8
+    # BOM") and TOML ones got "Invalid statement (at line 1, column 1)". RFC 8259 section 8.1
+    # lets a parser ignore it.
+    path = tmp_path / f"w{suffix}"
+    path.write_bytes(b"\xef\xbb\xbf" + content.encode())
+    assert build_workload(str(path), {}).dataset_size_gb == 2
+
+
+def test_a_byte_order_mark_on_stdin_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO('\ufeff{"params": "7B", "dataset_size_gb": 3}'))
+    assert build_workload("-", {}).dataset_size_gb == 3
+
+
+def test_a_json_key_given_twice_is_refused(tmp_path: Path) -> None:
+    # JSON kept the last value silently (dataset_size_gb 1 then 5 read as 5); TOML refuses a
+    # key given twice, and so does the JSON reader now, naming the key.
+    path = tmp_path / "w.json"
+    path.write_text('{"params": "7B", "dataset_size_gb": 1, "dataset_size_gb": 5}')
+    with pytest.raises(InvalidInputError, match=r"w\.json: key 'dataset_size_gb' is given twice"):
+        build_workload(str(path), {})
+
+
+def test_cpu_only_with_a_gpu_count_is_refused(tmp_path: Path) -> None:
+    # `--cpu-only --gpus 4` ranked CPU machines and dropped the GPU filter without a word.
+    with pytest.raises(InvalidInputError, match=r"--cpu-only.*--gpus"):
+        WorkloadFlags(params="7B", dataset_gb=1.0, cpu_only=True, gpus_per_node=4).to_workload(
+            display_currency="USD"
+        )
+    path = tmp_path / "w.toml"
+    path.write_text('params = "7B"\ndataset_size_gb = 1\ncpu_only = true\nnum_workers = 2\n')
+    with pytest.raises(InvalidInputError, match=r"cpu_only.*num_workers"):
+        build_workload(str(path), {})
+    # The default (one GPU per node) and a GPU count without cpu_only still read.
+    assert (
+        WorkloadFlags(params="7B", dataset_gb=1.0, cpu_only=True)
+        .to_workload(display_currency="USD")
+        .cpu_only
+    )
+    assert (
+        WorkloadFlags(params="7B", dataset_gb=1.0, gpus_per_node=4)
+        .to_workload(display_currency="USD")
+        .num_workers
+        == 4
+    )

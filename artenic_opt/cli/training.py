@@ -140,7 +140,7 @@ def history_command(
 
     runtime = get_workspace(ctx, state)
     store = runtime.store()
-    if show:
+    if show is not None:  # an empty --show is a bad id, not "no --show"
         advice = stored_advice(store, show)
         emit(advice, lambda out: render_advice(out, advice, explain=True))
         return
@@ -198,7 +198,10 @@ def feedback_record_command(
             "status": status,
             "hours": hours,
             "cost": cost,
-            "currency": (currency or runtime.settings.optimizer.display_currency).upper(),
+            # An empty --currency is a bad currency, not "the display currency".
+            "currency": (
+                currency if currency is not None else runtime.settings.optimizer.display_currency
+            ).upper(),
             "preemptions": preemptions,
             "metric_before": metric_before,
             "metric_after": metric_after,

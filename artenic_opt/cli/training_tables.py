@@ -28,13 +28,16 @@ def _advice_columns(cur: str) -> "list[Col[InstanceRecommendation]]":
     return [
         Col("#", lambda r: r.rank, justify="right"),
         Col("provider", lambda r: r.offering.provider, min_width=8),
-        Col("instance", lambda r: r.offering.instance_type, min_width=16),
+        # The names give way before the numbers: at their minimums (13 + 8 cells) an 80-column
+        # table still holds a months-long time ("191 d 1 h") and an 8-digit cost whole, where
+        # 16 + 12 let Rich squeeze the time to "191 d …". "8x B200…" keeps count and type.
+        Col("instance", lambda r: r.offering.instance_type, min_width=13),
         Col(
             "GPUs",
             lambda r: fmt.gpus(
                 r.offering.gpu_count, r.offering.gpu_type, r.offering.gpu_memory_gb, r.nodes
             ),
-            min_width=12,
+            min_width=8,
         ),
         Col("time", lambda r: fmt.hours(r.estimated_hours), justify="right"),
         Col("job cost", lambda r: fmt.money(r.estimated_cost, cur), justify="right"),

@@ -484,6 +484,18 @@ def architecture_from_hf_config(data: object, path: Path) -> Architecture:
 _MAX_HF_CONFIG_BYTES = 16 * 1024 * 1024
 
 
+def _no_duplicate_keys(file: Path) -> Any:
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in result:
+                raise InvalidInputError(f"{file}: key {key!r} is given twice")
+            result[key] = value
+        return result
+
+    return hook
+
+
 def read_hf_config(path: str | Path) -> Architecture:
     """Read a Hugging Face ``config.json``; errors name the file and the field (exit 2)."""
     from artenic_opt._internal.files import read_text_file
@@ -491,35 +503,45 @@ def read_hf_config(path: str | Path) -> Architecture:
     file = Path(path)
     text = read_text_file(file, what="Hugging Face config", max_bytes=_MAX_HF_CONFIG_BYTES)
     try:
-        data = json.loads(text)
+        # A UTF-8 byte order mark may be ignored (RFC 8259 section 8.1); a key given twice is
+        # refused rather than the last one silently winning (hidden_size twice: another model).
+        data = json.loads(text.removeprefix("\ufeff"), object_pairs_hook=_no_duplicate_keys(file))
     except (json.JSONDecodeError, RecursionError) as exc:
         raise InvalidInputError(f"{file}: not JSON ({exc})") from None
     return architecture_from_hf_config(data, file)
 
 
 def to_schema(arch: Architecture) -> ModelArchitecture:
-    """The workload-facing record of ``arch`` (shape plus computed parameter counts)."""
-    from artenic_opt.schemas import ModelArchitecture
+    """The workload-facing record of ``arch`` (shape plus computed parameter counts).
+
+    A config.json may hold whole numbers beyond the schema's bounds (a billion layers): that is
+    bad input naming the file (exit 2), not a validation error escaping as an internal one.
+    """
+    from artenic_opt.schemas import ModelArchitecture, parse_model
 
     source = (
         arch.config_source
         if arch.key == arch.config_source
         else f"{arch.key}: {arch.config_source}"
     )
-    return ModelArchitecture(
-        name=arch.name,
-        family=arch.family,
-        kind=arch.kind,
-        layers=arch.layers,
-        hidden=arch.hidden,
-        heads=arch.heads,
-        kv_heads=arch.kv_heads,
-        head_dim=arch.head_dim,
-        ffn_size=arch.ffn_size,
-        vocab=arch.vocab,
-        experts=arch.experts,
-        experts_per_token=arch.experts_per_token,
-        params_m=arch.params / 1e6,
-        active_params_m=arch.active_params / 1e6,
-        source=source,
+    return parse_model(
+        ModelArchitecture,
+        {
+            "name": arch.name,
+            "family": arch.family,
+            "kind": arch.kind,
+            "layers": arch.layers,
+            "hidden": arch.hidden,
+            "heads": arch.heads,
+            "kv_heads": arch.kv_heads,
+            "head_dim": arch.head_dim,
+            "ffn_size": arch.ffn_size,
+            "vocab": arch.vocab,
+            "experts": arch.experts,
+            "experts_per_token": arch.experts_per_token,
+            "params_m": arch.params / 1e6,
+            "active_params_m": arch.active_params / 1e6,
+            "source": source,
+        },
+        context=arch.config_source,
     )

@@ -26,7 +26,7 @@ Spot candidates exist only when the workload allows spot (``build_candidates``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -52,6 +52,8 @@ class _Context:
     candidates: CandidateArrays
     estimates: CandidateEstimates
     budget: float | None
+    #: Candidates alive when the deadline filter ran (the budget message looks past it).
+    before_deadline: list[IntArray] = field(default_factory=list)
 
 
 _Filter = tuple[str, Callable[[_Context], BoolArray], Callable[[_Context, IntArray], str]]
@@ -271,11 +273,26 @@ def _budget_message(ctx: _Context, rows: IntArray) -> str:
     budget = f"budget {workload.budget:g} {workload.budget_currency}"
     if workload.budget_currency != currency and ctx.budget is not None:
         budget += f" ({_fmt(ctx.budget)} {currency})"
-    kind = "spot" if ctx.candidates.spot[cheapest] else "on-demand"
+    if workload.deadline_hours is None or not ctx.before_deadline:
+        return f"{budget} is below the cheapest feasible job, {_job(ctx, cheapest)}"
+    # The deadline filtered first: say so, and whether dropping it alone would fit the budget
+    # (else the user is told to raise a budget when relaxing the deadline would do).
+    wider = ctx.before_deadline[0]
+    overall = int(wider[int(np.argmin(ctx.estimates.total_cost[wider]))])
+    message = (
+        f"{budget} is below the cheapest feasible job within the "
+        f"{workload.deadline_hours:g} h deadline, {_job(ctx, cheapest)}"
+    )
+    if overall != cheapest:
+        message += f"; without it, {_job(ctx, overall)}"
+    return message
+
+
+def _job(ctx: _Context, row: int) -> str:
+    kind = "spot" if ctx.candidates.spot[row] else "on-demand"
     return (
-        f"{budget} is below the cheapest feasible job, "
-        f"{_fmt(float(ctx.estimates.total_cost[cheapest]))} {currency} "
-        f"({ctx.candidates.candidate_id(cheapest).split('#')[0]}, {kind})"
+        f"{_fmt(float(ctx.estimates.total_cost[row]))} {ctx.candidates.currency} "
+        f"({ctx.candidates.candidate_id(row).split('#')[0]}, {kind})"
     )
 
 
@@ -314,6 +331,8 @@ def apply_hard_filters(
     alive = np.ones(len(candidates), dtype=np.bool_)
     excluded: dict[str, int] = {}
     for name, mask_of, message_of in _FILTERS:
+        if name == "deadline":
+            ctx.before_deadline.append(np.flatnonzero(alive))
         survivors = alive & mask_of(ctx)
         excluded[name] = int(np.count_nonzero(alive)) - int(np.count_nonzero(survivors))
         if not survivors.any():

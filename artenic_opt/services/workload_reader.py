@@ -14,6 +14,8 @@ Decisions (issue 12, the parameter unit):
 * ``model = "llama-3-8b"`` (a name from the embedded architecture table) or ``hf_config =
   "path/config.json"`` (relative to the workload file) set the workload's ``architecture``,
   from which the parameter count derives.
+* A boolean where the schema takes a number (``batch_size = true``) is refused: pydantic's lax
+  mode would read it as 1, a typo turned into a silent, plausible-looking workload.
 """
 
 import json
@@ -22,7 +24,7 @@ import re
 import sys
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from artenic_opt._internal.files import MAX_TEXT_BYTES, read_text_file
 from artenic_opt.errors import InvalidInputError
@@ -112,6 +114,25 @@ def _architecture_fields(
         data["architecture"] = to_schema(read_hf_config(path))
 
 
+#: A UTF-8 byte order mark, as Windows editors write it; RFC 8259 section 8.1 lets a JSON
+#: parser ignore it, and it is no TOML statement either.
+_BOM = "\ufeff"
+
+
+def _object_without_duplicates(name: str) -> Any:
+    """A ``json`` object hook refusing a key given twice (TOML refuses it; JSON kept the last)."""
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in result:
+                raise InvalidInputError(f"{name}: key {key!r} is given twice")
+            result[key] = value
+        return result
+
+    return hook
+
+
 def read_workload_file(path: str) -> dict[str, Any]:
     """Parse a workload document (JSON or TOML; ``-`` reads stdin and sniffs the format)."""
     if path == "-":
@@ -126,11 +147,12 @@ def read_workload_file(path: str) -> dict[str, Any]:
             raise InvalidInputError(
                 f"{name}: workload is too large (more than {MAX_TEXT_BYTES} characters)"
             )
+        text = text.removeprefix(_BOM)
         suffix = ".json" if text.lstrip().startswith("{") else ".toml"
     else:
         file = Path(path)
         name = str(file)
-        text = read_text_file(file, what="workload file")
+        text = read_text_file(file, what="workload file").removeprefix(_BOM)
         suffix = file.suffix.lower()
     if not text.strip():
         raise InvalidInputError(f"{name}: workload file is empty")
@@ -141,7 +163,7 @@ def read_workload_file(path: str) -> dict[str, Any]:
             raise InvalidInputError(f"{name}: malformed TOML: {exc}") from None
     else:
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_object_without_duplicates(name))
         except json.JSONDecodeError as exc:
             raise InvalidInputError(
                 f"{name}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
@@ -172,6 +194,9 @@ def build_workload(file: str | None, overrides: dict[str, Any]) -> "WorkloadProf
     data.update(given)
     if given.keys() & _MODEL_KEYS:
         _architecture_fields(data, None, context, _FLAG_KEYS)  # paths relative to the cwd
+    if isinstance(data.get("tokens"), str):
+        # Written as the flag takes it: tokens = "2T" (a --tokens flag arrives parsed).
+        data["tokens"] = parse_quantity(data["tokens"], field=f"{context}: tokens")
     # ``model_params_m`` may be left out where there is no model (the schema says when).
     optional_params = data.get("gpu_required") is False or str(
         data.get("framework", "")
@@ -191,4 +216,25 @@ def build_workload(file: str | None, overrides: dict[str, Any]) -> "WorkloadProf
             f"{context}: {', '.join(missing)} required "
             f"(give {' and '.join(flags[m] for m in missing)} or --workload FILE)"
         )
+    _refuse_booleans_as_numbers(data, context)
+    workers = data.get("num_workers")
+    if data.get("cpu_only") is True and isinstance(workers, int | float) and workers > 1:
+        # The GPU-count filter does not apply to CPU-only offerings: it was dropped silently.
+        raise InvalidInputError(
+            f"{context}: cpu_only (--cpu-only) and num_workers {workers} (--gpus, GPUs per node) "
+            "contradict: a CPU-only job runs on machines without GPUs; drop one of them"
+        )
     return parse_model(WorkloadProfile, data, context=context)
+
+
+def _refuse_booleans_as_numbers(data: dict[str, Any], context: str) -> None:
+    """``batch_size = true`` is a typo, not a batch of 1 (pydantic's lax mode reads it as 1)."""
+    from artenic_opt.schemas import WorkloadProfile
+
+    for key, value in data.items():
+        field = WorkloadProfile.model_fields.get(key)
+        if not isinstance(value, bool) or field is None:
+            continue
+        kinds = set(get_args(field.annotation)) or {field.annotation}
+        if kinds & {int, float} and bool not in kinds:
+            raise InvalidInputError(f"{context}: {key}: {str(value).lower()} is not a number")

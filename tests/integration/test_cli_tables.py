@@ -138,6 +138,26 @@ def test_recommend_at_each_width(width: int) -> None:
         assert len(named) + len(header) == 12
 
 
+def test_a_long_job_keeps_its_time_and_cost_whole_at_80() -> None:
+    # A 7B model on 2T tokens (a Llama-2 sized pre-training run) takes months: its time
+    # ("191 d 1 h") and cost ("96,363 USD") no longer fitted beside the names at their minimum
+    # widths, so Rich squeezed them ("sp…", time cut), the very numbers a user acts on.
+    args = ("recommend", "--params", "7B", "--dataset-gb", "10", "--tokens", "2T", "--top", "3")
+    from artenic_opt.presentation import format as fmt
+
+    advice = as_json(*args)
+    result = run(*args, width=80)
+    check_fits(result.stdout, 80)
+    header, rows = table_rows(result.stdout)
+    assert header[:7] == ["#", "provider", "instance", "GPUs", "time", "job cost", "spot"]
+    for row, rec in zip(rows, advice["recommendations"], strict=True):
+        assert row[0] == str(rec["rank"])
+        assert row[4] == fmt.hours(rec["estimated_hours"])
+        assert row[5] == fmt.money(rec["estimated_cost"], "USD")
+        assert row[6] in ("yes", "no")
+        assert shows(row[2], rec["offering"]["instance_type"])
+
+
 def test_wide_shows_every_column_at_80() -> None:
     result = run(*RECOMMEND, "--wide", width=80)
     header, rows = table_rows(result.stdout)
