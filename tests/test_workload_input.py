@@ -111,6 +111,11 @@ def test_nested_workload_key_is_accepted(tmp_path: Path) -> None:
     path = tmp_path / "w.json"
     path.write_text('{"workload": {"model_params_m": 3, "dataset_size_gb": 1}}')
     assert build_workload(str(path), {}).model_params_m == 3
+    # A field beside the table was dropped without a word (the 3 GB below was costed as 1 GB).
+    toml = tmp_path / "w.toml"
+    toml.write_text("dataset_size_gb = 3\n[workload]\nmodel_params_m = 3\ndataset_size_gb = 1\n")
+    with pytest.raises(InvalidInputError, match=r"outside the workload table \(dataset_size_gb\)"):
+        build_workload(str(toml), {})
 
 
 def test_decorator_puts_the_flags_in_place_of_the_workloadflags_parameter() -> None:

@@ -169,6 +169,13 @@ def read_workload_file(path: str) -> dict[str, Any]:
                 f"{name}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
             ) from None
     if isinstance(data, dict) and isinstance(data.get("workload"), dict):
+        beside = sorted(key for key in data if key != "workload")
+        if beside:
+            # Fields beside the [workload] table would be dropped without a word.
+            raise InvalidInputError(
+                f"{name}: fields outside the workload table ({', '.join(beside)}); put them "
+                "inside it, or leave the table out"
+            )
         data = data["workload"]
     if not isinstance(data, dict):
         raise InvalidInputError(f"{name}: a workload file must hold one object of fields")
