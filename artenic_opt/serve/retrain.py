@@ -5,7 +5,10 @@
 database transaction and releases the GIL). A second request while a job runs gets that same
 job back. Across processes (``--workers``, or a CLI ``retrain`` beside the server) the retrain
 lock in ``services.training.retrain`` makes the later one return untrained, so two retrains
-started together always give one model version.
+started together always give one model version. Each request passes the newest model version
+recorded when it arrived (``known_version``): one that only reaches the lock after a retrain
+running at its arrival has finished gets that retrain's model, untrained, instead of a second
+version (a worker process can take longer to start its job than another takes to train).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -23,6 +27,9 @@ from artenic_opt.schemas import RetrainResult
 from artenic_opt.workspace import Workspace
 
 log = logging.getLogger("artenic_opt.serve")
+
+#: Finished jobs kept for the requests still waiting on them (a new job may already run).
+_KEEP_FINISHED = 16
 
 
 class RetrainJob(BaseModel):
@@ -43,6 +50,8 @@ class RetrainWorker:
     def __init__(self, workspace: Workspace) -> None:
         self._workspace = workspace
         self._lock = threading.Lock()
+        self._settled = threading.Condition(self._lock)
+        self._finished: OrderedDict[str, RetrainJob] = OrderedDict()
         self._job: RetrainJob | None = None
         self._thread: threading.Thread | None = None
         self._done = threading.Event()
@@ -52,8 +61,12 @@ class RetrainWorker:
         with self._lock:
             return self._job
 
-    def start(self, *, force: bool) -> tuple[RetrainJob, bool]:
-        """Start a retrain unless one runs; return the job and whether this call started it."""
+    def start(self, *, force: bool, known_version: int | None = None) -> tuple[RetrainJob, bool]:
+        """Start a retrain unless one runs; return the job and whether this call started it.
+
+        ``known_version``: the newest model version recorded when the request arrived (see
+        ``services.training.retrain``); ``None`` skips that check.
+        """
         with self._lock:
             if self._job is not None and self._job.state == "running":
                 return self._job, False
@@ -66,20 +79,28 @@ class RetrainWorker:
             self._job = job
             self._done.clear()
             self._thread = threading.Thread(
-                target=self._run, args=(job,), name="artenic-retrain", daemon=True
+                target=self._run, args=(job, known_version), name="artenic-retrain", daemon=True
             )
             self._thread.start()
             return job, True
 
-    def wait(self, timeout_s: float | None = None) -> RetrainJob | None:
-        self._done.wait(timeout_s)
-        return self.current()
+    def wait(self, job_id: str, timeout_s: float | None = None) -> RetrainJob | None:
+        """The job ``job_id`` once it has finished (as it is at the timeout otherwise); ``None``
+        for a job this worker does not know. Another job started meanwhile does not count."""
+        with self._settled:
+            self._settled.wait_for(
+                lambda: job_id in self._finished or self._job is None or self._job.job_id != job_id,
+                timeout_s,
+            )
+            if job_id in self._finished:
+                return self._finished[job_id]
+            return self._job if self._job is not None and self._job.job_id == job_id else None
 
     def join(self, timeout_s: float) -> bool:
         """Wait for a running job; ``True`` when none is left running."""
         return self._done.wait(timeout_s)
 
-    def _run(self, job: RetrainJob) -> None:
+    def _run(self, job: RetrainJob, known_version: int | None) -> None:
         from artenic_opt.services.training import retrain
 
         update: dict[str, object]
@@ -89,7 +110,7 @@ class RetrainWorker:
         # opens and closes the file, which drops this process's POSIX locks on it.)
         ws = self._workspace
         try:
-            result = retrain(ws.store(), ws.settings, force=job.force)
+            result = retrain(ws.store(), ws.settings, force=job.force, known_version=known_version)
             update = {"state": "succeeded", "result": result}
         except ArtenicOptError as exc:
             update = {"state": "failed", "error": exc.message}
@@ -97,6 +118,10 @@ class RetrainWorker:
             log.exception("retrain %s failed", job.job_id)
             update = {"state": "failed", "error": f"internal error ({type(exc).__name__})"}
         update["finished_at"] = datetime.now(UTC)
-        with self._lock:
-            self._job = job.model_copy(update=update)
+        with self._settled:
+            self._job = settled = job.model_copy(update=update)
+            self._finished[job.job_id] = settled
+            while len(self._finished) > _KEEP_FINISHED:
+                self._finished.popitem(last=False)
             self._done.set()
+            self._settled.notify_all()

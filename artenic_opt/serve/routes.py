@@ -48,6 +48,7 @@ from artenic_opt.schemas import (
 from artenic_opt.serve import API_PREFIX
 from artenic_opt.serve.context import ServerContext
 from artenic_opt.serve.retrain import RetrainJob
+from artenic_opt.state import next_model_version
 from artenic_opt.state.history_records import RecommendationSummary
 from artenic_opt.types import JobStatus, OptimizationGoal, OptimizerMode
 
@@ -181,12 +182,16 @@ def feedback(request: Request, body: FeedbackRequest) -> Response:
 )
 def retrain(request: Request, force: bool = False, wait: bool = False) -> Response:
     """Start a retrain in the background (202, the job); `wait=true` answers when it is done
-    with the `retrain --json` document. A retrain already running is joined, not repeated."""
-    worker = context(request).retrainer
-    job, _ = worker.start(force=force)
+    with the `retrain --json` document. A retrain already running is joined, not repeated; one
+    that finished after this request arrived is not repeated either (its model is answered)."""
+    ctx = context(request)
+    # The arrival mark, taken before anything slow (the retrain thread's imports, the lock).
+    known_version = next_model_version(ctx.workspace.store()) - 1
+    worker = ctx.retrainer
+    job, _ = worker.start(force=force, known_version=known_version)
     if not wait:
         return document(job, 202)
-    finished = worker.wait()
+    finished = worker.wait(job.job_id)
     assert finished is not None
     if finished.result is None:
         raise InvalidInputError(f"retrain failed: {finished.error}")

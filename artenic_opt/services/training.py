@@ -351,19 +351,33 @@ def delete_outcome(store: StateStore, outcome_id: int) -> OutcomeDeleted:
     return OutcomeDeleted(outcome_id=outcome_id, training_samples_deleted=samples)
 
 
-def retrain(store: StateStore, settings: Settings, *, force: bool = False) -> RetrainResult:
+def retrain(
+    store: StateStore,
+    settings: Settings,
+    *,
+    force: bool = False,
+    known_version: int | None = None,
+) -> RetrainResult:
     """Train a new model version from every stored sample; the old model stays on failure.
 
     One retrain per state file at a time, across threads and processes (``state.locks``): a
     retrain that finds another one running returns at once, untrained, so two retrains started
     together give one model version.
+
+    ``known_version`` is the newest model version recorded when the request arrived (taken by
+    the caller at its entry, 0 when none). A request may reach the lock only after another
+    retrain that was running when it arrived has finished (a cold worker process, a loaded
+    machine); when the active model is newer than ``known_version`` and was trained on as many
+    samples as there are now, that model is returned untrained ("another retrain finished while
+    this one waited"), even with ``force``. A forced retrain that arrives after the previous
+    one finished (``known_version`` already counts it) still trains.
     """
     from artenic_opt.schemas.results import RetrainResult
     from artenic_opt.state.locks import retrain_lock
 
     with retrain_lock(Path(store.path)) as acquired:
         if acquired:
-            return _retrain_now(store, settings, force=force)
+            return _retrain_now(store, settings, force=force, known_version=known_version)
     return RetrainResult(
         trained=False,
         reason="another retrain of this state is running; its model becomes the new version",
@@ -372,12 +386,29 @@ def retrain(store: StateStore, settings: Settings, *, force: bool = False) -> Re
     )
 
 
-def _retrain_now(store: StateStore, settings: Settings, *, force: bool) -> RetrainResult:
+def _retrain_now(
+    store: StateStore, settings: Settings, *, force: bool, known_version: int | None
+) -> RetrainResult:
     from artenic_opt.schemas.results import RetrainResult
 
     samples = list_training_samples(store, feature_schema_version=FEATURE_SCHEMA_VERSION)
     min_samples = settings.optimizer.ltr.min_samples
     current = active_model(store)
+    if (
+        known_version is not None
+        and current is not None
+        and current.version > known_version
+        and current.sample_count == len(samples)
+    ):
+        return RetrainResult(
+            trained=False,
+            reason=(
+                "another retrain finished while this one waited; its model "
+                f"v{current.version} is the new version"
+            ),
+            model=current,
+            samples=len(samples),
+        )
     if len(samples) < min_samples:
         return RetrainResult(
             trained=False,
