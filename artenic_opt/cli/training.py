@@ -329,9 +329,14 @@ def retrain_command(
     """Train a new LightGBM LambdaMART ranking model from the stored training samples."""
     from artenic_opt.cli.tables import line
     from artenic_opt.services.training import retrain
+    from artenic_opt.state import next_model_version
 
     runtime = get_workspace(ctx, state)
-    result = retrain(runtime.store(), runtime.settings, force=force)
+    store = runtime.store()
+    # The newest version at this command's start: a retrain that finishes while this one waits
+    # for the lock is the answer (as for serve's POST /retrain).
+    known = next_model_version(store) - 1
+    result = retrain(store, runtime.settings, force=force, known_version=known)
 
     def render(out: "Console") -> None:
         if result.trained and result.model:
