@@ -198,3 +198,22 @@ def test_special_files_are_refused(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe.csv")
     with pytest.raises(InvalidInputError, match="not a regular file"):
         parse_access_file(tmp_path / "pipe.csv")
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "0001-01-01T00:00:00Z",  # stored as "1-01-01..." and unreadable afterwards
+        "0001-01-01T00:30:00+01:00",  # overflows when converted to UTC
+        "0999-12-31T23:59:59",
+        "9999-12-31T23:00:00-02:00",  # overflows the other way
+    ],
+)
+def test_times_the_state_cannot_store_are_line_errors(tmp_path: Path, stamp: str) -> None:
+    log = tmp_path / "a.csv"
+    log.write_text(f"timestamp,dataset,operation\n{stamp},ds,read\n1000-01-01T00:00:00,ds,read\n")
+    result = parse_access_file(log)
+    assert [e.timestamp for e in result.events] == [datetime(1000, 1, 1, tzinfo=UTC)]
+    assert len(result.errors) == 1
+    assert result.errors[0].line == 2
+    assert "out of range" in result.errors[0].message

@@ -12,10 +12,10 @@ columns (``,``, ``;``, tab or ``|`` delimited); other columns and JSON fields ar
 Decisions:
 
 * The file is streamed line by line, so a large log never sits in memory.
-* A bad line (undecodable bytes, broken JSON or quoting, a missing field, a bad time or an unknown
-  operation) becomes a ``LineError`` with its 1-based line number, and the rest is kept. Only a
-  file that cannot be used at all (missing, unreadable, a CSV header without the required
-  columns) raises, with a message naming the file.
+* A bad line (undecodable bytes, broken JSON or quoting, a missing field, a bad time, a time the
+  state cannot store (``_times``) or an unknown operation) becomes a ``LineError`` with its
+  1-based line number, and the rest is kept. Only a file that cannot be used at all (missing,
+  unreadable, a CSV header without the required columns) raises, with a message naming the file.
 * One CSV record per physical line: access logs do not hold multi-line fields, and this keeps
   line numbers exact.
 * Events from a file are strong evidence (``weak_evidence=False``), unlike file times.
@@ -43,6 +43,7 @@ from artenic_opt.schemas import (
     format_validation_error,
 )
 from artenic_opt.storage_optimizer._content import UTF8_BOM, detect_delimiter
+from artenic_opt.storage_optimizer._times import RANGE_TEXT, storable_utc
 
 REQUIRED_COLUMNS = ("timestamp", "dataset", "operation")
 _DATASET_KEYS = ("dataset", "dataset_id")
@@ -191,9 +192,13 @@ def _timestamp(value: Any) -> datetime:
     if not isinstance(value, str) or not value.strip():
         raise _BadLineError("timestamp: missing or not a string")
     try:
-        return datetime.fromisoformat(value.strip())
+        parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         raise _BadLineError(f"timestamp: {value.strip()!r} is not an ISO-8601 time") from None
+    stored = storable_utc(parsed)
+    if stored is None:
+        raise _BadLineError(f"timestamp: {value.strip()!r} is out of range ({RANGE_TEXT})")
+    return stored
 
 
 def _operation(value: Any) -> AccessOperation:
