@@ -1,0 +1,92 @@
+"""Session 15 hostile-input hunt on ``storage`` and ``cost``: each defect through a real subprocess,
+real state files and real directories.
+
+Every case here exited 1 ("internal error") or broke later commands before its fix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.integration.test_cli_exit_codes import run_cli
+
+
+def _state_env(tmp_path: Path) -> dict[str, str]:
+    return {"ARTENIC_OPT_STATE": str(tmp_path / "state.db"), "COLUMNS": "80"}
+
+
+def test_import_access_with_timestamps_the_state_cannot_hold(tmp_path: Path) -> None:
+    """Year 1 in UTC was stored and then every ``storage analyze`` of that dataset exited 1
+    (the state reads back ``1-01-01T...``); year 1 at +01:00 overflowed and exited 1 at import."""
+    env = _state_env(tmp_path)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "x.csv").write_text("a,b\n1,2\n")
+    assert run_cli("storage", "analyze", str(data), env=env).returncode == 0
+    dataset = f"local:{data.resolve()}"
+    lines = [
+        {"timestamp": "0001-01-01T00:00:00Z", "dataset": dataset, "operation": "read"},
+        {"timestamp": "0001-01-01T00:30:00+01:00", "dataset": dataset, "operation": "read"},
+        {"timestamp": "0999-12-31T23:59:59Z", "dataset": dataset, "operation": "read"},
+        {"timestamp": "9999-12-31T23:00:00-02:00", "dataset": dataset, "operation": "read"},
+        {"timestamp": "2026-11-30T10:00:00Z", "dataset": dataset, "operation": "read"},
+    ]
+    log = tmp_path / "access.jsonl"
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+    imported = run_cli("--json", "storage", "import-access", str(log), env=env)
+    assert imported.returncode == 0, imported.stderr
+    result = json.loads(imported.stdout)
+    assert result["events_read"] == 1
+    assert [error["line"] for error in result["errors"]] == [1, 2, 3, 4]
+    assert all("out of range" in error["message"] for error in result["errors"])
+
+    analysed = run_cli("--json", "storage", "analyze", dataset, env=env)
+    assert analysed.returncode == 0, analysed.stderr
+    assert json.loads(analysed.stdout)["advice"]["dataset_id"] == dataset
+    listed = run_cli("--json", "storage", "recommendations", env=env)
+    assert listed.returncode == 0, listed.stderr
+
+
+def _tmpfs_dir() -> Path | None:
+    shm = Path("/dev/shm")
+    return shm if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
+@pytest.mark.parametrize("mtime", [-6e10, 1e12])
+def test_analyze_files_with_file_times_out_of_range(tmp_path: Path, mtime: float) -> None:
+    """tmpfs keeps 64-bit file times: a file dated year 68 or 33658 made ``storage analyze`` exit 1
+    (year 33658 is beyond ``datetime``; year 68 cannot be stored and read back)."""
+    base = _tmpfs_dir()
+    if base is None:  # pragma: no cover - every Linux CI has a writable /dev/shm
+        pytest.skip("no writable tmpfs to hold a 64-bit file time")
+    env = _state_env(tmp_path)
+    data = Path(os.path.realpath(base)) / f"artenic-{os.getpid()}-{tmp_path.name}"
+    data.mkdir()
+    try:
+        target = data / "x.csv"
+        target.write_text("a,b\n1,2\n")
+        try:
+            os.utime(target, (mtime, mtime))
+        except (OSError, OverflowError):  # pragma: no cover - a filesystem clamping times
+            pytest.skip("this tmpfs refuses the file time")
+        if os.stat(target).st_mtime != mtime:  # pragma: no cover - clamped
+            pytest.skip("this tmpfs clamps file times")
+        (data / "ok.csv").write_text("a,b\n1,2\n")
+        result = run_cli("--json", "storage", "analyze", str(data), env=env)
+        assert result.returncode == 0, result.stderr
+        advice = json.loads(result.stdout)
+        assert advice["advice"]["size_bytes"] == 16
+        problems = advice["problems"]
+        assert [p["path"] for p in problems] == ["x.csv"]
+        assert "file time" in problems[0]["message"]
+        again = run_cli("--json", "storage", "recommendations", env=env)
+        assert again.returncode == 0, again.stderr
+    finally:
+        for child in data.iterdir():
+            child.unlink()
+        data.rmdir()
