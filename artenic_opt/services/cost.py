@@ -3,6 +3,14 @@
 Every stored outcome becomes one ``SpendRecord``: linked outcomes take their machine and the
 optimizer's estimates from the stored recommendation, unlinked ones (platform jobs that did not
 come from a recommendation) the machine recorded with them.
+
+Decisions:
+
+* The platform may leave a job's region or instance type empty (platform-api.md: both are
+  nullable), and ``sync`` then stores an unlinked outcome with an empty one. Such a job still cost
+  money: its region is read as ``UNSPECIFIED_REGION`` (``"global"``, what the catalog translation
+  files a row without a region under) and its instance type as ``"not stated"``, so it is counted
+  and grouped instead of failing every cost command.
 """
 
 from __future__ import annotations
@@ -14,9 +22,13 @@ from artenic_opt.catalog import Catalog
 from artenic_opt.cost_analyzer import CostAnalyzer
 from artenic_opt.cost_analyzer.spend_records import spend_record_from_outcome
 from artenic_opt.errors import InvalidInputError
+from artenic_opt.platform.translation import UNSPECIFIED_REGION
 from artenic_opt.schemas import SpendRecord, TrainingAdvice
 from artenic_opt.state import get_recommendation, list_outcomes
 from artenic_opt.state.store import StateStore
+
+#: The instance type of a stored platform job that did not say which machine it ran on.
+UNSTATED_INSTANCE = "not stated"
 
 
 def _unconvertible(currency: str, rates: Mapping[str, float]) -> bool:
@@ -52,8 +64,8 @@ def load_history(store: StateStore, rates: Mapping[str, float] | None = None) ->
                 record_id=str(stored.id),
                 advice=advice,
                 provider=None if advice else stored.provider,
-                region=None if advice else stored.region,
-                instance_type=None if advice else stored.instance_type,
+                region=None if advice else (stored.region or UNSPECIFIED_REGION),
+                instance_type=None if advice else (stored.instance_type or UNSTATED_INSTANCE),
                 spot=None if advice else stored.spot,
             )
         )

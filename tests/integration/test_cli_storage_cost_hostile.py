@@ -90,3 +90,42 @@ def test_analyze_files_with_file_times_out_of_range(tmp_path: Path, mtime: float
         for child in data.iterdir():
             child.unlink()
         data.rmdir()
+
+
+def test_cost_commands_after_syncing_jobs_without_region_or_instance(tmp_path: Path) -> None:
+    """The platform may leave a job's region (and instance type) empty; sync stores such an
+    outcome with an empty region, and every cost command then exited 2 ("outcome 1: without its
+    recommendation, give region") on a state nobody could fix."""
+    from tests.platform_server import serve_platform
+
+    env = {**_state_env(tmp_path), "ARTENIC_TIMEOUT": "5"}
+    with serve_platform() as fake:
+        fake.seed()  # one completed and one failed job, both without a region
+        now = fake.clock()
+        fake.add_job(
+            service="no-instance",
+            status="completed",
+            instance_type=None,
+            cost_actual_eur=1.0,
+            duration_seconds=1800.0,
+            completed_at=now.isoformat(),
+        )
+        env["ARTENIC_URL"] = fake.url
+        synced = run_cli("sync", env=env)
+        assert synced.returncode == 0, synced.stderr
+    for args in (["cost", "summary"], ["cost", "savings"], ["cost", "spot"]):
+        result = run_cli("--json", *args, env=env)
+        assert result.returncode == 0, (args, result.stderr)
+        json.loads(result.stdout)
+        table = run_cli(*args, env=env)
+        assert table.returncode == 0, (args, table.stderr)
+    summary = json.loads(run_cli("--json", "cost", "summary", env=env).stdout)
+    assert summary["jobs"] == 3
+    # 4.20 + 0.02 + 1.00 EUR at the default reference rate (1 USD = 0.92 EUR).
+    assert summary["total_cost"] == pytest.approx(5.22 / 0.92)
+    by_instance = json.loads(
+        run_cli("--json", "cost", "summary", "--by", "instance", env=env).stdout
+    )
+    assert sorted(g["key"] for g in by_instance["groups"]) == sorted(
+        ["mock/mock-gpu-a100", "mock/mock-cpu-small", "mock/not stated"]
+    )
