@@ -165,6 +165,9 @@ def analyze_target(
     region: str | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> StorageAnalysis:
+    if not target:
+        # Path("") is the current directory: never scan (and store) it for an empty argument.
+        raise InvalidInputError("target: empty; give a dataset id or a path")
     optimizer = make_optimizer(catalog, provider, region)
     record = find_dataset(store, target)
     if record is None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -129,3 +131,29 @@ def test_cost_commands_after_syncing_jobs_without_region_or_instance(tmp_path: P
     assert sorted(g["key"] for g in by_instance["groups"]) == sorted(
         ["mock/mock-gpu-a100", "mock/mock-cpu-small", "mock/not stated"]
     )
+
+
+def test_analyze_an_empty_target_is_bad_input(tmp_path: Path) -> None:
+    """``Path("")`` is the current directory: an empty target scanned (and stored) wherever the
+    command ran, a home directory perhaps, instead of saying the target is missing. (A blank
+    name such as ``"   "`` is a legal directory name and stays one.)"""
+    env = _state_env(tmp_path)
+    work = tmp_path / "cwd"
+    work.mkdir()
+    (work / "x.csv").write_text("a\n1\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "artenic_opt", "--json", "storage", "analyze", ""],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        cwd=work,
+        timeout=120,
+    )
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    error = json.loads(result.stdout)["error"]
+    assert "target" in error["message"]
+    assert [line for line in result.stderr.splitlines() if line.strip()] == [
+        f"error: {error['message']}"
+    ]
+    listed = run_cli("--json", "storage", "recommendations", env=env)
+    assert json.loads(listed.stdout) == []
