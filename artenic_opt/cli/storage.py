@@ -93,7 +93,7 @@ def storage_analyze_command(
             store,
             runtime.catalog(),
             target,
-            provider=provider or runtime.settings.optimizer.storage_provider,
+            provider=runtime.settings.optimizer.storage_provider if provider is None else provider,
             region=region,
             on_progress=on_progress,
         )
@@ -135,7 +135,7 @@ def storage_recommendations_command(
     advices = storage_recommendations(
         runtime.store(),
         runtime.catalog(),
-        provider=provider or runtime.settings.optimizer.storage_provider,
+        provider=runtime.settings.optimizer.storage_provider if provider is None else provider,
         region=region,
     )
 

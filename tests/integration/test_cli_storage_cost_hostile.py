@@ -157,3 +157,16 @@ def test_analyze_an_empty_target_is_bad_input(tmp_path: Path) -> None:
     ]
     listed = run_cli("--json", "storage", "recommendations", env=env)
     assert json.loads(listed.stdout) == []
+
+
+@pytest.mark.parametrize("command", [["analyze", "."], ["recommendations"]])
+def test_an_empty_provider_is_bad_input(tmp_path: Path, command: list[str]) -> None:
+    """``--provider ''`` was silently replaced by the default provider (AWS): the user's prices
+    came from a provider they had not chosen, without a word."""
+    env = _state_env(tmp_path)
+    args = ["--json", "storage", *command, "--provider", ""]
+    if command[0] == "analyze":
+        args[3] = str(tmp_path)
+    result = run_cli(*args, env=env)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "--provider" in json.loads(result.stdout)["error"]["message"]
