@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import tracemalloc
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -217,3 +218,33 @@ def test_times_the_state_cannot_store_are_line_errors(tmp_path: Path, stamp: str
     assert len(result.errors) == 1
     assert result.errors[0].line == 2
     assert "out of range" in result.errors[0].message
+
+
+def test_an_endless_line_is_a_line_error_and_is_never_held_whole(tmp_path: Path) -> None:
+    """One line of 64 MiB (no access-log line is near that; a dataset id is at most 8192
+    characters) was read whole into memory before being refused: a log without line breaks
+    could exhaust memory. It is now a line error, read in bounded pieces, and the lines around
+    it keep their numbers."""
+    good = '{"timestamp": "2026-01-01T00:00:00", "dataset": "ds", "operation": "read"}\n'
+    log = tmp_path / "a.jsonl"
+    with log.open("w") as handle:
+        handle.write(good)
+        handle.write('{"dataset": "' + "x" * (64 * 1024 * 1024) + '"}\n')
+        handle.write(good.replace("01T", "02T"))
+    tracemalloc.start()
+    try:
+        result = parse_access_file(log)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 1024 * 1024, peak
+    assert [e.timestamp.day for e in result.events] == [1, 2]
+    assert [(e.line, "longer than" in e.message) for e in result.errors] == [(2, True)]
+
+
+def test_a_long_last_line_without_a_break(tmp_path: Path) -> None:
+    log = tmp_path / "a.csv"
+    log.write_bytes(b"timestamp,dataset,operation\n" + b"9" * (3 * 1024 * 1024))
+    result = parse_access_file(log)
+    assert result.events == ()
+    assert [e.line for e in result.errors] == [2]

@@ -11,7 +11,8 @@ columns (``,``, ``;``, tab or ``|`` delimited); other columns and JSON fields ar
 
 Decisions:
 
-* The file is streamed line by line, so a large log never sits in memory.
+* The file is streamed line by line, so a large log never sits in memory; a line over
+  ``MAX_LINE_BYTES`` (1 MiB) is a bad line, read past in pieces, never held whole.
 * A bad line (undecodable bytes, broken JSON or quoting, a missing field, a bad time, a time the
   state cannot store (``_times``) or an unknown operation) becomes a ``LineError`` with its
   1-based line number, and the rest is kept. Only a file that cannot be used at all (missing,
@@ -29,7 +30,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO, Final
 
 from pydantic import ValidationError
 
@@ -46,6 +47,8 @@ from artenic_opt.storage_optimizer._content import UTF8_BOM, detect_delimiter
 from artenic_opt.storage_optimizer._times import RANGE_TEXT, storable_utc
 
 REQUIRED_COLUMNS = ("timestamp", "dataset", "operation")
+#: Longest line read: an event is a few hundred bytes (a dataset id is at most 8192 characters).
+MAX_LINE_BYTES: Final = 1024 * 1024
 _DATASET_KEYS = ("dataset", "dataset_id")
 _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 _CSV_SUFFIXES = (".csv", ".tsv")
@@ -77,9 +80,30 @@ def parse_access_file(path: str | os.PathLike[str], *, source: str = "import") -
         raise InvalidInputError(f"{shown}: cannot read ({exc.strerror or exc})") from None
 
 
-def _decoded_lines(handle: Iterable[bytes], errors: list[LineError]) -> Iterator[tuple[int, str]]:
-    """Non-blank lines as text; an undecodable line is recorded in ``errors`` and skipped."""
-    for number, raw in enumerate(handle, start=1):
+def _raw_lines(handle: BinaryIO) -> Iterator[bytes | None]:
+    """The file's lines, each read in pieces of at most ``MAX_LINE_BYTES``; ``None`` stands for a
+    line longer than that, which is skipped to its end without being held in memory."""
+    while True:
+        raw = handle.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        if len(raw) <= MAX_LINE_BYTES or raw.endswith(b"\n"):
+            yield raw
+            continue
+        while raw and not raw.endswith(b"\n"):
+            raw = handle.readline(MAX_LINE_BYTES)
+        yield None
+
+
+def _decoded_lines(handle: BinaryIO, errors: list[LineError]) -> Iterator[tuple[int, str]]:
+    """Non-blank lines as text; an undecodable or overlong line is recorded in ``errors`` and
+    skipped."""
+    for number, raw in enumerate(_raw_lines(handle), start=1):
+        if raw is None:
+            errors.append(
+                LineError(line=number, message=f"line longer than {MAX_LINE_BYTES} bytes")
+            )
+            continue
         data = raw[len(UTF8_BOM) :] if number == 1 and raw.startswith(UTF8_BOM) else raw
         try:
             text = data.decode("utf-8")
@@ -90,7 +114,7 @@ def _decoded_lines(handle: Iterable[bytes], errors: list[LineError]) -> Iterator
             yield number, text
 
 
-def _parse_stream(shown: str, handle: Iterable[bytes], *, source: str) -> AccessParseResult:
+def _parse_stream(shown: str, handle: BinaryIO, *, source: str) -> AccessParseResult:
     events: list[AccessEvent] = []
     errors: list[LineError] = []
     lines = _decoded_lines(handle, errors)
