@@ -513,3 +513,24 @@ def test_file_times_out_of_range_are_reported_and_left_out(tmp_path: Path) -> No
         ("read", 6),
     ]
     assert result.dataset.created_at == datetime(2026, 1, 5, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("codec", "name"),
+    [("utf-16", "UTF-16"), ("utf-16-le", None), ("utf-32", "UTF-32")],
+)
+def test_utf16_and_utf32_text_is_not_called_binary(
+    tmp_path: Path, codec: str, name: str | None
+) -> None:
+    """A UTF-16 CSV (Excel's "Unicode text") was reported as "binary content, not text": its
+    NUL bytes looked binary. With a byte-order mark it is named for what it is."""
+    path = tmp_path / "t.csv"
+    path.write_bytes("a,b\n1,2\n".encode(codec))
+    result = scan_path(path)
+    (problem,) = result.problems
+    assert problem.kind is FileProblemKind.MALFORMED
+    if name is None:  # no byte-order mark: nothing says which encoding it is
+        assert problem.message == "binary content, not text"
+    else:
+        assert problem.message == f"{name} text; only UTF-8 is read (save it as UTF-8)"
+    assert result.dataset.files[0].tabular is False

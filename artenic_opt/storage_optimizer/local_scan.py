@@ -22,6 +22,8 @@ Decisions:
   and content disagree the content wins and the mismatch is reported. Unknown extensions are
   recognised as JSON or Parquet by content only; CSV is never guessed from content alone (too
   many text files parse as "CSV"). Files over 1 MiB are validated on that head only.
+* Only UTF-8 text is read: a CSV or JSON file in UTF-16 or UTF-32 (a byte-order mark says so)
+  is reported as such, not as binary content.
 * Malformed CSV or JSON files stay in the dataset (they still cost storage) but are marked not
   tabular, with a note and a ``malformed`` problem naming the line.
 * File times become weak access evidence: at most one read event per UTC day on which some file
@@ -33,6 +35,7 @@ Decisions:
 
 from __future__ import annotations
 
+import codecs
 import errno
 import json
 import os
@@ -157,6 +160,9 @@ def sniff_content(name: str, head: bytes, tail: bytes, size: int) -> _Sniffed:
     if not body.strip():
         return _Sniffed(declared, False, "empty file")
     text_format = declared in (DataFormat.CSV, DataFormat.JSON, DataFormat.JSONL)
+    wide = _wide_text(head)
+    if wide is not None and text_format:
+        return _malformed(declared, f"{wide} text; only UTF-8 is read (save it as UTF-8)")
     if b"\x00" in body[:65536]:
         return _malformed(declared, "binary content, not text") if text_format else _other()
     first = body.lstrip()[:1]
@@ -170,6 +176,21 @@ def sniff_content(name: str, head: bytes, tail: bytes, size: int) -> _Sniffed:
         shown = body.lstrip()[:10].decode("utf-8", errors="replace")
         return _malformed(declared, f"not JSON (starts with {shown!r})")
     return _other()
+
+
+#: Byte-order marks of the text encodings whose NUL bytes would otherwise look binary
+#: (UTF-32 first: its little-endian mark starts with UTF-16's).
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
+def _wide_text(head: bytes) -> str | None:
+    """``UTF-16`` or ``UTF-32`` when the head starts with that byte-order mark."""
+    return next((name for bom, name in _WIDE_BOMS if head.startswith(bom)), None)
 
 
 def _other() -> _Sniffed:
