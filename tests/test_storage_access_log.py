@@ -248,3 +248,12 @@ def test_a_long_last_line_without_a_break(tmp_path: Path) -> None:
     result = parse_access_file(log)
     assert result.events == ()
     assert [e.line for e in result.errors] == [2]
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-32"])
+def test_a_utf16_log_is_named_for_what_it_is(tmp_path: Path, codec: str) -> None:
+    """A UTF-16 access CSV said "line 2: missing column(s) timestamp, dataset, operation"."""
+    log = tmp_path / "a.csv"
+    log.write_bytes("timestamp,dataset,operation\n2026-01-01,ds,read\n".encode(codec))
+    with pytest.raises(InvalidInputError, match=f"{codec.upper()} text; only UTF-8 is read"):
+        parse_access_file(log)

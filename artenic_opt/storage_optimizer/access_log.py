@@ -24,7 +24,9 @@ Decisions:
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import itertools
 import json
 import os
@@ -47,6 +49,14 @@ from artenic_opt.storage_optimizer._content import UTF8_BOM, detect_delimiter
 from artenic_opt.storage_optimizer._times import RANGE_TEXT, storable_utc
 
 REQUIRED_COLUMNS = ("timestamp", "dataset", "operation")
+#: Byte-order marks of text this reader does not decode (UTF-32 first: its LE mark starts with
+#: UTF-16's); every line would otherwise be a confusing "not UTF-8" or header error.
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
 #: Longest line read: an event is a few hundred bytes (a dataset id is at most 8192 characters).
 MAX_LINE_BYTES: Final = 1024 * 1024
 _DATASET_KEYS = ("dataset", "dataset_id")
@@ -114,7 +124,10 @@ def _decoded_lines(handle: BinaryIO, errors: list[LineError]) -> Iterator[tuple[
             yield number, text
 
 
-def _parse_stream(shown: str, handle: BinaryIO, *, source: str) -> AccessParseResult:
+def _parse_stream(shown: str, handle: io.BufferedReader, *, source: str) -> AccessParseResult:
+    wide = next((name for bom, name in _WIDE_BOMS if handle.peek(4).startswith(bom)), None)
+    if wide is not None:
+        raise InvalidInputError(f"{shown}: {wide} text; only UTF-8 is read (save it as UTF-8)")
     events: list[AccessEvent] = []
     errors: list[LineError] = []
     lines = _decoded_lines(handle, errors)
