@@ -170,3 +170,22 @@ def test_an_empty_provider_is_bad_input(tmp_path: Path, command: list[str]) -> N
     result = run_cli(*args, env=env)
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert "--provider" in json.loads(result.stdout)["error"]["message"]
+
+
+def test_two_local_folders_with_one_name_are_not_versions(tmp_path: Path) -> None:
+    """``a/data`` and ``b/data`` were taken for two versions of one dataset "data": the advice
+    reported version 1 -> version 1 growth of 50,000,000% and 1.3e14 bytes a month."""
+    env = _state_env(tmp_path)
+    small, big = tmp_path / "a" / "data", tmp_path / "b" / "data"
+    small.mkdir(parents=True)
+    big.mkdir(parents=True)
+    (small / "x.csv").write_text("a,b\n")
+    (big / "y.csv").write_text("a,b\n" + "1,2\n" * 1000)
+    assert run_cli("storage", "analyze", str(small), env=env).returncode == 0
+    result = run_cli("--json", "storage", "analyze", str(big), env=env)
+    assert result.returncode == 0, result.stderr
+    usage = json.loads(result.stdout)["advice"]["usage"]
+    assert usage["growth"] == []
+    assert usage["growth_bytes_per_month"] is None
+    listed = json.loads(run_cli("--json", "storage", "recommendations", env=env).stdout)
+    assert [advice["usage"]["growth"] for advice in listed] == [[], []]
