@@ -4,7 +4,8 @@
   before) or a local path. A local path is scanned read-only; the dataset, its file list and the
   file-time evidence are remembered in the state so that ``storage recommendations`` covers it
   later. The user's files are never modified.
-* ``storage_recommendations`` analyses every dataset of the state, sorted by monthly savings.
+* ``storage_recommendations`` analyses every dataset of the state, sorted by monthly savings. A
+  local folder that can no longer be scanned (now a pipe, say) is analysed from its stored scan.
 * ``import_access_file`` stores access events from a JSONL or CSV log; bad lines are reported
   with their line numbers and the good ones kept. Re-importing the same file adds nothing.
 """
@@ -25,6 +26,7 @@ from artenic_opt.schemas import (
     DatasetInfo,
     DatasetOrigin,
     FileProblem,
+    FileProblemKind,
     StorageAdvice,
     StorageAnalysis,
 )
@@ -146,7 +148,17 @@ def _load(
     """A stored dataset; a local one is re-scanned when its folder is still there."""
     local = record.origin is platform_records.DatasetOrigin.LOCAL and record.local_path
     if local and record.local_path and Path(record.local_path).exists():
-        scan = scan_path(record.local_path, on_progress=on_progress)
+        try:
+            scan = scan_path(record.local_path, on_progress=on_progress)
+        except (InvalidInputError, NotFoundError) as exc:
+            # The folder is now something else (a pipe, a device) or went away mid-way: its
+            # stored scan still describes it, and one such path must not fail every dataset.
+            problem = FileProblem(
+                path=record.local_path,
+                kind=FileProblemKind.UNREADABLE,
+                message=f"cannot be scanned again ({exc}); the stored scan is used",
+            )
+            return _dataset_from_state(store, record), _events_for(store, record.id), (problem,)
         if store.readonly:
             # A state opened read-only (not writable here): use the fresh scan, store nothing.
             stored = _events_for(store, scan.dataset.id)

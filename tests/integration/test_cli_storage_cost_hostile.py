@@ -189,3 +189,26 @@ def test_two_local_folders_with_one_name_are_not_versions(tmp_path: Path) -> Non
     assert usage["growth_bytes_per_month"] is None
     listed = json.loads(run_cli("--json", "storage", "recommendations", env=env).stdout)
     assert [advice["usage"]["growth"] for advice in listed] == [[], []]
+
+
+def test_a_stored_folder_that_became_a_pipe_does_not_break_every_dataset(tmp_path: Path) -> None:
+    """A folder analysed once and later replaced by a named pipe made ``storage recommendations``
+    exit 2 for every dataset ("not a regular file or directory"), with no way to forget it."""
+    env = _state_env(tmp_path)
+    kept, gone = tmp_path / "kept", tmp_path / "gone"
+    for folder in (kept, gone):
+        folder.mkdir()
+        (folder / "x.csv").write_text("a,b\n1,2\n")
+        assert run_cli("storage", "analyze", str(folder), env=env).returncode == 0
+    (gone / "x.csv").unlink()
+    gone.rmdir()
+    os.mkfifo(gone)
+    listed = run_cli("--json", "storage", "recommendations", env=env)
+    assert listed.returncode == 0, listed.stderr
+    sizes = {advice["dataset_id"]: advice["size_bytes"] for advice in json.loads(listed.stdout)}
+    assert sizes == {f"local:{kept}": 8, f"local:{gone}": 8}  # the stored scan of the folder
+    alone = run_cli("--json", "storage", "analyze", f"local:{gone}", env=env)
+    assert alone.returncode == 0, alone.stderr
+    (problem,) = json.loads(alone.stdout)["problems"]
+    assert "stored scan" in problem["message"]
+    assert f"warning: {gone}: " in alone.stderr
