@@ -7,11 +7,13 @@
 * ``storage_recommendations`` analyses every dataset of the state, sorted by monthly savings. A
   local folder that can no longer be scanned (now a pipe, say) is analysed from its stored scan.
 * ``import_access_file`` stores access events from a JSONL or CSV log; bad lines are reported
-  with their line numbers and the good ones kept. Re-importing the same file adds nothing.
+  with their line numbers and the good ones kept. Re-importing the same file adds nothing. The
+  log is streamed into the state in batches (one transaction), never held whole.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +29,7 @@ from artenic_opt.schemas import (
     DatasetOrigin,
     FileProblem,
     FileProblemKind,
+    LineError,
     StorageAdvice,
     StorageAnalysis,
 )
@@ -41,9 +44,11 @@ from artenic_opt.state.datasets import (
     upsert_dataset,
 )
 from artenic_opt.state.store import StateStore
-from artenic_opt.storage_optimizer import StorageOptimizer, parse_access_file, scan_path
+from artenic_opt.storage_optimizer import StorageOptimizer, iter_access_file, scan_path
 
 ProgressCallback = Callable[[int, int, str], None]
+#: Access events parsed and stored at a time by ``import_access_file``.
+IMPORT_BATCH = 10_000
 
 
 def make_optimizer(
@@ -238,14 +243,22 @@ def storage_recommendations(
 
 
 def import_access_file(store: StateStore, path: Path) -> AccessImport:
-    parsed = parse_access_file(path)
+    """Store the events of an access log in batches of ``IMPORT_BATCH``, in one transaction:
+    memory stays bounded whatever the log's length, and a failure stores nothing."""
+    errors: list[LineError] = []
+    events = iter_access_file(path, errors)
+    read = added = 0
+    datasets: set[str] = set()
     with store.transaction():
-        added = add_access_events(store, [_to_record_event(e) for e in parsed.events])
+        while batch := list(itertools.islice(events, IMPORT_BATCH)):
+            read += len(batch)
+            datasets.update(e.dataset_id for e in batch)
+            added += add_access_events(store, [_to_record_event(e) for e in batch])
     return AccessImport(
         file=str(path),
-        events_read=len(parsed.events),
+        events_read=read,
         events_added=added,
-        already_present=len(parsed.events) - added,
-        datasets=tuple(sorted({e.dataset_id for e in parsed.events})),
-        errors=parsed.errors,
+        already_present=read - added,
+        datasets=tuple(sorted(datasets)),
+        errors=tuple(sorted(errors, key=lambda error: error.line)),
     )

@@ -75,6 +75,19 @@ class _BadLineError(ValueError):
 
 def parse_access_file(path: str | os.PathLike[str], *, source: str = "import") -> AccessParseResult:
     """Parse a JSONL or CSV access file; bad lines are returned as errors, the rest as events."""
+    errors: list[LineError] = []
+    events = tuple(iter_access_file(path, errors, source=source))
+    return AccessParseResult(events=events, errors=tuple(sorted(errors, key=lambda e: e.line)))
+
+
+def iter_access_file(
+    path: str | os.PathLike[str], errors: list[LineError], *, source: str = "import"
+) -> Iterator[AccessEvent]:
+    """The events of a JSONL or CSV access file, one at a time; bad lines go to ``errors``.
+
+    Nothing is held but the current line, so a caller storing events in batches imports a log
+    of any length in bounded memory.
+    """
     shown = os.fspath(path)
     if not os.path.exists(shown):
         raise NotFoundError(f"{shown}: no such file")
@@ -85,7 +98,7 @@ def parse_access_file(path: str | os.PathLike[str], *, source: str = "import") -
         raise InvalidInputError(f"{shown}: not a regular file")
     try:
         with open(shown, "rb") as handle:
-            return _parse_stream(shown, handle, source=source)
+            yield from _parse_stream(shown, handle, errors, source=source)
     except OSError as exc:
         raise InvalidInputError(f"{shown}: cannot read ({exc.strerror or exc})") from None
 
@@ -124,16 +137,16 @@ def _decoded_lines(handle: BinaryIO, errors: list[LineError]) -> Iterator[tuple[
             yield number, text
 
 
-def _parse_stream(shown: str, handle: io.BufferedReader, *, source: str) -> AccessParseResult:
+def _parse_stream(
+    shown: str, handle: io.BufferedReader, errors: list[LineError], *, source: str
+) -> Iterator[AccessEvent]:
     wide = next((name for bom, name in _WIDE_BOMS if handle.peek(4).startswith(bom)), None)
     if wide is not None:
         raise InvalidInputError(f"{shown}: {wide} text; only UTF-8 is read (save it as UTF-8)")
-    events: list[AccessEvent] = []
-    errors: list[LineError] = []
     lines = _decoded_lines(handle, errors)
     first = next(lines, None)
     if first is None:
-        return AccessParseResult(errors=tuple(errors))
+        return
     if _is_jsonl(shown, first[1]):
         rows = _jsonl_rows(itertools.chain([first], lines))
     else:
@@ -143,11 +156,9 @@ def _parse_stream(shown: str, handle: io.BufferedReader, *, source: str) -> Acce
             errors.append(LineError(line=number, message=row))
             continue
         try:
-            events.append(_event(row, source=source))
+            yield _event(row, source=source)
         except _BadLineError as exc:
             errors.append(LineError(line=number, message=str(exc)))
-    errors.sort(key=lambda error: error.line)
-    return AccessParseResult(events=tuple(events), errors=tuple(errors))
 
 
 def _is_jsonl(shown: str, first_line: str) -> bool:
@@ -250,4 +261,4 @@ def _operation(value: Any) -> AccessOperation:
         ) from None
 
 
-__all__ = ["REQUIRED_COLUMNS", "parse_access_file"]
+__all__ = ["MAX_LINE_BYTES", "REQUIRED_COLUMNS", "iter_access_file", "parse_access_file"]
