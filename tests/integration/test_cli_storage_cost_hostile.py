@@ -212,3 +212,24 @@ def test_a_stored_folder_that_became_a_pipe_does_not_break_every_dataset(tmp_pat
     (problem,) = json.loads(alone.stdout)["problems"]
     assert "stored scan" in problem["message"]
     assert f"warning: {gone}: " in alone.stderr
+
+
+def test_warnings_naming_a_file_with_a_line_break_stay_one_line(tmp_path: Path) -> None:
+    """A malformed file named ``x<newline>y.csv`` split its warning over two stderr lines (the
+    second one starting with no ``warning:``); an access log so named did the same."""
+    env = _state_env(tmp_path)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "x\ny.csv").write_text("a,b\n1,2,3\n")
+    result = run_cli("storage", "analyze", str(data), env=env)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert not any(line.startswith("y.csv") for line in lines), lines
+    assert "warning: x\\ny.csv: line 2: 3 fields, the header has 2" in lines
+    log = tmp_path / "a\nb.csv"
+    log.write_text("timestamp,dataset,operation\nnot a time,ds,read\n")
+    imported = run_cli("storage", "import-access", str(log), env=env)
+    assert imported.returncode == 0, imported.stderr
+    lines = [line for line in imported.stderr.splitlines() if line.strip()]
+    assert lines[0].startswith("warning: ") and "a\\nb.csv:2: timestamp" in lines[0], lines
+    assert len(lines) == 2, lines  # the warning and the summary line
