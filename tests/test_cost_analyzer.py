@@ -474,3 +474,38 @@ def test_cpu_job_is_never_moved_to_a_gpu_machine() -> None:
     actions = CostAnalyzer(arrays).savings_opportunity(runs, "90d", now=NOW).actions
     assert [a.suggested for a in actions] == ["AWS/us-east-1/c6a.8xlarge#1#on_demand"]
     assert actions[0].kind == "instance"
+
+
+def test_savings_count_only_the_runs_on_the_setup_they_replace() -> None:
+    """Three bert runs on the a10 (100 each) and two already on the recommended H100 box (60):
+    moving off the a10 saves 40 on three runs, not on five. The item claimed 40 x 5 runs (the
+    two runs already on the suggestion were counted as if they would save too) and held their
+    ids, so no other item could use them."""
+    month = DAYS_PER_MONTH / 90.0
+    common: dict[str, Any] = {
+        "workload_name": "bert",
+        "recommended_cost": 60.0,
+        "recommended_candidate": "P1/r1/h100x8#1#on_demand",
+    }
+    on_a10 = [
+        rec(
+            i,
+            provider="P2",
+            instance_type="a10",
+            gpu_type="A10",
+            gpu_count=1,
+            cost=100.0,
+            hours=10.0,
+            **common,
+        )
+        for i in range(3)
+    ]
+    followed = [rec(10 + i, cost=60.0, hours=6.0, **common) for i in range(2)]
+    report = analyzer().savings_opportunity(on_a10 + followed, "90d", now=NOW)
+    switch = next(a for a in report.actions if a.kind == "provider_switch")
+    assert switch.current == "P2/r1/a10#1#on_demand"
+    assert switch.suggested == "P1/r1/h100x8#1#on_demand"
+    assert switch.runs_per_month == pytest.approx(3 * month)
+    assert switch.estimated_monthly_savings == pytest.approx(40.0 * 3 * month)
+    assert switch.evidence_runs == 3
+    assert set(switch.record_ids) == {"r0", "r1", "r2"}

@@ -4,6 +4,7 @@ SQLite state, the embedded catalog and, for the platform, the fake gateway on lo
 from __future__ import annotations
 
 import json
+import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -213,15 +214,15 @@ def test_sync_keeps_jobs_with_no_region_and_leaves_out_impossible_ones(
             (record,) = load_history(ws.store())
             assert (record.provider, record.region, record.instance_type) == (
                 "mock",
-                "unknown",
-                "unknown",
+                "global",
+                "not stated",
             )
             assert record.cost == pytest.approx(2.5)
             analyzer = make_analyzer(ws.catalog(), "EUR", ws.rates())
             now = datetime(2026, 11, 25, tzinfo=UTC)
             summary = analyzer.spending_summary([record], by="region", now=now)
             assert not summary.empty
-            assert [group.key for group in summary.groups] == ["mock/unknown"]
+            assert [group.key for group in summary.groups] == ["mock/global"]
         finally:
             ws.close()
 
@@ -412,3 +413,54 @@ def test_retrain_reads_the_heuristics_rank_of_a_hybrid_recommendation(
         stray.rank,
         *(s.rank for s in kept),
     ]
+
+
+def test_access_import_streams_into_the_state(workspace: Workspace, tmp_path: Path) -> None:
+    """A million-line log took 2.4 GB of memory: every event was parsed into a list before the
+    first was stored. Events now go to the state in batches inside one transaction, so memory
+    stays bounded and a failing file still stores nothing."""
+    log = tmp_path / "big.csv"
+    with log.open("w") as handle:
+        handle.write("timestamp,dataset,operation\n")
+        for i in range(60_000):
+            handle.write(f"2026-11-01T00:00:00.{i:06d},ds{i % 3},read\n")
+        handle.write("bad line\n")
+    store = workspace.store()
+    tracemalloc.start()
+    try:
+        result = import_access_file(store, log)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (result.events_read, result.events_added, result.already_present) == (60_000, 60_000, 0)
+    assert result.datasets == ("ds0", "ds1", "ds2")
+    assert [e.line for e in result.errors] == [60_002]
+    assert peak < 40 * 1024 * 1024, peak
+    # Duplicates across batches are found, as within one.
+    again = import_access_file(store, log)
+    assert (again.events_added, again.already_present) == (0, 60_000)
+
+
+def test_access_import_is_all_or_nothing(
+    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import artenic_opt.services.storage as storage_service
+
+    log = tmp_path / "a.jsonl"
+    line = '{{"timestamp": "2026-11-01T00:00:{:02d}", "dataset": "ds", "operation": "read"}}\n'
+    log.write_text("".join(line.format(i % 60) for i in range(25_000)))
+    calls: list[int] = []
+    real = storage_service.add_access_events
+
+    def failing(store: object, events: list[object]) -> int:
+        calls.append(len(events))
+        if len(calls) == 2:
+            raise InvalidInputError("disk said no")
+        return real(store, events)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(storage_service, "add_access_events", failing)
+    store = workspace.store()
+    with pytest.raises(InvalidInputError, match="disk said no"):
+        import_access_file(store, log)
+    monkeypatch.setattr(storage_service, "add_access_events", real)
+    assert import_access_file(store, tmp_path / "a.jsonl").events_added == 60

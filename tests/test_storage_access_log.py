@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import tracemalloc
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -198,3 +199,61 @@ def test_special_files_are_refused(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe.csv")
     with pytest.raises(InvalidInputError, match="not a regular file"):
         parse_access_file(tmp_path / "pipe.csv")
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "0001-01-01T00:00:00Z",  # stored as "1-01-01..." and unreadable afterwards
+        "0001-01-01T00:30:00+01:00",  # overflows when converted to UTC
+        "0999-12-31T23:59:59",
+        "9999-12-31T23:00:00-02:00",  # overflows the other way
+    ],
+)
+def test_times_the_state_cannot_store_are_line_errors(tmp_path: Path, stamp: str) -> None:
+    log = tmp_path / "a.csv"
+    log.write_text(f"timestamp,dataset,operation\n{stamp},ds,read\n1000-01-01T00:00:00,ds,read\n")
+    result = parse_access_file(log)
+    assert [e.timestamp for e in result.events] == [datetime(1000, 1, 1, tzinfo=UTC)]
+    assert len(result.errors) == 1
+    assert result.errors[0].line == 2
+    assert "out of range" in result.errors[0].message
+
+
+def test_an_endless_line_is_a_line_error_and_is_never_held_whole(tmp_path: Path) -> None:
+    """One line of 64 MiB (no access-log line is near that; a dataset id is at most 8192
+    characters) was read whole into memory before being refused: a log without line breaks
+    could exhaust memory. It is now a line error, read in bounded pieces, and the lines around
+    it keep their numbers."""
+    good = '{"timestamp": "2026-01-01T00:00:00", "dataset": "ds", "operation": "read"}\n'
+    log = tmp_path / "a.jsonl"
+    with log.open("w") as handle:
+        handle.write(good)
+        handle.write('{"dataset": "' + "x" * (64 * 1024 * 1024) + '"}\n')
+        handle.write(good.replace("01T", "02T"))
+    tracemalloc.start()
+    try:
+        result = parse_access_file(log)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 1024 * 1024, peak
+    assert [e.timestamp.day for e in result.events] == [1, 2]
+    assert [(e.line, "longer than" in e.message) for e in result.errors] == [(2, True)]
+
+
+def test_a_long_last_line_without_a_break(tmp_path: Path) -> None:
+    log = tmp_path / "a.csv"
+    log.write_bytes(b"timestamp,dataset,operation\n" + b"9" * (3 * 1024 * 1024))
+    result = parse_access_file(log)
+    assert result.events == ()
+    assert [e.line for e in result.errors] == [2]
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-32"])
+def test_a_utf16_log_is_named_for_what_it_is(tmp_path: Path, codec: str) -> None:
+    """A UTF-16 access CSV said "line 2: missing column(s) timestamp, dataset, operation"."""
+    log = tmp_path / "a.csv"
+    log.write_bytes("timestamp,dataset,operation\n2026-01-01,ds,read\n".encode(codec))
+    with pytest.raises(InvalidInputError, match=f"{codec.upper()} text; only UTF-8 is read"):
+        parse_access_file(log)

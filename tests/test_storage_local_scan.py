@@ -478,3 +478,59 @@ def test_entry_vanishing_during_the_walk_is_reported(
     (problem,) = scan_path(tmp_path).problems
     assert (problem.path, problem.kind) == ("gone.csv", FileProblemKind.UNREADABLE)
     assert problem.message == "cannot stat (No such file or directory)"
+
+
+def test_file_times_out_of_range_are_reported_and_left_out(tmp_path: Path) -> None:
+    """tmpfs keeps 64-bit file times; one the state cannot store is dropped, the other kept."""
+    shm = Path("/dev/shm")
+    if not (shm.is_dir() and os.access(shm, os.W_OK)):  # pragma: no cover - Linux CI has it
+        pytest.skip("no writable tmpfs")
+    root = shm / f"artenic-scan-{os.getpid()}-{tmp_path.name}"
+    root.mkdir()
+    try:
+        good = datetime(2026, 1, 5, 12, tzinfo=UTC).timestamp()
+        bad_atime, bad_mtime = root / "a.csv", root / "m.csv"
+        for path in (bad_atime, bad_mtime):
+            path.write_text("a\n1\n")
+        os.utime(bad_atime, (1e12, good))  # atime in year 33658
+        os.utime(bad_mtime, (good + 86400, -6e10))  # mtime in year 68
+        if os.stat(bad_atime).st_atime != 1e12:  # pragma: no cover - clamped
+            pytest.skip("this tmpfs clamps file times")
+        result = scan_path(root)
+    finally:
+        for child in root.iterdir():
+            child.unlink()
+        root.rmdir()
+    files = {f.path: f for f in result.dataset.files}
+    assert files["a.csv"].accessed_at is None
+    assert files["a.csv"].modified_at == datetime(2026, 1, 5, 12, tzinfo=UTC)
+    assert files["m.csv"].modified_at is None
+    assert files["m.csv"].accessed_at == datetime(2026, 1, 6, 12, tzinfo=UTC)
+    assert sorted(p.path for p in result.problems) == ["a.csv", "m.csv"]
+    assert all("file time out of range" in p.message for p in result.problems)
+    assert [(e.operation.value, e.timestamp.day) for e in result.access_events] == [
+        ("write", 5),
+        ("read", 6),
+    ]
+    assert result.dataset.created_at == datetime(2026, 1, 5, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("codec", "name"),
+    [("utf-16", "UTF-16"), ("utf-16-le", None), ("utf-32", "UTF-32")],
+)
+def test_utf16_and_utf32_text_is_not_called_binary(
+    tmp_path: Path, codec: str, name: str | None
+) -> None:
+    """A UTF-16 CSV (Excel's "Unicode text") was reported as "binary content, not text": its
+    NUL bytes looked binary. With a byte-order mark it is named for what it is."""
+    path = tmp_path / "t.csv"
+    path.write_bytes("a,b\n1,2\n".encode(codec))
+    result = scan_path(path)
+    (problem,) = result.problems
+    assert problem.kind is FileProblemKind.MALFORMED
+    if name is None:  # no byte-order mark: nothing says which encoding it is
+        assert problem.message == "binary content, not text"
+    else:
+        assert problem.message == f"{name} text; only UTF-8 is read (save it as UTF-8)"
+    assert result.dataset.files[0].tabular is False

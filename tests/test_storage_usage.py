@@ -12,6 +12,7 @@ from artenic_opt.schemas import (
     AccessOperation,
     DatasetFileInfo,
     DatasetInfo,
+    DatasetOrigin,
     TierPolicy,
 )
 from artenic_opt.storage_optimizer.usage_analyzer import (
@@ -221,3 +222,25 @@ def test_analyze_usage_puts_it_together() -> None:
     assert usage.growth[0].growth_bytes == 200
     assert usage.access.evidence is AccessEvidence.STRONG
     assert usage.warnings == ("1 file-time events ignored: an access log is available",)
+
+
+def test_local_folders_have_no_versions() -> None:
+    """Two local folders named alike are unrelated, and a platform dataset is no version of one."""
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def local(path: str, size: int) -> DatasetInfo:
+        return DatasetInfo(
+            id=f"local:{path}",
+            name="data",
+            total_size_bytes=size,
+            created_at=when,
+            origin=DatasetOrigin.LOCAL,
+            local_path=path,
+        )
+
+    platform = DatasetInfo(
+        id="data_v2", name="data", version=2, total_size_bytes=9, created_at=when
+    )
+    a, b = local("/a/data", 4), local("/b/data", 2_000_004)
+    assert version_growth(b, [a, platform]) == ((), None)
+    assert version_growth(platform, [a, b]) == ((), None)

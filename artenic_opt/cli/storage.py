@@ -93,15 +93,16 @@ def storage_analyze_command(
             store,
             runtime.catalog(),
             target,
-            provider=provider or runtime.settings.optimizer.storage_provider,
+            provider=runtime.settings.optimizer.storage_provider if provider is None else provider,
             region=region,
             on_progress=on_progress,
         )
+    # Paths may hold line breaks: ``clean`` keeps each warning on one line.
     for problem in result.problems:
-        warn(f"{problem.path}: {problem.message}")
+        warn(fmt.clean(f"{problem.path}: {problem.message}"))
     advice = result.advice
     for message in advice.warnings:
-        warn(message)
+        warn(fmt.clean(message))
 
     def render(out: "Console") -> None:
         draw(out, f"Storage advice for {advice.dataset_name}", _COLUMNS, [advice])
@@ -135,7 +136,7 @@ def storage_recommendations_command(
     advices = storage_recommendations(
         runtime.store(),
         runtime.catalog(),
-        provider=provider or runtime.settings.optimizer.storage_provider,
+        provider=runtime.settings.optimizer.storage_provider if provider is None else provider,
         region=region,
     )
 
@@ -174,7 +175,7 @@ def storage_import_access_command(
     runtime = get_workspace(ctx, state)
     result = import_access_file(runtime.store(), file)
     for error in result.errors:
-        warn(f"{file}:{error.line}: {error.message}")
+        warn(fmt.clean(f"{file}:{error.line}: {error.message}"))
 
     def render(_out: "Console") -> None:
         info(

@@ -9,9 +9,11 @@ currency the table does not know raises ``CurrencyError``: nothing is ever added
 Savings opportunities (``savings_opportunity``), each with an estimated monthly saving:
 
 * **Recurring workloads** are workloads (query id, else name) with at least
-  ``min_recurring_runs`` completed runs in the period. Their monthly run rate is
-  ``runs x (30.44 days / period days)``: the period's average, so a workload that only started
-  recently is under- rather than over-counted.
+  ``min_recurring_runs`` completed runs in the period. An item for one replaces the workload's
+  most used setup, and saves on the runs made with that setup only: its monthly run rate is
+  ``those runs x (30.44 days / period days)``, the period's average, so a workload that only
+  started recently is under- rather than over-counted (runs already on another setup, perhaps
+  the suggested one, would save nothing and are neither counted nor held by the item).
 * **Switch provider / instance**: for a recurring workload whose profile is known, the cheapest
   feasible candidate of ``compare_providers`` with the same pricing as today (on-demand stays
   on-demand, so spot savings are counted only once, by the spot item). Its cost per run is the
@@ -305,10 +307,12 @@ class CostAnalyzer:
         label = workload_label(latest)
         current_candidate = Counter(r.candidate_id for r in runs).most_common(1)[0][0]
         current_runs = [r for r in runs if r.candidate_id == current_candidate]
-        # Price what the workload does today: its most used setup, at its measured cost.
+        # Price what the workload does today: its most used setup, at its measured cost. An item
+        # replaces that setup, so it saves on the runs made with it only: runs already on another
+        # setup (perhaps the suggested one) would save nothing, or pay more.
         cost_per_run = statistics.fmean(self._cost(r) for r in current_runs)
-        runs_per_month = len(runs) * month_factor
-        ids = tuple(r.record_id for r in runs)
+        runs_per_month = len(current_runs) * month_factor
+        ids = tuple(r.record_id for r in current_runs)
         profile = next(
             (
                 r.workload

@@ -3,6 +3,14 @@
 Every stored outcome becomes one ``SpendRecord``: linked outcomes take their machine and the
 optimizer's estimates from the stored recommendation, unlinked ones (platform jobs that did not
 come from a recommendation) the machine recorded with them.
+
+Decisions:
+
+* The platform may leave a job's region or instance type empty (platform-api.md: both are
+  nullable), and ``sync`` then stores an unlinked outcome with an empty one. Such a job still cost
+  money: its region is read as ``UNSPECIFIED_REGION`` (``"global"``, what the catalog translation
+  files a row without a region under) and its instance type as ``"not stated"``, so it is counted
+  and grouped instead of failing every cost command.
 """
 
 from __future__ import annotations
@@ -14,9 +22,15 @@ from artenic_opt.catalog import Catalog
 from artenic_opt.cost_analyzer import CostAnalyzer
 from artenic_opt.cost_analyzer.spend_records import spend_record_from_outcome
 from artenic_opt.errors import InvalidInputError
+from artenic_opt.platform.translation import UNSPECIFIED_REGION
 from artenic_opt.schemas import SpendRecord, TrainingAdvice
 from artenic_opt.state import get_recommendation, list_outcomes
 from artenic_opt.state.store import StateStore
+
+#: The instance type of a stored platform job that did not say which machine it ran on.
+UNSTATED_INSTANCE = "not stated"
+#: The provider of a stored platform job whose provider field was empty.
+UNSTATED_PROVIDER = "not stated"
 
 
 def _unconvertible(currency: str, rates: Mapping[str, float]) -> bool:
@@ -28,11 +42,6 @@ def _unconvertible(currency: str, rates: Mapping[str, float]) -> bool:
 
 def make_analyzer(catalog: Catalog, display_currency: str, rates: ExchangeRates) -> CostAnalyzer:
     return CostAnalyzer(catalog, display_currency=display_currency, rates=rates)
-
-
-#: Where a platform job ran when the platform did not say (its ``region`` or ``instance_type``
-#: is null, as on CPU jobs of the mock provider): still money spent, filed under this label.
-UNKNOWN_MACHINE = "unknown"
 
 
 def load_history(store: StateStore, rates: Mapping[str, float] | None = None) -> list[SpendRecord]:
@@ -56,9 +65,9 @@ def load_history(store: StateStore, rates: Mapping[str, float] | None = None) ->
                 outcome,
                 record_id=str(stored.id),
                 advice=advice,
-                provider=None if advice else (stored.provider or UNKNOWN_MACHINE),
-                region=None if advice else (stored.region or UNKNOWN_MACHINE),
-                instance_type=None if advice else (stored.instance_type or UNKNOWN_MACHINE),
+                provider=None if advice else (stored.provider or UNSTATED_PROVIDER),
+                region=None if advice else (stored.region or UNSPECIFIED_REGION),
+                instance_type=None if advice else (stored.instance_type or UNSTATED_INSTANCE),
                 spot=None if advice else stored.spot,
             )
         )

@@ -4,13 +4,16 @@
   before) or a local path. A local path is scanned read-only; the dataset, its file list and the
   file-time evidence are remembered in the state so that ``storage recommendations`` covers it
   later. The user's files are never modified.
-* ``storage_recommendations`` analyses every dataset of the state, sorted by monthly savings.
+* ``storage_recommendations`` analyses every dataset of the state, sorted by monthly savings. A
+  local folder that can no longer be scanned (now a pipe, say) is analysed from its stored scan.
 * ``import_access_file`` stores access events from a JSONL or CSV log; bad lines are reported
-  with their line numbers and the good ones kept. Re-importing the same file adds nothing.
+  with their line numbers and the good ones kept. Re-importing the same file adds nothing. The
+  log is streamed into the state in batches (one transaction), never held whole.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +28,8 @@ from artenic_opt.schemas import (
     DatasetInfo,
     DatasetOrigin,
     FileProblem,
+    FileProblemKind,
+    LineError,
     StorageAdvice,
     StorageAnalysis,
 )
@@ -39,9 +44,11 @@ from artenic_opt.state.datasets import (
     upsert_dataset,
 )
 from artenic_opt.state.store import StateStore
-from artenic_opt.storage_optimizer import StorageOptimizer, parse_access_file, scan_path
+from artenic_opt.storage_optimizer import StorageOptimizer, iter_access_file, scan_path
 
 ProgressCallback = Callable[[int, int, str], None]
+#: Access events parsed and stored at a time by ``import_access_file``.
+IMPORT_BATCH = 10_000
 
 
 def make_optimizer(
@@ -146,7 +153,17 @@ def _load(
     """A stored dataset; a local one is re-scanned when its folder is still there."""
     local = record.origin is platform_records.DatasetOrigin.LOCAL and record.local_path
     if local and record.local_path and Path(record.local_path).exists():
-        scan = scan_path(record.local_path, on_progress=on_progress)
+        try:
+            scan = scan_path(record.local_path, on_progress=on_progress)
+        except (InvalidInputError, NotFoundError) as exc:
+            # The folder is now something else (a pipe, a device) or went away mid-way: its
+            # stored scan still describes it, and one such path must not fail every dataset.
+            problem = FileProblem(
+                path=record.local_path,
+                kind=FileProblemKind.UNREADABLE,
+                message=f"cannot be scanned again ({exc}); the stored scan is used",
+            )
+            return _dataset_from_state(store, record), _events_for(store, record.id), (problem,)
         if store.readonly:
             # A state opened read-only (not writable here): use the fresh scan, store nothing.
             stored = _events_for(store, scan.dataset.id)
@@ -165,6 +182,9 @@ def analyze_target(
     region: str | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> StorageAnalysis:
+    if not target:
+        # Path("") is the current directory: never scan (and store) it for an empty argument.
+        raise InvalidInputError("target: empty; give a dataset id or a path")
     optimizer = make_optimizer(catalog, provider, region)
     record = find_dataset(store, target)
     if record is None:
@@ -223,14 +243,22 @@ def storage_recommendations(
 
 
 def import_access_file(store: StateStore, path: Path) -> AccessImport:
-    parsed = parse_access_file(path)
+    """Store the events of an access log in batches of ``IMPORT_BATCH``, in one transaction:
+    memory stays bounded whatever the log's length, and a failure stores nothing."""
+    errors: list[LineError] = []
+    events = iter_access_file(path, errors)
+    read = added = 0
+    datasets: set[str] = set()
     with store.transaction():
-        added = add_access_events(store, [_to_record_event(e) for e in parsed.events])
+        while batch := list(itertools.islice(events, IMPORT_BATCH)):
+            read += len(batch)
+            datasets.update(e.dataset_id for e in batch)
+            added += add_access_events(store, [_to_record_event(e) for e in batch])
     return AccessImport(
         file=str(path),
-        events_read=len(parsed.events),
+        events_read=read,
         events_added=added,
-        already_present=len(parsed.events) - added,
-        datasets=tuple(sorted({e.dataset_id for e in parsed.events})),
-        errors=parsed.errors,
+        already_present=read - added,
+        datasets=tuple(sorted(datasets)),
+        errors=tuple(sorted(errors, key=lambda error: error.line)),
     )

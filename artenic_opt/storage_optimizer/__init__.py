@@ -8,7 +8,7 @@ that read the user's files, read-only; every other module is pure logic. pyarrow
 
 from __future__ import annotations
 
-from artenic_opt.storage_optimizer.access_log import parse_access_file
+from artenic_opt.storage_optimizer.access_log import iter_access_file, parse_access_file
 from artenic_opt.storage_optimizer.format_advisor import advise_format
 from artenic_opt.storage_optimizer.local_scan import read_head, scan_path
 from artenic_opt.storage_optimizer.optimizer import StorageOptimizer
@@ -21,6 +21,7 @@ __all__ = [
     "analyze_usage",
     "classify_tier",
     "decide_tier",
+    "iter_access_file",
     "parse_access_file",
     "read_head",
     "scan_path",

@@ -11,11 +11,12 @@ columns (``,``, ``;``, tab or ``|`` delimited); other columns and JSON fields ar
 
 Decisions:
 
-* The file is streamed line by line, so a large log never sits in memory.
-* A bad line (undecodable bytes, broken JSON or quoting, a missing field, a bad time or an unknown
-  operation) becomes a ``LineError`` with its 1-based line number, and the rest is kept. Only a
-  file that cannot be used at all (missing, unreadable, a CSV header without the required
-  columns) raises, with a message naming the file.
+* The file is streamed line by line, so a large log never sits in memory; a line over
+  ``MAX_LINE_BYTES`` (1 MiB) is a bad line, read past in pieces, never held whole.
+* A bad line (undecodable bytes, broken JSON or quoting, a missing field, a bad time, a time the
+  state cannot store (``_times``) or an unknown operation) becomes a ``LineError`` with its
+  1-based line number, and the rest is kept. Only a file that cannot be used at all (missing,
+  unreadable, a CSV header without the required columns) raises, with a message naming the file.
 * One CSV record per physical line: access logs do not hold multi-line fields, and this keeps
   line numbers exact.
 * Events from a file are strong evidence (``weak_evidence=False``), unlike file times.
@@ -23,13 +24,15 @@ Decisions:
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import itertools
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO, Final
 
 from pydantic import ValidationError
 
@@ -43,8 +46,19 @@ from artenic_opt.schemas import (
     format_validation_error,
 )
 from artenic_opt.storage_optimizer._content import UTF8_BOM, detect_delimiter
+from artenic_opt.storage_optimizer._times import RANGE_TEXT, storable_utc
 
 REQUIRED_COLUMNS = ("timestamp", "dataset", "operation")
+#: Byte-order marks of text this reader does not decode (UTF-32 first: its LE mark starts with
+#: UTF-16's); every line would otherwise be a confusing "not UTF-8" or header error.
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+#: Longest line read: an event is a few hundred bytes (a dataset id is at most 8192 characters).
+MAX_LINE_BYTES: Final = 1024 * 1024
 _DATASET_KEYS = ("dataset", "dataset_id")
 _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 _CSV_SUFFIXES = (".csv", ".tsv")
@@ -61,6 +75,19 @@ class _BadLineError(ValueError):
 
 def parse_access_file(path: str | os.PathLike[str], *, source: str = "import") -> AccessParseResult:
     """Parse a JSONL or CSV access file; bad lines are returned as errors, the rest as events."""
+    errors: list[LineError] = []
+    events = tuple(iter_access_file(path, errors, source=source))
+    return AccessParseResult(events=events, errors=tuple(sorted(errors, key=lambda e: e.line)))
+
+
+def iter_access_file(
+    path: str | os.PathLike[str], errors: list[LineError], *, source: str = "import"
+) -> Iterator[AccessEvent]:
+    """The events of a JSONL or CSV access file, one at a time; bad lines go to ``errors``.
+
+    Nothing is held but the current line, so a caller storing events in batches imports a log
+    of any length in bounded memory.
+    """
     shown = os.fspath(path)
     if not os.path.exists(shown):
         raise NotFoundError(f"{shown}: no such file")
@@ -71,14 +98,35 @@ def parse_access_file(path: str | os.PathLike[str], *, source: str = "import") -
         raise InvalidInputError(f"{shown}: not a regular file")
     try:
         with open(shown, "rb") as handle:
-            return _parse_stream(shown, handle, source=source)
+            yield from _parse_stream(shown, handle, errors, source=source)
     except OSError as exc:
         raise InvalidInputError(f"{shown}: cannot read ({exc.strerror or exc})") from None
 
 
-def _decoded_lines(handle: Iterable[bytes], errors: list[LineError]) -> Iterator[tuple[int, str]]:
-    """Non-blank lines as text; an undecodable line is recorded in ``errors`` and skipped."""
-    for number, raw in enumerate(handle, start=1):
+def _raw_lines(handle: BinaryIO) -> Iterator[bytes | None]:
+    """The file's lines, each read in pieces of at most ``MAX_LINE_BYTES``; ``None`` stands for a
+    line longer than that, which is skipped to its end without being held in memory."""
+    while True:
+        raw = handle.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        if len(raw) <= MAX_LINE_BYTES or raw.endswith(b"\n"):
+            yield raw
+            continue
+        while raw and not raw.endswith(b"\n"):
+            raw = handle.readline(MAX_LINE_BYTES)
+        yield None
+
+
+def _decoded_lines(handle: BinaryIO, errors: list[LineError]) -> Iterator[tuple[int, str]]:
+    """Non-blank lines as text; an undecodable or overlong line is recorded in ``errors`` and
+    skipped."""
+    for number, raw in enumerate(_raw_lines(handle), start=1):
+        if raw is None:
+            errors.append(
+                LineError(line=number, message=f"line longer than {MAX_LINE_BYTES} bytes")
+            )
+            continue
         data = raw[len(UTF8_BOM) :] if number == 1 and raw.startswith(UTF8_BOM) else raw
         try:
             text = data.decode("utf-8")
@@ -89,13 +137,16 @@ def _decoded_lines(handle: Iterable[bytes], errors: list[LineError]) -> Iterator
             yield number, text
 
 
-def _parse_stream(shown: str, handle: Iterable[bytes], *, source: str) -> AccessParseResult:
-    events: list[AccessEvent] = []
-    errors: list[LineError] = []
+def _parse_stream(
+    shown: str, handle: io.BufferedReader, errors: list[LineError], *, source: str
+) -> Iterator[AccessEvent]:
+    wide = next((name for bom, name in _WIDE_BOMS if handle.peek(4).startswith(bom)), None)
+    if wide is not None:
+        raise InvalidInputError(f"{shown}: {wide} text; only UTF-8 is read (save it as UTF-8)")
     lines = _decoded_lines(handle, errors)
     first = next(lines, None)
     if first is None:
-        return AccessParseResult(errors=tuple(errors))
+        return
     if _is_jsonl(shown, first[1]):
         rows = _jsonl_rows(itertools.chain([first], lines))
     else:
@@ -105,11 +156,9 @@ def _parse_stream(shown: str, handle: Iterable[bytes], *, source: str) -> Access
             errors.append(LineError(line=number, message=row))
             continue
         try:
-            events.append(_event(row, source=source))
+            yield _event(row, source=source)
         except _BadLineError as exc:
             errors.append(LineError(line=number, message=str(exc)))
-    errors.sort(key=lambda error: error.line)
-    return AccessParseResult(events=tuple(events), errors=tuple(errors))
 
 
 def _is_jsonl(shown: str, first_line: str) -> bool:
@@ -191,9 +240,13 @@ def _timestamp(value: Any) -> datetime:
     if not isinstance(value, str) or not value.strip():
         raise _BadLineError("timestamp: missing or not a string")
     try:
-        return datetime.fromisoformat(value.strip())
+        parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         raise _BadLineError(f"timestamp: {value.strip()!r} is not an ISO-8601 time") from None
+    stored = storable_utc(parsed)
+    if stored is None:
+        raise _BadLineError(f"timestamp: {value.strip()!r} is out of range ({RANGE_TEXT})")
+    return stored
 
 
 def _operation(value: Any) -> AccessOperation:
@@ -208,4 +261,4 @@ def _operation(value: Any) -> AccessOperation:
         ) from None
 
 
-__all__ = ["REQUIRED_COLUMNS", "parse_access_file"]
+__all__ = ["MAX_LINE_BYTES", "REQUIRED_COLUMNS", "iter_access_file", "parse_access_file"]

@@ -22,23 +22,27 @@ Decisions:
   and content disagree the content wins and the mismatch is reported. Unknown extensions are
   recognised as JSON or Parquet by content only; CSV is never guessed from content alone (too
   many text files parse as "CSV"). Files over 1 MiB are validated on that head only.
+* Only UTF-8 text is read: a CSV or JSON file in UTF-16 or UTF-32 (a byte-order mark says so)
+  is reported as such, not as binary content.
 * Malformed CSV or JSON files stay in the dataset (they still cost storage) but are marked not
   tabular, with a note and a ``malformed`` problem naming the line.
 * File times become weak access evidence: at most one read event per UTC day on which some file
   was last read after its last write (atime later than mtime) and one write event per UTC day of
   a file's mtime. File times say when a file was last touched, not how often, so rates built on
-  them are lower bounds (``weak_evidence=True``).
+  them are lower bounds (``weak_evidence=True``). A file time the state cannot store (``_times``;
+  tmpfs keeps 64-bit times) is left out and reported; the file itself is still counted.
 """
 
 from __future__ import annotations
 
+import codecs
 import errno
 import json
 import os
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from artenic_opt.errors import InvalidInputError, NotFoundError
 from artenic_opt.schemas import (
@@ -64,6 +68,7 @@ from artenic_opt.storage_optimizer._content import (
     record_structure,
     strip_bom,
 )
+from artenic_opt.storage_optimizer._times import RANGE_TEXT, storable_from_timestamp
 from artenic_opt.types import DataFormat
 
 #: How much of each file is read to recognise and validate its format.
@@ -155,6 +160,9 @@ def sniff_content(name: str, head: bytes, tail: bytes, size: int) -> _Sniffed:
     if not body.strip():
         return _Sniffed(declared, False, "empty file")
     text_format = declared in (DataFormat.CSV, DataFormat.JSON, DataFormat.JSONL)
+    wide = _wide_text(head)
+    if wide is not None and text_format:
+        return _malformed(declared, f"{wide} text; only UTF-8 is read (save it as UTF-8)")
     if b"\x00" in body[:65536]:
         return _malformed(declared, "binary content, not text") if text_format else _other()
     first = body.lstrip()[:1]
@@ -168,6 +176,21 @@ def sniff_content(name: str, head: bytes, tail: bytes, size: int) -> _Sniffed:
         shown = body.lstrip()[:10].decode("utf-8", errors="replace")
         return _malformed(declared, f"not JSON (starts with {shown!r})")
     return _other()
+
+
+#: Byte-order marks of the text encodings whose NUL bytes would otherwise look binary
+#: (UTF-32 first: its little-endian mark starts with UTF-16's).
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
+def _wide_text(head: bytes) -> str | None:
+    """``UTF-16`` or ``UTF-32`` when the head starts with that byte-order mark."""
+    return next((name for bom, name in _WIDE_BOMS if head.startswith(bom)), None)
 
 
 def _other() -> _Sniffed:
@@ -257,10 +280,6 @@ class _Listed:
     location: str  # where the file was found (a link's own path for a followed link)
     rel_path: str
     info: os.stat_result
-
-
-def _utc(timestamp: float) -> datetime:
-    return datetime.fromtimestamp(timestamp, tz=UTC)
 
 
 def _inside(real: str, root: str) -> bool:
@@ -457,12 +476,20 @@ def _scan_file(listed: _Listed, walker: _Walker) -> DatasetFileInfo | None:
     if sniffed.problem is not None:
         kind, message = sniffed.problem
         walker.problem(listed.rel_path, kind, message)
+    modified_at = storable_from_timestamp(info.st_mtime)
+    accessed_at = storable_from_timestamp(info.st_atime)
+    if modified_at is None or accessed_at is None:
+        walker.problem(
+            listed.rel_path,
+            FileProblemKind.MALFORMED,
+            f"file time out of range ({RANGE_TEXT}); not used as access evidence",
+        )
     return DatasetFileInfo(
         path=listed.rel_path,
         size_bytes=size,
         num_records=sniffed.records,
-        modified_at=_utc(info.st_mtime),
-        accessed_at=_utc(info.st_atime),
+        modified_at=modified_at,
+        accessed_at=accessed_at,
         format=sniffed.format,
         tabular=sniffed.tabular,
         note=sniffed.note,
@@ -501,10 +528,15 @@ def _file_time_events(dataset_id: str, files: list[DatasetFileInfo]) -> tuple[Ac
     reads: dict[str, datetime] = {}
     writes: dict[str, datetime] = {}
     for file in files:
-        if file.modified_at is None or file.accessed_at is None:  # pragma: no cover - always set
+        # A time out of range is None (``_scan_file`` reports it): only the other one is used.
+        if file.modified_at is not None:
+            _latest_per_day(writes, file.modified_at)
+        if file.accessed_at is None:
             continue
-        _latest_per_day(writes, file.modified_at)
-        if (file.accessed_at - file.modified_at).total_seconds() > _ATIME_AFTER_MTIME_S:
+        if (
+            file.modified_at is None
+            or (file.accessed_at - file.modified_at).total_seconds() > _ATIME_AFTER_MTIME_S
+        ):
             _latest_per_day(reads, file.accessed_at)
     events = [
         AccessEvent(

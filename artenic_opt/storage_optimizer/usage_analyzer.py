@@ -18,6 +18,8 @@ Decisions:
   a dataset created last week is not judged on six months it did not exist, and one early burst
   does not extrapolate to a huge rate.
 * Events later than ``now`` (clock skew) count as happening now.
+* Versions (for growth) are platform datasets sharing a name; a local folder has none (two
+  folders with the same base name are unrelated datasets).
 * The monthly table is by calendar month (UTC), every month of the window, zeros included.
 """
 
@@ -34,6 +36,7 @@ from artenic_opt.schemas import (
     AccessPattern,
     DatasetFileInfo,
     DatasetInfo,
+    DatasetOrigin,
     DatasetUsage,
     FormatShare,
     MonthlyAccess,
@@ -111,10 +114,16 @@ def format_distribution(files: Sequence[DatasetFileInfo]) -> tuple[FormatShare, 
 def version_growth(
     dataset: DatasetInfo, versions: Iterable[DatasetInfo]
 ) -> tuple[tuple[VersionGrowth, ...], float | None]:
-    """Growth from each version to the next (same name), and bytes per month first to last."""
+    """Growth from each version to the next (same name), and bytes per month first to last.
+
+    Only platform datasets have versions: a local folder is one dataset, and two folders with
+    the same base name are unrelated (nor is a platform dataset a version of a folder).
+    """
+    if dataset.origin is DatasetOrigin.LOCAL:
+        return (), None
     by_id = {dataset.id: dataset}
     for other in versions:
-        if other.name == dataset.name:
+        if other.name == dataset.name and other.origin is not DatasetOrigin.LOCAL:
             by_id.setdefault(other.id, other)
     history = sorted(by_id.values(), key=lambda item: (item.version, item.id))
     steps: list[VersionGrowth] = []

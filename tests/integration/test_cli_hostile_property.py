@@ -19,6 +19,7 @@ import io
 import json
 import math
 import tempfile
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -302,6 +303,59 @@ def test_hostile_catalog_rows(shared: tuple[Path, str], rows: list[dict[str, Any
     result = cli(state, "recommend", "--params", "100M", "--dataset-gb", "1", "--top", "2")
     check(result, ("recommend after import",))
     assert result.exit_code in (0, 4)
+
+
+ACCESS_FIELDS = ["timestamp", "dataset", "operation", "count"]
+hostile_time = st.one_of(
+    st.datetimes(
+        timezones=st.one_of(
+            st.none(),
+            st.timedeltas(min_value=-timedelta(hours=23), max_value=timedelta(hours=23)).map(
+                timezone
+            ),
+        )
+    ).map(datetime.isoformat),
+    st.sampled_from(["0001-01-01T00:00:00Z", "9999-12-31T23:59:59-12:00", "nan", "2026-13-01"]),
+)
+
+
+@SETTINGS
+@given(
+    lines=st.lists(
+        st.one_of(
+            st.fixed_dictionaries(
+                {"timestamp": hostile_time, "operation": st.sampled_from(["read", "put", "x"])}
+            ),
+            st.dictionaries(st.sampled_from(ACCESS_FIELDS), hostile_value, max_size=3),
+            hostile_text,
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_hostile_access_imports(shared: tuple[Path, str], lines: list[Any]) -> None:
+    """Access logs with hostile times and fields: then every storage read still exits 0."""
+    state, _ = shared
+    data = state.parent / "data"
+    data.mkdir(exist_ok=True)
+    (data / "x.csv").write_text("a,b\n1,2\n")
+    dataset = f"local:{data.resolve()}"
+    text = []
+    for line in lines:
+        if isinstance(line, dict):
+            record = {"dataset": dataset, "timestamp": "2026-01-01T00:00:00", "operation": "read"}
+            text.append(json.dumps({**record, **line}, allow_nan=True, default=str))
+        else:
+            text.append(line.replace("\n", " "))
+    path = state.parent / "access.jsonl"
+    path.write_text("\n".join(text) + "\n")
+    for _ in range(2):  # the second import adds nothing new
+        check(cli(state, "storage", "import-access", str(path)), ("storage import-access",))
+    for args in (["storage", "analyze", str(data)], ["storage", "recommendations"]):
+        result = cli(state, *args)
+        assert result.exit_code == 0, (args, result.output)
+        json.loads(result.stdout)
+    assert_reads_work(state)
 
 
 # -- a few through a real subprocess --------------------------------------------------------
