@@ -150,6 +150,7 @@ class DashboardApp(App[None]):
     def action_refresh_views(self) -> None:
         if self.data is None:
             return
+        self.data.refresh()
         for view in self.views:
             view.reload()
         self.notify("Reloading every view", timeout=2)

@@ -90,6 +90,10 @@ class DashboardData(Protocol):
 
     def cost_trends(self) -> CostTrendData: ...
 
+    def refresh(self) -> None:
+        """Let the next loads read the data as it is now (``r``), not as it was first opened."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -161,6 +165,22 @@ class StateDashboardData:
                     self._workspace.rates(),
                 )
             return self._analyzer
+
+    def refresh(self) -> None:
+        """Read the state afresh from now on: a new read-only workspace over the same options.
+
+        An open SQLite connection keeps reading the file it opened, even once that file is
+        deleted or replaced, so reusing it showed a deleted history (next to a status card that
+        looks at the path and said "0 samples") or hid that the file is no longer a state. A new
+        workspace also sees catalog imports and settings changed since the dashboard opened.
+        """
+        with self._lock:
+            previous = self._workspace
+            self._workspace = Workspace(
+                previous.options, read_only=previous.read_only, reader=previous.reader
+            )
+            self._analyzer = None
+        previous.close()
 
     def close(self) -> None:
         with self._lock:

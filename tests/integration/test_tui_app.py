@@ -15,7 +15,7 @@ from artenic_opt.tui.app import DashboardApp
 from artenic_opt.tui.data import DashboardData
 from artenic_opt.tui.demo_setup import open_demo_data
 from artenic_opt.tui.messages import ViewLoadFailed
-from artenic_opt.tui.screens.help import KeysHelpScreen
+from artenic_opt.tui.screens.help import KEYS, KeysHelpScreen
 from artenic_opt.tui.screens.recommendation_detail import RecommendationDetailScreen
 from artenic_opt.tui.view_models import RecommendationRow
 from artenic_opt.tui.views.base import DashboardView
@@ -314,3 +314,18 @@ async def test_demo_mode_shows_every_view_with_data() -> None:
         assert app.data is not None
         state_dir = app.data._workspace.state_path.parent  # type: ignore[attr-defined]
     assert not state_dir.exists()
+
+
+async def test_keys_help_shows_every_key(make_app: Callable[[], DashboardApp]) -> None:
+    """The ``?`` dialog sizes itself to its keys table (it used to collapse to an empty box:
+    an auto-width dialog around a full-width child leaves the child zero cells wide)."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        body = app.screen.query_one("#help-dialog", Static)
+        assert body.content_size.height >= len(KEYS)
+        widest = max(len(key) + 2 + len(meaning) for key, meaning in KEYS)
+        assert body.content_size.width >= min(widest, 60)
+        assert "refresh every view from the state" in text_of(body)

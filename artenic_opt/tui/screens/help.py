@@ -7,7 +7,6 @@ from typing import ClassVar
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -44,7 +43,9 @@ class KeysHelpScreen(ModalScreen[None]):
     ]
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="help-dialog") as dialog:
-            dialog.border_title = "Keys"
-            dialog.border_subtitle = "esc to close"
-            yield Static(keys_table())
+        # The dialog is the Static itself: an auto-width container arranges its children in
+        # zero columns, so a table inside one collapsed the dialog to an empty box.
+        dialog = Static(keys_table(), id="help-dialog")
+        dialog.border_title = "Keys"
+        dialog.border_subtitle = "esc to close"
+        yield dialog

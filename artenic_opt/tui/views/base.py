@@ -16,6 +16,7 @@ from textual import on
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
+from textual.worker import get_current_worker
 
 from artenic_opt.errors import ArtenicOptError
 from artenic_opt.tui.data import DashboardData
@@ -56,9 +57,13 @@ class DashboardView(Vertical):
         try:
             result = call()
         except ArtenicOptError as exc:
-            self.post_message(ViewLoadFailed(self.view_id, str(exc)))
-            return
-        self.post_message(message(result))
+            outcome: Message = ViewLoadFailed(self.view_id, str(exc))
+        else:
+            outcome = message(result)
+        # A refresh cancels this load and closes what it was reading: its late result (or its
+        # "closed" error) must not land over the new load's.
+        if not get_current_worker().is_cancelled:
+            self.post_message(outcome)
 
     def show_error(self, message: str) -> None:
         """Put the error where the view's content would be."""

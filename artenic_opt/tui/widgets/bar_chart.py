@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual.geometry import Size
 from textual.reactive import reactive
@@ -48,6 +49,9 @@ class BarChart(ChartWidget):
     DEFAULT_CSS = """
     BarChart {
         height: auto;
+        /* The height counts one line per bar: a wrapped line would push the last bars out. */
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     }
     """
 
@@ -80,16 +84,21 @@ class BarChart(ChartWidget):
         if not self.bars:
             lines.append(Text("nothing to show", style=self.style_of("dim")))
             return Text("\n").join(lines)
-        label_width = min(max(len(bar.label) for bar in self.bars), _MAX_LABEL)
-        value_width = max(len(bar.value_text) for bar in self.bars)
-        # Two spaces after the label, one before the value, and room for the highlight mark.
-        bar_width = max(width - label_width - value_width - 5, 1)
+        value_width = max(cell_len(bar.value_text) for bar in self.bars)
+        # The value and the highlight mark keep their room and a bar keeps one cell; the label
+        # gives way when the chart is narrow (and disappears when nothing is left for it).
+        label_width = min(max(cell_len(bar.label) for bar in self.bars), _MAX_LABEL)
+        label_width = max(min(label_width, width - value_width - 6), 0)
+        gap = 2 if label_width else 0
+        # The gap after the label, one space before the value, and room for the highlight mark.
+        bar_width = max(width - label_width - gap - value_width - 3, 1)
         maximum = max(bar.value for bar in self.bars)
         for index, bar in enumerate(self.bars):
             blocks = bar_text(bar.value, maximum, bar_width)
-            line = Text(no_wrap=True, overflow="ellipsis")
-            line.append(bar.label[:label_width].ljust(label_width), self.style_of("axis"))
-            line.append("  ")
+            line = Text()
+            if label_width:
+                line.append(set_cell_size(bar.label, label_width), self.style_of("axis"))
+                line.append(" " * gap)
             line.append(blocks, self.series_style(bar.series))
             line.append(" " * (bar_width - len(blocks) + 1))
             line.append(bar.value_text.rjust(value_width))
