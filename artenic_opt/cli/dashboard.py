@@ -66,6 +66,12 @@ def dashboard_command(
             "--demo: builds its own throwaway state, so it cannot be combined with --state"
         )
     workspace = get_workspace(ctx, state, read_only=True)
+    if not demo:
+        # A state that cannot be read (not a state, newer schema, unreadable) is a one-line
+        # error and exit 2 like in every command, before the UI takes the terminal: drawn in
+        # the UI, the error vanished with it and the command exited 0. A missing state is fine
+        # (empty views); opening is read-only and the views reuse this store.
+        workspace.existing_store()
 
     def open_data() -> DashboardData:
         if demo:

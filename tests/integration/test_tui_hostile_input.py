@@ -4,7 +4,12 @@ broken state given to the command."""
 
 from __future__ import annotations
 
+import os
+import pty
 import shutil
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -134,3 +139,52 @@ async def test_refresh_after_the_state_was_replaced_reads_the_new_file(
         assert (
             len(app.query_one("#recommendations-table", ViewTable).visible_rows) == RECOMMENDATIONS
         )
+
+
+def run_dashboard_in_a_terminal(*args: str) -> tuple[int, str]:
+    """``artenic-opt dashboard`` in a real pseudo-terminal (stdin and stdout are terminals);
+    returns its exit code and stderr. A UI that opens gets ``q`` after a while and fails."""
+    primary, secondary = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"}
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "artenic_opt", *args],
+            stdin=secondary,
+            stdout=secondary,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        os.close(secondary)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.write(primary, b"q")
+            proc.wait(timeout=30)
+            pytest.fail("the dashboard opened its UI on a state it cannot read")
+        assert proc.stderr is not None
+        return proc.returncode, proc.stderr.read().decode()
+    finally:
+        os.close(primary)
+
+
+@pytest.mark.parametrize("broken", ["garbage"])
+def test_dashboard_on_a_broken_state_exits_2_with_one_line(
+    state_path: Path, tmp_path: Path, broken: str
+) -> None:
+    """Like every command, and like ``dashboard --json``: a one-line error and exit 2 before
+    the UI takes the terminal (the UI used to open with the error in every view, exit 0)."""
+    path = tmp_path / "state.db"
+    if broken == "garbage":
+        path.write_bytes(b"\x00garbage" * 512)
+    else:
+        copy_state(state_path, path)
+        with sqlite3.connect(path) as conn:
+            conn.execute("INSERT INTO _migrations VALUES (999, 'from the future', '2030-01-01')")
+    before = path.read_bytes()
+    code, stderr = run_dashboard_in_a_terminal("--state", str(path), "dashboard")
+    assert code == 2, stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
+    assert str(path) in lines[0]
+    assert "Traceback" not in stderr
+    assert path.read_bytes() == before
