@@ -603,3 +603,25 @@ def test_lock_held_too_long_is_a_clear_error(state_path: Path) -> None:
 def test_busy_error_detection_without_error_code() -> None:
     assert store_module._is_busy(sqlite3.OperationalError("database is locked"))
     assert not store_module._is_busy(sqlite3.OperationalError("no such table: x"))
+
+
+def test_a_newer_schema_still_in_the_wal_is_refused_read_only(tmp_path: Path) -> None:
+    """The open check reads the main file; a migration by a newer artenic-opt may sit in the WAL
+    only (a copy taken while that version ran). A reader must not treat such a state as its own."""
+    live = tmp_path / "live" / "state.db"
+    open_state(live).close()
+    conn = sqlite3.connect(live, isolation_level=None)
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
+    conn.execute(
+        "INSERT INTO _migrations (version, name, applied_at) VALUES (?, 'future', '2030-01-01')",
+        [LATEST_VERSION + 1],
+    )
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for suffix in ("", "-wal"):
+        (copy / f"state.db{suffix}").write_bytes(Path(f"{live}{suffix}").read_bytes())
+    conn.close()
+    with pytest.raises(StateError, match=f"schema version {LATEST_VERSION + 1}, newer than"):
+        open_state(copy / "state.db", readonly=True)
+    with pytest.raises(StateError, match="newer than"):
+        open_state(copy / "state.db")  # the writable open checks under its own connection

@@ -511,6 +511,10 @@ def open_state(
         store = StateStore(path, conn, readonly=readonly, busy_timeout_s=busy_timeout_s)
         if not readonly:
             _upgrade(store, conn)
+        elif _classify(path, conn) != found.schema_version:
+            # The check read the main file; this connection also reads the WAL, which may hold a
+            # migration (by a newer artenic-opt) that the main file does not have yet.
+            raise _newer_schema(path, migrations.current_version(conn))
     except BaseException:
         conn.close()
         raise
