@@ -74,3 +74,36 @@ async def test_markup_and_ansi_in_a_name_render_literally(hostile_state: Path) -
         header = plain(screen.query_one("#detail-header", Static))
         assert SHOWN in header
         assert "\x1b" not in header
+
+
+async def test_a_very_long_name_is_cut_and_still_filters(tmp_path: Path) -> None:
+    """A 199-character workload name took the whole width at 80 columns and pushed the top
+    pick, cost and outcome off screen for every row."""
+    path = tmp_path / "long.db"
+    long_name = "w" * 190 + "-needle99"
+    args = ["--state", str(path), "recommend", "--params", "1B", "--dataset-gb", "1"]
+    result = CliRunner().invoke(build_app(), [*args, "--name", long_name, "--top", "1"])
+    assert result.exit_code == 0, result.output
+
+    def open_data() -> StateDashboardData:
+        return StateDashboardData(
+            Workspace(WorkspaceOptions(state=path), read_only=True), source=str(path)
+        )
+
+    app = DashboardApp(open_data)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.press("2")
+        await pilot.pause()
+        table = app.query_one("#recommendations-table", ViewTable)
+        workload = table.get_row_at(0)[1]
+        assert workload.cell_len == 40 and workload.plain.endswith("\u2026")
+        # The top pick starts on an 80-column screen, and at 120 the cost is on it too.
+        widths = [column.get_render_width(table) for column in table.columns.values()]
+        keys = [str(key.value) for key in table.columns]
+        assert sum(widths[: keys.index("workload") + 1]) < 80
+        assert sum(widths[: keys.index("cost") + 1]) <= 120
+        # The filter still reads the whole name, the cut-off end included.
+        await pilot.press("slash", *"needle99", "enter")
+        await pilot.pause()
+        assert [row.workload for row in table.visible_rows] == [long_name]

@@ -43,8 +43,8 @@ def pick_text(row: RecommendationRow) -> str:
 
 COLUMNS: list[Column[RecommendationRow]] = [
     Column("created", "Created", lambda r: r.created_at, lambda r: fmt.when(r.created_at)),
-    Column("workload", "Workload", lambda r: r.workload, lambda r: r.workload),
-    Column("pick", "Top pick", pick_text, pick_text),
+    Column("workload", "Workload", lambda r: r.workload, lambda r: r.workload, max_width=40),
+    Column("pick", "Top pick", pick_text, pick_text, max_width=40),
     Column("gpu", "GPU", lambda r: r.gpu, lambda r: r.gpu),
     Column(
         "spot",

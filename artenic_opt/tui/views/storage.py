@@ -30,7 +30,7 @@ def change(before: str, after: str) -> Text:
 
 
 COLUMNS: list[Column[StorageRow]] = [
-    Column("dataset", "Dataset", lambda r: r.dataset, lambda r: r.dataset),
+    Column("dataset", "Dataset", lambda r: r.dataset, lambda r: r.dataset, max_width=40),
     Column("provider", "Provider", lambda r: r.provider, lambda r: r.provider),
     Column("size", "Size", lambda r: r.size_bytes, lambda r: fmt.size(r.size_bytes), "right"),
     Column(

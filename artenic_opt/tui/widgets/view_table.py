@@ -38,6 +38,10 @@ class Column(Generic[R]):
     value: Callable[[R], SortValue]
     text: Callable[[R], str | Text]
     justify: Literal["left", "right"] = "left"
+    #: Widest the cell is drawn (terminal cells, ``…`` marks a cut); the filter still matches
+    #: the whole text. For names: a 199-character workload name otherwise took the whole width
+    #: and pushed every other column off screen.
+    max_width: int | None = None
 
 
 def sort_rows(rows: Sequence[R], column: Column[R], *, reverse: bool = False) -> list[R]:
@@ -181,6 +185,9 @@ class ViewTable(DataTable[Text], Generic[R]):
             cells = [self._cell(column, row) for column in self._columns.values()]
             if self._query and not matches([_plain(cell) for cell in cells], self._query):
                 continue
+            for cell, column in zip(cells, self._columns.values(), strict=True):
+                if column.max_width is not None and cell.cell_len > column.max_width:
+                    cell.truncate(column.max_width, overflow="ellipsis")
             self.add_row(*cells, key=self._row_key(row))
         if self.row_count:
             target = 0
